@@ -1,0 +1,167 @@
+"""The SIPAS web application."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from survey import audit
+from survey.config import ConfigError, Defaults, database_uri, load_env, secret_key
+from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the application. Configuration comes from the defaults, then
+    ``instance/config.py``, then ``SIPAS_*`` environment variables, then `overrides`."""
+    instance_path = instance_path or os.environ.get("SIPAS_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    load_env(app)
+    if overrides:
+        app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    app.config["SECRET_KEY"] = secret_key(app)
+
+    register_extensions(app)
+    register_questionnaires(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    lang = request.args.get("lang") or session.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_extensions(app: Flask) -> None:
+    try:
+        db.init_app(app)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"SIPAS_DATABASE_URL không dùng được: {exc}") from None
+    audit.install(db.session)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "warning"
+
+    from survey.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def register_questionnaires(app: Flask) -> None:
+    """Validate every questionnaire file at start-up and refuse to start if a published
+    version's file was changed (responses must never mix two wordings)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from survey import questionnaires
+
+    try:
+        definitions = questionnaires.load_directory(Path(app.config["QUESTIONNAIRES_DIR"]))
+    except questionnaires.QuestionnaireError as exc:
+        raise ConfigError(f"Tệp phiếu khảo sát không hợp lệ:\n{exc}") from None
+    app.extensions["sipas_questionnaires"] = definitions
+    with app.app_context():
+        try:
+            if inspect(db.engine).has_table("questionnaire"):
+                questionnaires.check_published(db.session, definitions)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ConfigError(f"Không kết nối được cơ sở dữ liệu: {reason}") from None
+        except questionnaires.PublishedQuestionnaireChanged as exc:
+            db.session.remove()
+            db.engine.dispose()  # the app is not returned: close its connections now
+            raise ConfigError(str(exc)) from None
+        finally:
+            db.session.remove()
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey.admin import bp as admin_bp
+    from survey.analyst import bp as analyst_bp
+    from survey.auth import bp as auth_bp
+    from survey.entry import bp as entry_bp
+    from survey.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(entry_bp, url_prefix="/nhap-phieu")
+    app.register_blueprint(analyst_bp, url_prefix="/phan-tich")
+
+
+def register_hooks(app: Flask) -> None:
+    @app.before_request
+    def remember_language_and_actor() -> None:
+        lang = request.args.get("lang")
+        if lang in app.config["LANGUAGES"]:
+            session["lang"] = lang
+        audit.set_actor(db.session(), current_user.id if current_user.is_authenticated else None)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from survey.public.views import render_error
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, render_error)
+
+
+def register_commands(app: Flask) -> None:
+    from survey.cli import demo_cli, questionnaires_cli, users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(questionnaires_cli)
+    app.cli.add_command(demo_cli)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from survey.models.base import FIELD_GROUP_LABELS
+    from survey.models.user import ROLE_LABELS
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        return {
+            "province_name": app.config["PROVINCE_NAME"],
+            "role_labels": ROLE_LABELS,
+            "field_group_labels": FIELD_GROUP_LABELS,
+            "current_lang": _select_locale(),
+        }

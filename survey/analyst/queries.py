@@ -1,0 +1,12 @@
+import sqlalchemy as sa
+
+from survey.models import Response
+
+
+def response_counts() -> sa.Select:
+    """Stored responses by channel, field group and status."""
+    return (
+        sa.select(Response.channel, Response.field_group, Response.status, sa.func.count())
+        .group_by(Response.channel, Response.field_group, Response.status)
+        .order_by(Response.channel, Response.field_group, Response.status)
+    )

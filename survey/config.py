@@ -1,0 +1,113 @@
+"""Configuration: defaults, then ``instance/config.py`` if present, then ``SIPAS_*``
+environment variables. Values are checked strictly; a problem raises `ConfigError` with
+one line that says what to fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, ClassVar
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PREFIX = "SIPAS_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A configuration problem the operator must fix; its message is one line."""
+
+
+class Defaults:
+    # SQLALCHEMY_DATABASE_URI is derived from DATABASE_URL (or the instance folder).
+    #: "development" or "production" (production refuses to invent a secret key).
+    ENV = "development"
+    DATABASE_URL: str | None = None
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    QUESTIONNAIRES_DIR = str(PROJECT_ROOT / "questionnaires")
+    #: Where QR posters point; required outside development (issue 3).
+    PUBLIC_BASE_URL: str | None = None
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    PROVINCE_NAME = "Bắc Ninh"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # a questionnaire is a few kB; refuse large bodies
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600  # a surveyor's working day
+    #: Satisfaction targets shown beside the estimates (configuration, not code).
+    TARGETS: ClassVar[dict[str, dict[str, float]]] = {
+        "2026": {"all": 90.0, "dat_dai": 90.0, "xay_dung": 90.0, "dau_tu": 90.0},
+        "2030": {"all": 95.0, "dat_dai": 90.0, "xay_dung": 90.0, "dau_tu": 90.0},
+    }
+
+
+#: Environment variables whose value is kept as the raw string (no JSON parsing).
+_STRING_KEYS = {"DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "QUESTIONNAIRES_DIR", "ENV", "INSTANCE_PATH"}
+
+
+def load_env(app: Flask, environ: dict[str, str] | None = None) -> None:
+    """Copy ``SIPAS_*`` variables into the config. Strings stay strings; other values must
+    be valid JSON (``SIPAS_TARGETS='{"2026": {"all": 90}}'``)."""
+    environ = os.environ if environ is None else environ
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(PREFIX):
+            continue
+        key = name[len(PREFIX) :]
+        if key.startswith("TEST_"):  # the test suite's own settings
+            continue
+        if key in _STRING_KEYS or isinstance(app.config.get(key), str):
+            app.config[key] = raw
+            continue
+        try:
+            app.config[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ConfigError(f"{name}: giá trị không hợp lệ (cần JSON): {raw[:60]!r}") from None
+
+
+def database_uri(app: Flask) -> str:
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(Path(app.instance_path) / "sipas.db")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"SIPAS_DATABASE_URL không hợp lệ: {url!r} "
+            "(ví dụ: postgresql+psycopg://user@127.0.0.1:5432/sipas hoặc sqlite:////đường/dẫn.db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"SIPAS_DATABASE_URL: hệ quản trị {backend!r} không được hỗ trợ (chỉ sqlite, postgresql)")
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        # psycopg 3 is the driver we install; a plain postgresql:// URL means it.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def secret_key(app: Flask) -> str:
+    """The configured secret, or one generated once into ``instance/secret_key``. QR codes
+    are signed with it, so it must survive restarts."""
+    if app.config.get("SECRET_KEY"):
+        return str(app.config["SECRET_KEY"])
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+        raise ConfigError(f"{path}: khoá bí mật quá ngắn; xoá tệp để tạo lại hoặc đặt SIPAS_SECRET_KEY")
+    if app.config.get("ENV") == "production":
+        raise ConfigError("SIPAS_SECRET_KEY chưa được đặt (bắt buộc khi SIPAS_ENV=production)")
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key

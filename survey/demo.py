@@ -1,0 +1,220 @@
+"""Demo data for `make run` and the tests: places, counters, a procedure catalogue covering
+all four field groups, and one user per role. Place names are illustrative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from survey import questionnaires
+from survey.models import FIELD_GROUPS, Counter, CounterFieldGroup, Place, Procedure, User
+from survey.users import create_user
+
+DEMO_PASSWORD = "sipas-demo-2026"
+
+DEMO_USERS = (
+    ("admin", "admin", "Quản trị viên"),
+    ("totruong", "supervisor", "Nguyễn Thị Lan"),
+    ("dieutravien", "surveyor", "Trần Văn Hùng"),
+    ("phantich", "analyst", "Lê Minh Anh"),
+)
+
+PROVINCE_CENTRE = ("TTPVHCC", "Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh")
+
+# 33 wards and 66 communes: 99 commune-level units, as in Bắc Ninh since 1 July 2025.
+WARDS = (
+    "Kinh Bắc",
+    "Võ Cường",
+    "Vũ Ninh",
+    "Hạp Lĩnh",
+    "Nam Sơn",
+    "Từ Sơn",
+    "Tam Sơn",
+    "Đồng Nguyên",
+    "Phù Khê",
+    "Thuận Thành",
+    "Mão Điền",
+    "Trạm Lộ",
+    "Trí Quả",
+    "Song Liễu",
+    "Ninh Xá",
+    "Quế Võ",
+    "Phương Liễu",
+    "Nhân Hòa",
+    "Đào Viên",
+    "Bồng Lai",
+    "Chũ",
+    "Phượng Sơn",
+    "Bắc Giang",
+    "Đa Mai",
+    "Tiền Phong",
+    "Tân An",
+    "Yên Dũng",
+    "Tân Tiến",
+    "Cảnh Thụy",
+    "Việt Yên",
+    "Nếnh",
+    "Vân Hà",
+    "Tự Lạn",
+)
+COMMUNES = (
+    "Chi Lăng",
+    "Phù Lãng",
+    "Yên Phong",
+    "Văn Môn",
+    "Tam Giang",
+    "Yên Trung",
+    "Tam Đa",
+    "Tiên Du",
+    "Liên Bão",
+    "Tân Chi",
+    "Đại Đồng",
+    "Phật Tích",
+    "Gia Bình",
+    "Nhân Thắng",
+    "Đại Lai",
+    "Cao Đức",
+    "Đông Cứu",
+    "Lương Tài",
+    "Lâm Thao",
+    "Trung Chính",
+    "Trung Kênh",
+    "Hợp Thịnh",
+    "Hiệp Hòa",
+    "Hoàng Vân",
+    "Xuân Cẩm",
+    "Lạng Giang",
+    "Mỹ Thái",
+    "Kép",
+    "Tân Dĩnh",
+    "Tiên Lục",
+    "Yên Thế",
+    "Bố Hạ",
+    "Đồng Kỳ",
+    "Xuân Lương",
+    "Tam Tiến",
+    "Tân Yên",
+    "Ngọc Thiện",
+    "Nhã Nam",
+    "Phúc Hòa",
+    "Quang Trung",
+    "Lục Nam",
+    "Đông Phú",
+    "Bảo Đài",
+    "Nghĩa Phương",
+    "Lục Sơn",
+    "Bắc Lũng",
+    "Cẩm Lý",
+    "Lục Ngạn",
+    "Đèo Gia",
+    "Nam Dương",
+    "Kiên Lao",
+    "Biển Động",
+    "Sa Lý",
+    "Sơn Động",
+    "Tây Yên Tử",
+    "Dương Hưu",
+    "Yên Định",
+    "An Lạc",
+    "Vân Sơn",
+    "Tuấn Đạo",
+    "Biên Sơn",
+    "Tân Sơn",
+    "Sơn Hải",
+    "Xuân Phú",
+    "Đồng Việt",
+    "Kiên Thành",
+)
+
+PROCEDURES = (
+    # code, name, lĩnh vực, field group, level
+    ("DD.01", "Đăng ký đất đai, tài sản gắn liền với đất lần đầu", "Đất đai", "dat_dai", "xa"),
+    (
+        "DD.02",
+        "Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
+        "Đất đai",
+        "dat_dai",
+        "tinh",
+    ),
+    ("DD.03", "Cấp đổi Giấy chứng nhận quyền sử dụng đất", "Đất đai", "dat_dai", "tinh"),
+    ("DD.04", "Chuyển mục đích sử dụng đất phải được phép", "Đất đai", "dat_dai", "xa"),
+    ("DD.05", "Đính chính Giấy chứng nhận đã cấp", "Đất đai", "dat_dai", "tinh"),
+    ("DD.06", "Xoá đăng ký thế chấp quyền sử dụng đất", "Đăng ký biện pháp bảo đảm", "dat_dai", "tinh"),
+    ("XD.01", "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ", "Hoạt động xây dựng", "xay_dung", "xa"),
+    ("XD.02", "Cấp giấy phép sửa chữa, cải tạo công trình", "Hoạt động xây dựng", "xay_dung", "tinh"),
+    ("XD.03", "Điều chỉnh giấy phép xây dựng", "Hoạt động xây dựng", "xay_dung", "tinh"),
+    ("XD.04", "Thẩm định báo cáo nghiên cứu khả thi đầu tư xây dựng", "Hoạt động xây dựng", "xay_dung", "tinh"),
+    ("XD.05", "Cấp chứng chỉ hành nghề hoạt động xây dựng", "Hoạt động xây dựng", "xay_dung", "tinh"),
+    ("DT.01", "Cấp Giấy chứng nhận đăng ký đầu tư", "Đầu tư tại Việt Nam", "dau_tu", "tinh"),
+    ("DT.02", "Điều chỉnh Giấy chứng nhận đăng ký đầu tư", "Đầu tư tại Việt Nam", "dau_tu", "tinh"),
+    ("DT.03", "Chấp thuận chủ trương đầu tư của Ủy ban nhân dân cấp tỉnh", "Đầu tư tại Việt Nam", "dau_tu", "tinh"),
+    ("DT.04", "Giãn tiến độ đầu tư", "Đầu tư tại Việt Nam", "dau_tu", "tinh"),
+    ("DT.05", "Chấm dứt hoạt động dự án đầu tư", "Đầu tư tại Việt Nam", "dau_tu", "tinh"),
+    ("KH.01", "Đăng ký khai sinh", "Hộ tịch", "khac", "xa"),
+    ("KH.02", "Đăng ký kết hôn", "Hộ tịch", "khac", "xa"),
+    ("KH.03", "Chứng thực bản sao từ bản chính", "Chứng thực", "khac", "xa"),
+    ("KH.04", "Cấp Phiếu lý lịch tư pháp", "Lý lịch tư pháp", "khac", "tinh"),
+    ("KH.05", "Đăng ký thành lập hộ kinh doanh", "Thành lập và hoạt động của hộ kinh doanh", "khac", "xa"),
+    ("KH.06", "Đăng ký thường trú", "Đăng ký, quản lý cư trú", "khac", "xa"),
+)
+
+PROVINCE_COUNTERS = (
+    ("Q01", "Quầy Đất đai", ("dat_dai",)),
+    ("Q02", "Quầy Xây dựng", ("xay_dung",)),
+    ("Q03", "Quầy Đầu tư", ("dau_tu",)),
+    ("Q04", "Quầy Tư pháp – Hộ tịch", ("khac",)),
+    ("Q05", "Quầy tổng hợp", FIELD_GROUPS),
+)
+
+
+@dataclass
+class DemoReport:
+    loaded: bool
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    summary: str = ""
+
+
+def _counter(place: Place, code: str, name: str, groups: tuple[str, ...]) -> Counter:
+    return Counter(
+        place=place,
+        code=code,
+        name=name,
+        field_group_rows=[CounterFieldGroup(field_group=g) for g in groups],
+    )
+
+
+def load(session: Session, definitions: dict) -> DemoReport:
+    """Publish the questionnaires and, if the database has no places and no users yet, load
+    the demo data. Flushes; the caller commits."""
+    questionnaires.publish(session, definitions)
+    logins = [(u, r) for u, r, _ in DEMO_USERS]
+    has_data = session.scalar(sa.select(sa.func.count()).select_from(Place)) or session.scalar(
+        sa.select(sa.func.count()).select_from(User)
+    )
+    if has_data:
+        return DemoReport(loaded=False, logins=logins)
+
+    centre = Place(code=PROVINCE_CENTRE[0], name=PROVINCE_CENTRE[1], kind="tinh")
+    session.add(centre)
+    for code, name, groups in PROVINCE_COUNTERS:
+        session.add(_counter(centre, code, name, groups))
+    units = [("P", "Phường", n) for n in WARDS] + [("X", "Xã", n) for n in COMMUNES]
+    for i, (prefix, kind_label, name) in enumerate(units, start=1):
+        place = Place(code=f"{prefix}{i:03d}", name=f"{kind_label} {name}", kind="xa")
+        session.add(place)
+        session.add(_counter(place, "Q01", "Bộ phận Một cửa", FIELD_GROUPS))
+    for code, name, linh_vuc, group, level in PROCEDURES:
+        session.add(Procedure(code=code, name=name, linh_vuc=linh_vuc, field_group=group, level=level))
+    for username, role, full_name in DEMO_USERS:
+        create_user(session, username=username, full_name=full_name, role=role, password=DEMO_PASSWORD)
+    session.flush()
+    return DemoReport(
+        loaded=True,
+        logins=logins,
+        summary=(
+            f"Đã nạp dữ liệu mẫu: {1 + len(units)} nơi tiếp nhận, {len(PROVINCE_COUNTERS) + len(units)} quầy, "
+            f"{len(PROCEDURES)} thủ tục, {len(DEMO_USERS)} tài khoản."
+        ),
+    )

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("entry", __name__)
+
+from survey.entry import views  # noqa: E402,F401

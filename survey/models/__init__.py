@@ -1,0 +1,23 @@
+"""Models, one module per aggregate. Importing this package registers every table."""
+
+from survey.models.audit import AuditLog
+from survey.models.base import FIELD_GROUPS, Base
+from survey.models.place import Counter, CounterFieldGroup, Place
+from survey.models.procedure import Procedure
+from survey.models.questionnaire import Questionnaire
+from survey.models.response import Response
+from survey.models.user import ROLES, User
+
+__all__ = [
+    "FIELD_GROUPS",
+    "ROLES",
+    "AuditLog",
+    "Base",
+    "Counter",
+    "CounterFieldGroup",
+    "Place",
+    "Procedure",
+    "Questionnaire",
+    "Response",
+    "User",
+]

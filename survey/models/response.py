@@ -1,0 +1,77 @@
+"""Survey responses from both channels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.models.base import FIELD_GROUPS, Base, BigId, Json, in_list, utcnow
+from survey.models.place import Counter, Place
+from survey.models.procedure import Procedure
+from survey.models.questionnaire import Questionnaire
+
+CHANNELS = ("qr", "paper")
+STATUSES = ("draft", "submitted", "verified", "rejected")
+
+
+class Response(Base):
+    """One completed (or, for paper entry, draft) questionnaire.
+
+    Answers are stored twice, on purpose:
+
+    * ``answers`` — every answer keyed by question code (JSON): the record of truth;
+    * ``coded`` — the codes of the questionnaire's ``scale`` questions as one string of
+      digits in the order given by ``Questionnaire.coded_layout`` (``.`` for no answer).
+      Reading a million of these into the wide item matrix the analysis needs is one
+      column scan and a vectorised byte decode (see docs/architecture.md).
+    """
+
+    __tablename__ = "response"
+    __table_args__ = (
+        sa.CheckConstraint(in_list("channel", CHANNELS), name="channel"),
+        sa.CheckConstraint(in_list("status", STATUSES), name="status"),
+        sa.CheckConstraint(in_list("field_group", FIELD_GROUPS), name="field_group"),
+        # At most one response per dossier (the code is optional on the QR channel).
+        sa.Index(
+            "uq_response_dossier_code",
+            "dossier_code",
+            unique=True,
+            sqlite_where=sa.text("dossier_code IS NOT NULL"),
+            postgresql_where=sa.text("dossier_code IS NOT NULL"),
+        ),
+        sa.Index("ix_response_questionnaire_status", "questionnaire_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire.id"))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(12), default="submitted")
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"), index=True)
+    field_group: Mapped[str] = mapped_column(sa.String(10))
+    procedure_id: Mapped[int | None] = mapped_column(sa.ForeignKey("procedure.id"))
+    dossier_code: Mapped[str | None] = mapped_column(sa.String(40))
+    #: Short code shown to the respondent on the thank-you page / written on the paper form.
+    receipt_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    #: One key per rendered form: a resubmission of the same form stores nothing new.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: Paper channel: the interviewer (Bưu điện) who conducted the interview.
+    interviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    #: QR channel: salted, daily-rotated hash of the client, used to flag likely duplicates.
+    device_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(Json)
+    coded: Mapped[str] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+    place: Mapped[Place] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+    procedure: Mapped[Procedure | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Response {self.id} {self.channel} {self.receipt_code}>"

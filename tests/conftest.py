@@ -1,0 +1,219 @@
+"""Shared fixtures. Web tests run once on SQLite and once on PostgreSQL.
+
+PostgreSQL: ``SIPAS_TEST_POSTGRES_URL`` (default: the local server, database ``test``) is
+used to create a throw-away database per test session. When the server cannot be reached
+the PostgreSQL half is skipped — except when ``SIPAS_REQUIRE_POSTGRES=1`` (CI), where any
+skipped PostgreSQL test fails the run. ``SIPAS_REQUIRE_BROWSER=1`` does the same for the
+browser tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get("SIPAS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_SECRET = "test-secret-key-" + "x" * 32
+
+
+def _required(name: str) -> bool:
+    return os.environ.get(name, "") in ("1", "true", "yes")
+
+
+# --- fail the run when a required group of tests was skipped -------------------------------
+_REQUIRED_MARKERS = {"postgres": "SIPAS_REQUIRE_POSTGRES", "browser": "SIPAS_REQUIRE_BROWSER"}
+_ran: dict[str, int] = {m: 0 for m in _REQUIRED_MARKERS}
+_skipped: dict[str, list[str]] = {m: [] for m in _REQUIRED_MARKERS}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for marker in _REQUIRED_MARKERS:
+        if marker not in report.keywords:
+            continue
+        if report.skipped:
+            _skipped[marker].append(report.nodeid)
+        elif report.when == "call":
+            _ran[marker] += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    problems = []
+    for marker, env in _REQUIRED_MARKERS.items():
+        if not _required(env):
+            continue
+        if _skipped[marker]:
+            problems.append(f"{len(_skipped[marker])} '{marker}' tests were skipped but {env}=1")
+        elif _ran[marker] == 0 and session.testscollected and not session.config.option.markexpr:
+            problems.append(f"no '{marker}' test ran but {env}=1")
+    if problems:
+        for p in problems:
+            print(f"\nERROR: {p}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    terminalreporter.write_line(
+        "required-groups: " + ", ".join(f"{m} ran={_ran[m]} skipped={len(_skipped[m])}" for m in _REQUIRED_MARKERS)
+    )
+
+
+# --- databases -------------------------------------------------------------------------------
+def postgres_admin_engine() -> sa.Engine | None:
+    url = sa.make_url(PG_URL)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return engine
+    except sa.exc.OperationalError:
+        engine.dispose()
+        return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database, dropped at the end of the session."""
+    engine = postgres_admin_engine()
+    if engine is None:
+        message = f"PostgreSQL not reachable at {PG_URL}"
+        if _required("SIPAS_REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"sipas_test_{uuid.uuid4().hex[:10]}"
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = engine.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.db")
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The application on a migrated database (migrations run once per backend)."""
+    from flask_migrate import upgrade
+
+    from survey import create_app
+
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TESTING": True, "WTF_CSRF_ENABLED": False},
+        instance_path=str(tmp_path_factory.mktemp("instance")),
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    from survey.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _clear(engine: sa.Engine) -> None:
+    from survey.models import Base
+
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def db(app):  # type: ignore[no-untyped-def]
+    """The database session inside an app context; every table is emptied after the test."""
+    from survey.extensions import db as _db
+    from survey.extensions import limiter
+
+    limiter.reset()
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        _clear(_db.engine)
+
+
+@pytest.fixture
+def published(app, db):  # type: ignore[no-untyped-def]
+    """The shipped questionnaires, published."""
+    from survey import questionnaires
+
+    rows = questionnaires.publish(db.session, app.extensions["sipas_questionnaires"])
+    db.session.commit()
+    return rows
+
+
+@pytest.fixture
+def demo(app, db):  # type: ignore[no-untyped-def]
+    """The demo data set (places, counters, procedures, one user per role)."""
+    from survey.demo import load
+
+    report = load(db.session, app.extensions["sipas_questionnaires"])
+    db.session.commit()
+    return report
+
+
+@pytest.fixture
+def client(app, db):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:  # type: ignore[no-untyped-def]
+    """Factory: ``make_user("surveyor")`` creates and commits an active user."""
+    from survey.users import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, *, username: str | None = None, password: str = "mat-khau-dung-1", active: bool = True):  # type: ignore[no-untyped-def]
+        user = create_user(
+            db.session,
+            username=username or f"{role}{next(counter)}",
+            full_name=f"Người dùng {role}",
+            role=role,
+            password=password,
+        )
+        user.active = active
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user) -> Callable[[str], object]:  # type: ignore[no-untyped-def]
+    """``login_as("analyst")`` creates a user with that role and signs the client in."""
+
+    def login(role: str):  # type: ignore[no-untyped-def]
+        user = make_user(role)
+        response = client.post("/dang-nhap", data={"username": user.username, "password": "mat-khau-dung-1"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return login
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
