@@ -41,7 +41,7 @@ format:
 # Re-extract the messages after changing user-facing strings, then translate the .po file.
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o survey/translations/messages.pot .
-	$(BIN)/pybabel update -q -i survey/translations/messages.pot -d survey/translations
+	$(BIN)/pybabel update -i survey/translations/messages.pot -d survey/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from survey.models import AuditLog
 
@@ -93,6 +93,15 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     rows = _rows(session, actor_id)
     if rows:
         session.connection().execute(sa.insert(AuditLog.__table__), rows)
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _load_old_values(mapper: Mapper, cls: type) -> None:
+    """For audited models, setting an attribute that was expired (after a commit) loads its
+    old value first, so the audit row can show it."""
+    if getattr(cls, "__audited__", False):
+        for attr in mapper.column_attrs:
+            attr.class_attribute.impl.active_history = True
 
 
 def install(session_factory: Any) -> None:

@@ -1,0 +1,103 @@
+"""Benchmark: read N stored responses into the wide table the analysis needs.
+
+    .venv/bin/python bench/wide_table.py --rows 1000000 [--database-url URL]
+
+Fills a fresh database (SQLite file by default; pass a PostgreSQL URL to measure that)
+with N realistic responses — every answer in the JSON column, the coded string beside it —
+then times `survey.responses.wide_table`. The fill is not timed. Results go to stdout;
+copy them into docs/benchmarks.md with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from survey import create_app  # noqa: E402
+from survey.demo import load  # noqa: E402
+from survey.extensions import db  # noqa: E402
+from survey.models import Counter, Questionnaire, Response  # noqa: E402
+from survey.responses import wide_table  # noqa: E402
+
+
+def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    layout = questionnaire.coded_layout
+    counters = db.session.execute(sa.select(Counter.id, Counter.place_id)).all()
+    groups = np.array(["dat_dai", "xay_dung", "dau_tu", "khac"])
+    table = Response.__table__
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        codes = rng.choice([1, 2, 3, 4, 5, 9], size=(m, len(layout)), p=[0.02, 0.04, 0.09, 0.45, 0.38, 0.02])
+        which = rng.integers(0, len(counters), size=m)
+        group = groups[rng.integers(0, 4, size=m)]
+        rows = []
+        for i in range(m):
+            answers = {code: int(v) for code, v in zip(layout, codes[i], strict=True)}
+            answers.update(nhom_linh_vuc=str(group[i]), loai_nguoi_tra_loi="ca_nhan", tuoi="35-49", gioi_tinh="nu")
+            counter_id, place_id = counters[which[i]]
+            rows.append(
+                {
+                    "questionnaire_id": questionnaire.id,
+                    "channel": "qr",
+                    "status": "submitted",
+                    "place_id": place_id,
+                    "counter_id": counter_id,
+                    "field_group": str(group[i]),
+                    "receipt_code": f"B{start + i:012d}",
+                    "answers": answers,
+                    "coded": "".join(map(str, codes[i])),
+                }
+            )
+        db.session.execute(sa.insert(table), rows)
+        db.session.commit()
+        print(f"  filled {start + m:,} rows", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="sipas-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40}, instance_path=str(workdir))
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        load(db.session, app.extensions["sipas_questionnaires"])
+        db.session.commit()
+        existing = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
+        if existing < args.rows:
+            fill(args.rows - existing)
+        questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+        db.session.expire_all()
+        t0 = time.perf_counter()
+        frame = wide_table(db.session, questionnaire)
+        elapsed = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(
+            {
+                "backend": db.engine.dialect.name,
+                "rows": len(frame),
+                "columns": frame.shape[1],
+                "seconds": round(elapsed, 2),
+                "peak_rss_mb": round(peak),
+            }
+        ))
+
+
+if __name__ == "__main__":
+    main()
