@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 # English catalogue: Vietnamese is the source language.
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile --use-fuzzy -q -d survey/translations
+	@$(BIN)/pybabel compile --use-fuzzy -d survey/translations
 
 run: install
 	$(FLASK) db upgrade

@@ -23,11 +23,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey import create_app  # noqa: E402
-from survey.demo import load  # noqa: E402
-from survey.extensions import db  # noqa: E402
-from survey.models import Counter, Questionnaire, Response  # noqa: E402
-from survey.responses import wide_table  # noqa: E402
+from survey import create_app
+from survey.demo import load
+from survey.extensions import db
+from survey.models import Counter, Questionnaire, Response
+from survey.responses import wide_table
 
 
 def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
@@ -88,15 +88,17 @@ def main() -> None:
         frame = wide_table(db.session, questionnaire)
         elapsed = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(
-            {
-                "backend": db.engine.dialect.name,
-                "rows": len(frame),
-                "columns": frame.shape[1],
-                "seconds": round(elapsed, 2),
-                "peak_rss_mb": round(peak),
-            }
-        ))
+        print(
+            json.dumps(
+                {
+                    "backend": db.engine.dialect.name,
+                    "rows": len(frame),
+                    "columns": frame.shape[1],
+                    "seconds": round(elapsed, 2),
+                    "peak_rss_mb": round(peak),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
