@@ -6,6 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request, session
 from flask_login import current_user
@@ -137,6 +138,19 @@ def register_hooks(app: Flask) -> None:
             session["lang"] = lang
         audit.set_actor(db.session(), current_user.id if current_user.is_authenticated else None)
 
+    @app.before_request
+    def refuse_invalid_utf8() -> None:
+        """Werkzeug keeps undecodable %-escapes as literal text; a form body that is not
+        UTF-8 would be stored garbled. Refuse it instead, with a clear message."""
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            body = request.get_data(cache=True)
+            try:
+                unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                from survey.public.views import InvalidEncoding
+
+                raise InvalidEncoding() from None
+
 
 def register_errorhandlers(app: Flask) -> None:
     from survey.public.views import render_error
@@ -146,11 +160,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from survey.cli import demo_cli, questionnaires_cli, users_cli
+    from survey.cli import demo_cli, qr_cli, questionnaires_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(qr_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -39,6 +39,11 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    #: Submissions of the citizen questionnaire per client address. Generous: citizens on
+    #: mobile data share carrier-NAT addresses.
+    QR_RATE_LIMIT = "30 per minute;300 per hour"
+    #: The questionnaire citizens answer by QR code (its newest published version).
+    QR_QUESTIONNAIRE = "sipas-dich-vu"
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # a questionnaire is a few kB; refuse large bodies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -62,8 +67,10 @@ def load_env(app: Flask, environ: dict[str, str] | None = None) -> None:
         if not name.startswith(PREFIX):
             continue
         key = name[len(PREFIX) :]
-        if key.startswith("TEST_"):  # the test suite's own settings
+        if key.startswith("TEST_") or key == "INSTANCE_PATH":  # the test suite's own; read by create_app
             continue
+        if key not in app.config:
+            raise ConfigError(f"{name}: không có thiết lập {key} (xem README.md, mục Configuration)")
         if key in _STRING_KEYS or isinstance(app.config.get(key), str):
             app.config[key] = raw
             continue

@@ -4,12 +4,16 @@ all four field groups, and one user per role. Place names are illustrative."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from survey import questionnaires
 from survey.models import FIELD_GROUPS, Counter, CounterFieldGroup, Place, Procedure, User
+from survey.models.base import utcnow
+from survey.responses import record_response
 from survey.users import create_user
 
 DEMO_PASSWORD = "sipas-demo-2026"
@@ -185,7 +189,66 @@ def _counter(place: Place, code: str, name: str, groups: tuple[str, ...]) -> Cou
     )
 
 
-def load(session: Session, definitions: dict) -> DemoReport:
+#: Share of satisfied answers (codes 4–5) in the demo QR responses by field group: ratings
+#: at the counter run high (95–99 %), land and construction a few points lower.
+DEMO_SATISFIED = {"dat_dai": 0.93, "xay_dung": 0.945, "dau_tu": 0.965, "khac": 0.975}
+DEMO_QR_PER_COUNTER = (12, 30)
+
+
+def _qr_responses(session: Session, *, seed: int) -> int:
+    """Plausible QR responses for every demo counter over the last 60 days."""
+    rng = np.random.default_rng(seed)
+    questionnaire = questionnaires.get(session, "sipas-dich-vu")
+    assert questionnaire is not None
+    definition = questionnaire.definition
+    questions = [q for section in definition["sections"] for q in section["questions"]]
+    counters = session.scalars(sa.select(Counter).order_by(Counter.id)).all()
+    now = utcnow()
+    count = 0
+    for counter in counters:
+        groups = counter.field_groups
+        for _ in range(int(rng.integers(*DEMO_QR_PER_COUNTER))):
+            group = groups[int(rng.integers(len(groups)))]
+            # a respondent's general mood, then item answers around it
+            p_satisfied = min(0.995, max(0.5, rng.normal(DEMO_SATISFIED[group], 0.03)))
+            answers: dict[str, object] = {"nhom_linh_vuc": group}
+            for q in questions:
+                code = q["code"]
+                if "element" in q:
+                    if rng.random() < (0.12 if q["element"] == "E" else 0.01):
+                        answers[code] = 9
+                    elif rng.random() < p_satisfied:
+                        answers[code] = int(rng.choice([4, 5], p=[0.45, 0.55]))
+                    else:
+                        answers[code] = int(rng.choice([1, 2, 3], p=[0.1, 0.3, 0.6]))
+                elif q.get("share") == "nhan_thuc":
+                    answers[code] = int(rng.choice([1, 2, 3], p=[0.93, 0.06, 0.01]))
+                elif q.get("share") == "mong_doi":
+                    answers[code] = int(rng.choice([1, 2, 3, 4], p=[0.1, 0.25, 0.35, 0.3]))
+                elif (
+                    q["type"] == "choice"
+                    and code not in answers
+                    and "qr" in q.get("channels", ("qr",))
+                    and (q.get("required") or rng.random() < 0.8)
+                ):
+                    answers[code] = str(rng.choice([o["code"] for o in q["options"]]))
+            submitted = now - timedelta(days=float(rng.uniform(0, 60)))
+            record_response(
+                session,
+                questionnaire,
+                answers,
+                channel="qr",
+                place_id=counter.place_id,
+                counter_id=counter.id,
+                field_group=group,
+                started_at=submitted - timedelta(seconds=float(rng.uniform(70, 240))),
+                submitted_at=submitted,
+            )
+            count += 1
+    return count
+
+
+def load(session: Session, definitions: dict, *, qr_responses: bool = True) -> DemoReport:
     """Publish the questionnaires and, if the database has no places and no users yet, load
     the demo data. Flushes; the caller commits."""
     questionnaires.publish(session, definitions)
@@ -210,11 +273,12 @@ def load(session: Session, definitions: dict) -> DemoReport:
     for username, role, full_name in DEMO_USERS:
         create_user(session, username=username, full_name=full_name, role=role, password=DEMO_PASSWORD)
     session.flush()
+    n_responses = _qr_responses(session, seed=2026) if qr_responses else 0
     return DemoReport(
         loaded=True,
         logins=logins,
         summary=(
             f"Đã nạp dữ liệu mẫu: {1 + len(units)} nơi tiếp nhận, {len(PROVINCE_COUNTERS) + len(units)} quầy, "
-            f"{len(PROCEDURES)} thủ tục, {len(DEMO_USERS)} tài khoản."
+            f"{len(PROCEDURES)} thủ tục, {len(DEMO_USERS)} tài khoản, {n_responses} phiếu trả lời qua mã QR."
         ),
     )

@@ -2,8 +2,8 @@
 
 PostgreSQL: ``SIPAS_TEST_POSTGRES_URL`` (default: the local server, database ``test``) is
 used to create a throw-away database per test session. When the server cannot be reached
-the PostgreSQL half is skipped — except when ``SIPAS_REQUIRE_POSTGRES=1`` (CI), where any
-skipped PostgreSQL test fails the run. ``SIPAS_REQUIRE_BROWSER=1`` does the same for the
+the PostgreSQL half is skipped — except when ``SIPAS_TEST_REQUIRE_POSTGRES=1`` (CI), where any
+skipped PostgreSQL test fails the run. ``SIPAS_TEST_REQUIRE_BROWSER=1`` does the same for the
 browser tests.
 """
 
@@ -26,7 +26,7 @@ def _required(name: str) -> bool:
 
 
 # --- fail the run when a required group of tests was skipped -------------------------------
-_REQUIRED_MARKERS = {"postgres": "SIPAS_REQUIRE_POSTGRES", "browser": "SIPAS_REQUIRE_BROWSER"}
+_REQUIRED_MARKERS = {"postgres": "SIPAS_TEST_REQUIRE_POSTGRES", "browser": "SIPAS_TEST_REQUIRE_BROWSER"}
 _ran: dict[str, int] = {m: 0 for m in _REQUIRED_MARKERS}
 _skipped: dict[str, list[str]] = {m: [] for m in _REQUIRED_MARKERS}
 
@@ -82,7 +82,7 @@ def postgres_database() -> Iterator[str]:
     engine = postgres_admin_engine()
     if engine is None:
         message = f"PostgreSQL not reachable at {PG_URL}"
-        if _required("SIPAS_REQUIRE_POSTGRES"):
+        if _required("SIPAS_TEST_REQUIRE_POSTGRES"):
             pytest.fail(message)
         pytest.skip(message)
     name = f"sipas_test_{uuid.uuid4().hex[:10]}"
@@ -161,10 +161,11 @@ def published(app, db):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def demo(app, db):  # type: ignore[no-untyped-def]
-    """The demo data set (places, counters, procedures, one user per role)."""
+    """The demo data set (places, counters, procedures, one user per role), without the
+    demo QR responses (tests/survey/test_cli.py loads those)."""
     from survey.demo import load
 
-    report = load(db.session, app.extensions["sipas_questionnaires"])
+    report = load(db.session, app.extensions["sipas_questionnaires"], qr_responses=False)
     db.session.commit()
     return report
 
@@ -217,3 +218,21 @@ def login_as(client, make_user) -> Callable[[str], object]:  # type: ignore[no-u
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def live_server(app, db):  # type: ignore[no-untyped-def]
+    """The app served by a real threaded WSGI server on 127.0.0.1; yields (host, port)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

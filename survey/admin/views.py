@@ -1,8 +1,18 @@
-from flask import render_template
+from __future__ import annotations
 
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from survey import counters, posters_service
 from survey.admin import bp, queries
+from survey.admin.forms import ConfirmForm, CounterForm, PlaceForm
+from survey.admin.services import AdminError, save_counter, save_place
 from survey.extensions import db
+from survey.models import Counter, Place
 from survey.security import role_required
+
+SIZES = ("A4", "A5")
 
 
 @bp.route("/")
@@ -14,4 +24,150 @@ def index() -> str:
         users=db.session.scalars(queries.users()).all(),
         questionnaires=db.session.execute(queries.questionnaires_with_response_counts()).all(),
         procedures=db.session.execute(queries.procedure_counts_by_field_group()).all(),
+        confirm=ConfirmForm(),
     )
+
+
+def _place_or_404(place_id: int) -> Place:
+    place = db.session.get(Place, place_id)
+    if place is None:
+        abort(404)
+    return place
+
+
+def _counter_or_404(counter_id: int) -> Counter:
+    counter = db.session.get(Counter, counter_id)
+    if counter is None:
+        abort(404)
+    return counter
+
+
+@bp.route("/noi-tiep-nhan/moi", methods=["GET", "POST"])
+@bp.route("/noi-tiep-nhan/<int:place_id>", methods=["GET", "POST"])
+@role_required("admin")
+def place(place_id: int | None = None) -> str | WerkzeugResponse:
+    existing = _place_or_404(place_id) if place_id is not None else None
+    form = PlaceForm(obj=existing)
+    if form.validate_on_submit():
+        try:
+            saved = save_place(
+                db.session,
+                existing,
+                code=form.code.data,
+                name=form.name.data,
+                kind=form.kind.data,
+                active=form.active.data,
+            )
+        except AdminError as exc:
+            db.session.rollback()
+            form.code.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu %(name)s.", name=saved.name), "success")
+            return redirect(url_for("admin.place", place_id=saved.id))
+    return render_template("admin/place.html", form=form, place=existing, confirm=ConfirmForm(), sizes=SIZES)
+
+
+@bp.route("/noi-tiep-nhan/<int:place_id>/quay/moi", methods=["GET", "POST"])
+@bp.route("/quay/<int:counter_id>", methods=["GET", "POST"])
+@role_required("admin")
+def counter(place_id: int | None = None, counter_id: int | None = None) -> str | WerkzeugResponse:
+    existing = _counter_or_404(counter_id) if counter_id is not None else None
+    place = existing.place if existing else _place_or_404(place_id)  # type: ignore[arg-type]
+    form = CounterForm(obj=existing)
+    if request.method == "GET" and existing is not None:
+        form.field_groups.data = existing.field_groups
+    if form.validate_on_submit():
+        try:
+            saved = save_counter(
+                db.session,
+                existing,
+                place=place,
+                code=form.code.data,
+                name=form.name.data,
+                field_groups=form.field_groups.data,
+                active=form.active.data,
+            )
+        except AdminError as exc:
+            db.session.rollback()
+            form.code.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu %(name)s.", name=saved.name), "success")
+            return redirect(url_for("admin.place", place_id=place.id))
+    return render_template("admin/counter.html", form=form, place=place, counter=existing)
+
+
+@bp.route("/quay/<int:counter_id>/doi-ma", methods=["POST"])
+@role_required("admin")
+def rotate_code(counter_id: int) -> WerkzeugResponse:
+    counter = _counter_or_404(counter_id)
+    if ConfirmForm().validate_on_submit():
+        counters.rotate(counter)
+        db.session.commit()
+        flash(
+            _(
+                "Đã đổi mã QR của %(name)s. Áp phích cũ không còn dùng được: hãy in và dán áp phích mới.",
+                name=counter.name,
+            ),
+            "warning",
+        )
+    return redirect(url_for("admin.place", place_id=counter.place_id))
+
+
+def _poster_response(items: list[Counter], filename: str) -> WerkzeugResponse:
+    size = request.args.get("kho", "A4").upper()
+    if size not in SIZES:
+        abort(404)
+    try:
+        base_url = posters_service.public_base_url(current_app.config, request.host_url)
+        pdf = posters_service.poster_pdf(
+            items,
+            base_url=base_url,
+            secret=current_app.config["SECRET_KEY"],
+            province=current_app.config["PROVINCE_NAME"],
+            size=size,
+        )
+    except posters_service.PosterConfigError as exc:
+        flash(str(exc), "error")
+        return redirect(request.referrer or url_for("admin.index"))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}-{size}.pdf"'},
+    )
+
+
+@bp.route("/quay/<int:counter_id>/ap-phich.pdf")
+@role_required("admin")
+def counter_poster(counter_id: int) -> WerkzeugResponse:
+    counter = _counter_or_404(counter_id)
+    return _poster_response([counter], f"ap-phich-{counter.place.code}-{counter.code}")
+
+
+@bp.route("/noi-tiep-nhan/<int:place_id>/ap-phich.pdf")
+@role_required("admin")
+def place_posters(place_id: int) -> WerkzeugResponse:
+    place = _place_or_404(place_id)
+    return _poster_response(counters.counters_for_posters(db.session, place_id=place.id), f"ap-phich-{place.code}")
+
+
+@bp.route("/ap-phich.pdf")
+@role_required("admin")
+def all_posters() -> WerkzeugResponse:
+    return _poster_response(counters.counters_for_posters(db.session), "ap-phich-toan-tinh")
+
+
+@bp.route("/quay/<int:counter_id>/qr.<any(png, svg):fmt>")
+@role_required("admin")
+def counter_qr(counter_id: int, fmt: str) -> WerkzeugResponse:
+    counter = _counter_or_404(counter_id)
+    try:
+        base_url = posters_service.public_base_url(current_app.config, request.host_url)
+    except posters_service.PosterConfigError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.place", place_id=counter.place_id))
+    url = counters.counter_url(base_url, current_app.config["SECRET_KEY"], counter)
+    if fmt == "png":
+        return Response(posters_service.qr_png(url), mimetype="image/png")
+    return Response(posters_service.qr_svg(url), mimetype="image/svg+xml")

@@ -1,4 +1,5 @@
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from survey.models import Response
 
@@ -9,4 +10,12 @@ def response_counts() -> sa.Select:
         sa.select(Response.channel, Response.field_group, Response.status, sa.func.count())
         .group_by(Response.channel, Response.field_group, Response.status)
         .order_by(Response.channel, Response.field_group, Response.status)
+    )
+
+
+def responses_newest_first() -> sa.Select:
+    return (
+        sa.select(Response)
+        .options(selectinload(Response.place), selectinload(Response.counter))
+        .order_by(Response.id.desc())
     )

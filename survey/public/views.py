@@ -1,7 +1,7 @@
 from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from survey.public import bp
@@ -35,9 +35,15 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+class InvalidEncoding(BadRequest):
+    """A form body that is not valid UTF-8."""
+
+
 def render_error(error: Exception) -> tuple[str, int]:
     code = error.code if isinstance(error, HTTPException) and error.code else 500
     if not isinstance(error, HTTPException):
         error = InternalServerError()
     title, message = _messages().get(code, (_("Lỗi"), _("Đã có lỗi xảy ra.")))
+    if isinstance(error, InvalidEncoding):
+        message = _("Dữ liệu gửi lên có ký tự không hợp lệ (không phải UTF-8). Vui lòng tải lại trang và nhập lại.")
     return render_template("errors/error.html", code=code, title=title, message=message), code

@@ -99,3 +99,18 @@ def test_demo_load_is_idempotent(runner, db) -> None:  # type: ignore[no-untyped
     assert counts() == before == (100, 104, 22, 4)
     groups = set(db.session.scalars(sa.select(Procedure.field_group)))
     assert groups == {"dat_dai", "xay_dung", "dau_tu", "khac"}
+
+    # QR responses for every demo counter, each stored with a field group its counter serves
+    from survey.models import Response
+
+    served = {(c.id, g) for c in db.session.scalars(sa.select(Counter)) for g in c.field_groups}
+    rows = db.session.execute(
+        sa.select(Response.counter_id, Response.field_group, Response.channel, Response.coded)
+    ).all()
+    assert len(rows) > 104 * 10
+    assert {r.counter_id for r in rows} == {c for c, _ in served}
+    assert all((r.counter_id, r.field_group) in served and r.channel == "qr" for r in rows)
+    satisfied = sum(ch in "45" for r in rows for ch in r.coded[:16]) / sum(
+        ch in "12345" for r in rows for ch in r.coded[:16]
+    )
+    assert 0.9 < satisfied < 0.995  # counter ratings run high, as in the method document

@@ -116,6 +116,10 @@ def test_prefixed_environment_is_parsed_strictly(tmp_path: Path) -> None:
     assert app.config["PUBLIC_BASE_URL"] == "https://sipas.bacninh.gov.vn"
     with pytest.raises(ConfigError, match="SIPAS_TARGETS"):
         load_env(app, {"SIPAS_TARGETS": "{not json"})
+    with pytest.raises(ConfigError, match="SIPAS_DATABSE_URL: không có thiết lập"):  # a typo is not ignored
+        load_env(app, {"SIPAS_DATABSE_URL": "sqlite://"})
+    load_env(app, {"SIPAS_SESSION_COOKIE_SECURE": "true", "SIPAS_TEST_ANYTHING": "x"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:

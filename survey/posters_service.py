@@ -1,0 +1,47 @@
+"""Posters for counters: which address they print, and the PDF/PNG/SVG files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from survey import counters
+from survey.models import Counter
+from survey.posters import PosterSpec, posters_pdf, qr_png, qr_svg
+
+__all__ = ["PosterConfigError", "poster_pdf", "public_base_url", "qr_png", "qr_svg"]
+
+
+class PosterConfigError(RuntimeError):
+    """Posters cannot be printed with the current configuration."""
+
+
+def public_base_url(config: dict[str, Any], fallback: str | None = None) -> str:
+    """The address posters point to. Outside development it must be configured: a poster
+    printed with ``localhost`` on it is useless."""
+    configured = config.get("PUBLIC_BASE_URL")
+    if configured:
+        return str(configured).rstrip("/")
+    if config.get("ENV") != "development":
+        raise PosterConfigError(
+            "Chưa đặt SIPAS_PUBLIC_BASE_URL (địa chỉ công khai của trang khảo sát, ví dụ "
+            "https://sipas.bacninh.gov.vn): không in áp phích với địa chỉ nội bộ."
+        )
+    return (fallback or "http://127.0.0.1:5000").rstrip("/")
+
+
+def spec_for(counter: Counter, *, base_url: str, secret: str, province: str) -> PosterSpec:
+    return PosterSpec(
+        province=province,
+        place_name=counter.place.name,
+        counter_name=counter.name,
+        url=counters.counter_url(base_url, secret, counter),
+        typed_address=counters.typed_address(base_url, secret, counter),
+        field_groups=counters.field_group_labels(counter),
+    )
+
+
+def poster_pdf(items: Sequence[Counter], *, base_url: str, secret: str, province: str, size: str = "A4") -> bytes:
+    if not items:
+        raise PosterConfigError("Không có quầy nào đang hoạt động để in áp phích.")
+    return posters_pdf([spec_for(c, base_url=base_url, secret=secret, province=province) for c in items], size=size)
