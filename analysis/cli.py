@@ -1,0 +1,219 @@
+"""``sipas-analysis``: SIPAS estimates and weights from a CSV file, on the command line.
+
+::
+
+    sipas-analysis estimate RESPONSES.csv --questionnaire questionnaires/sipas-dich-vu/v1.yaml
+        [--strata COL] [--psu COL] [--fpc COL] [--weight COL] [--rake MARGINS.csv]
+        [--by COL]... [--ci logit|wilson] [--format csv|json] [--out PATH]
+    sipas-analysis weights RESPONSES.csv --weight COL --rake MARGINS.csv [--trim K] --out WEIGHTED.csv
+
+Bad input exits with status 2 and one line on stderr; see docs/analysis-cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.design import DesignError, make_design
+from analysis.estimation import OUTPUT_COLUMNS, estimate_rates
+from analysis.questionnaire import QuestionnaireError, load_index_spec
+from analysis.weighting import (
+    WeightingError,
+    calibrate_design,
+    margins_from_frame,
+    rake,
+    trim_and_rake,
+    weight_diagnostics,
+)
+
+__all__ = ["CliError", "main"]
+
+PROG = "sipas-analysis"
+
+
+class CliError(ValueError):
+    """Bad input on the command line (one-line message)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="SIPAS estimates with design-based standard errors.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    e = sub.add_parser("estimate", help="item rates, element indices and SIPAS with SEs")
+    e.add_argument("responses", help="CSV, one row per respondent, items named by code")
+    e.add_argument("--questionnaire", required=True, help="questionnaire YAML file")
+    e.add_argument("--strata", help="stratum column")
+    e.add_argument("--psu", help="primary sampling unit (cluster) column")
+    e.add_argument("--fpc", help="column: stratum population size in PSUs (or dossiers)")
+    e.add_argument("--weight", help="weight column (fixed weights unless --rake)")
+    e.add_argument("--rake", help="MARGINS.csv (variable,category,total): rake and use calibration standard errors")
+    e.add_argument("--by", action="append", default=[], help="domain column (repeatable)")
+    e.add_argument("--ci", choices=["logit", "wilson"], default="logit")
+    e.add_argument("--format", choices=["csv", "json"], default="csv")
+    e.add_argument("--out", help="output file (default: standard output)")
+    w = sub.add_parser("weights", help="rake (and trim) weights, write them as column 'weight'")
+    w.add_argument("responses")
+    w.add_argument("--weight", required=True, help="starting (design) weight column")
+    w.add_argument("--rake", required=True, help="MARGINS.csv (variable,category,total)")
+    w.add_argument("--trim", type=float, help="cap at K x median weight, then re-rake")
+    w.add_argument("--out", required=True, help="output CSV: the input plus column 'weight'")
+    return p
+
+
+def _read_csv(path: str) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = " ".join(str(exc).split())
+        raise CliError(f"{path}: cannot read CSV: {msg}") from None
+    if df.shape[0] == 0:
+        raise CliError(f"{path}: no data rows")
+    return df
+
+
+def _column(df: pd.DataFrame, col: str, path: str, what: str) -> pd.Series:
+    if col not in df.columns:
+        raise CliError(f"{path}: unknown column {col!r} (given as {what})")
+    return df[col]
+
+
+def _numeric(s: pd.Series, path: str, what: str, *, allow_blank: bool = False) -> np.ndarray:
+    txt = s.str.strip()
+    blank = txt == ""
+    if blank.any() and not allow_blank:
+        line = int(np.flatnonzero(blank.to_numpy())[0]) + 2
+        raise CliError(f"{path}: line {line}: column {s.name!r} ({what}) is blank")
+    num = pd.to_numeric(txt.where(~blank), errors="coerce")
+    bad = num.isna() & ~blank
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CliError(f"{path}: line {i + 2}: column {s.name!r} ({what}) has non-numeric value {txt.iloc[i]!r}")
+    return num.to_numpy(dtype=np.float64)
+
+
+def _labels(s: pd.Series) -> pd.Series:
+    txt = s.str.strip()
+    return txt.where(txt != "")
+
+
+def _estimate(args: argparse.Namespace) -> pd.DataFrame:
+    spec = load_index_spec(args.questionnaire)
+    path = args.responses
+    df = _read_csv(path)
+    codes = np.array(sorted({*spec.valid_codes, *spec.missing_codes}), dtype=np.float64)
+    answers = {}
+    for item in spec.items:
+        x = _numeric(_column(df, item, path, "questionnaire item"), path, "item", allow_blank=True)
+        off = ~np.isnan(x) & ~np.isin(x, codes)
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            allowed = ", ".join(f"{c:g}" for c in codes)
+            raise CliError(
+                f"{path}: line {i + 2}: column {item!r} has code {x[i]:g} outside the scale ({allowed} or blank)"
+            )
+        answers[item] = x
+    answers_df = pd.DataFrame(answers)
+    strata = None if args.strata is None else _labels(_column(df, args.strata, path, "--strata"))
+    psu = None if args.psu is None else _labels(_column(df, args.psu, path, "--psu"))
+    fpc = None
+    if args.fpc is not None:
+        fpc = _numeric(_column(df, args.fpc, path, "--fpc"), path, "--fpc")
+    weight = None
+    if args.weight is not None:
+        weight = _numeric(_column(df, args.weight, path, "--weight"), path, "--weight")
+    by = {}
+    for col in args.by:
+        if col in by:
+            raise CliError(f"--by {col} given twice")
+        by[col] = _labels(_column(df, col, path, "--by"))
+    design = make_design(n=df.shape[0], weights=weight, strata=strata, psu=psu, fpc=fpc)
+    if args.rake is not None:
+        margins = margins_from_frame(_read_csv(args.rake))
+        factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
+        design, _ = calibrate_design(design, factors, margins)
+    return estimate_rates(
+        answers_df,
+        design,
+        valid_codes=spec.valid_codes,
+        success_codes=spec.satisfied_codes,
+        composites=spec.composites(),
+        by=by,
+        ci=args.ci,
+    )
+
+
+def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
+    table = table[OUTPUT_COLUMNS]
+    if fmt == "json":
+        records = json.loads(table.to_json(orient="records", double_precision=10))
+        text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write: {exc.strerror}") from None
+
+
+def _weights(args: argparse.Namespace) -> None:
+    path = args.responses
+    df = _read_csv(path)
+    d = _numeric(_column(df, args.weight, path, "--weight"), path, "--weight")
+    if "weight" in df.columns and args.weight != "weight":
+        raise CliError(f"{path}: already has a column 'weight'; rename it first")
+    margins = margins_from_frame(_read_csv(args.rake))
+    factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
+    if args.trim is not None:
+        res = trim_and_rake(d, factors, margins, args.trim)
+    else:
+        res = rake(d, factors, margins)
+    out = df.copy()
+    out["weight"] = res.weights
+    try:
+        out.to_csv(args.out, index=False, float_format="%.10g", lineterminator="\n")
+    except OSError as exc:
+        raise CliError(f"{args.out}: cannot write: {exc.strerror}") from None
+    s = weight_diagnostics(res.weights)
+    trim = f", {res.trim_rounds} trim round(s), {res.n_trimmed} capped" if args.trim else ""
+    sys.stderr.write(
+        f"raked to {len(margins)} margins in {res.iterations} iterations "
+        f"(max relative error {res.max_rel_error:.2g}){trim}; weights min {s.min:.6g}, "
+        f"median {s.median:.6g}, max {s.max:.6g}, sum {s.total:.10g}, "
+        f"Kish effective n {s.kish_n_eff:.1f} of {s.n} (deff_w {s.deff_w:.3f})\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``sipas-analysis`` and ``python -m analysis``; returns the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "estimate":
+            _write_table(_estimate(args), args.format, args.out)
+        else:
+            _weights(args)
+    except (CliError, DesignError, WeightingError, QuestionnaireError) as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

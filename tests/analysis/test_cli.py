@@ -1,0 +1,198 @@
+"""The sipas-analysis command line: output contract and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.estimation import OUTPUT_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+EX = ROOT / "analysis" / "examples"
+Q = str(ROOT / "questionnaires" / "sipas-dich-vu" / "v1.yaml")
+RESP = str(EX / "responses.csv")
+MARG = str(EX / "margins.csv")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_estimate_csv_contract():
+    code, out, err = run(
+        "estimate",
+        RESP,
+        "--questionnaire",
+        Q,
+        "--strata",
+        "tang",
+        "--fpc",
+        "so_ho_so_khung",
+        "--rake",
+        MARG,
+        "--by",
+        "nhom_linh_vuc",
+        "--by",
+        "kenh",
+    )
+    assert code == 0, err
+    tab = pd.read_csv(io.StringIO(out), keep_default_na=False, na_values=[""])
+    assert list(tab.columns) == OUTPUT_COLUMNS
+    overall = tab[tab.domain_var == "all"]
+    assert (overall.domain == "all").all()
+    assert list(overall.indicator) == [
+        *[f"{e}{i}" for e, k in zip("ABCDE", (3, 4, 3, 3, 3), strict=True) for i in range(1, k + 1)],
+        *"ABCDE",
+        "SIPAS",
+    ]
+    assert set(tab.domain_var) == {"all", "nhom_linh_vuc", "kenh"}
+    assert len(tab) == 22 * (1 + 4 + 2)
+    assert tab.estimate.between(0, 100).all() and tab.se.gt(0).all()
+    assert (tab.ci_low < tab.estimate).all() and (tab.estimate < tab.ci_high).all()
+    # SIPAS = mean of the 16 item rates (aggregation: items in the questionnaire)
+    items = overall[overall.indicator.str.len() == 2]
+    sipas = overall.set_index("indicator").loc["SIPAS", "estimate"]
+    assert np.isclose(items.estimate.mean(), sipas, rtol=1e-8)
+    # index n = respondents in the domain; item n = valid answers
+    assert overall.set_index("indicator").loc["SIPAS", "n"] == 480
+    assert (items.n < 480).all()
+
+
+def test_estimate_json_and_out_file(tmp_path):
+    out = tmp_path / "est.json"
+    code, stdout, err = run(
+        "estimate",
+        RESP,
+        "--questionnaire",
+        Q,
+        "--strata",
+        "tang",
+        "--weight",
+        "so_ho_so_khung",
+        "--format",
+        "json",
+        "--ci",
+        "wilson",
+        "--out",
+        str(out),
+    )
+    assert code == 0 and stdout == "" and err == ""
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    assert len(rows) == 22 and list(rows[0]) == OUTPUT_COLUMNS
+
+
+def test_fixed_weights_and_fpc_weights_differ_only_in_weights():
+    _, a, _ = run("estimate", RESP, "--questionnaire", Q, "--strata", "tang", "--fpc", "so_ho_so_khung")
+    _, b, _ = run("estimate", RESP, "--questionnaire", Q, "--strata", "tang")
+    ta, tb = pd.read_csv(io.StringIO(a)), pd.read_csv(io.StringIO(b))
+    assert not np.allclose(ta.estimate, tb.estimate)  # N_h/n_h weights vs equal weights
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--strata", "nope"], "unknown column 'nope' (given as --strata)"),
+        (["--by", "missing_col"], "unknown column 'missing_col'"),
+        (["--weight", "kenh"], "non-numeric value"),
+        (["--ci", "exact"], "invalid choice"),
+    ],
+)
+def test_bad_input_one_line(args, needle):
+    code, out, err = run("estimate", RESP, "--questionnaire", Q, *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_code_outside_scale(tmp_path):
+    df = pd.read_csv(RESP, dtype=str, keep_default_na=False)
+    df.loc[6, "C2"] = "7"
+    p = tmp_path / "r.csv"
+    df.to_csv(p, index=False)
+    code, _, err = run("estimate", str(p), "--questionnaire", Q)
+    assert code == 2
+    assert err == (
+        f"sipas-analysis: error: {p}: line 8: column 'C2' has code 7 outside the scale (1, 2, 3, 4, 5, 9 or blank)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda m: m.assign(total=m.total.where(m.category != "khac", m.total + 5)), "margin totals disagree"),
+        (lambda m: m[m.category != "khac"], "category 'khac' of nhom_linh_vuc is in the data but not in the margins"),
+        (
+            lambda m: pd.concat(
+                [m, pd.DataFrame({"variable": ["hinh_thuc_nop"], "category": ["email"], "total": [0]})]
+            ),
+            None,
+        ),
+        (lambda m: m.assign(variable=m.variable.replace("hinh_thuc_nop", "mode")), "unknown column 'mode'"),
+    ],
+)
+def test_margins_that_do_not_fit(tmp_path, edit, needle):
+    m = edit(pd.read_csv(MARG))
+    p = tmp_path / "m.csv"
+    m.to_csv(p, index=False)
+    code, _, err = run(
+        "estimate", RESP, "--questionnaire", Q, "--strata", "tang", "--fpc", "so_ho_so_khung", "--rake", str(p)
+    )
+    if needle is None:  # a zero-total category absent from the data is harmless
+        assert code == 0, err
+    else:
+        assert code == 2 and needle in err and err.count("\n") == 1
+
+
+def test_margin_category_without_respondents(tmp_path):
+    m = pd.read_csv(MARG)
+    m.loc[m.category == "buu_chinh", "total"] -= 10
+    m = pd.concat([m, pd.DataFrame({"variable": ["hinh_thuc_nop"], "category": ["email"], "total": [10]})])
+    p = tmp_path / "m.csv"
+    m.to_csv(p, index=False)
+    code, _, err = run(
+        "weights", RESP, "--weight", "so_ho_so_khung", "--rake", str(p), "--out", str(tmp_path / "w.csv")
+    )
+    assert code == 2 and "category 'email' of hinh_thuc_nop has a margin total but no respondents" in err
+
+
+def test_weights_command(tmp_path):
+    out = tmp_path / "w.csv"
+    code, _, err = run("weights", RESP, "--weight", "so_ho_so_khung", "--rake", MARG, "--trim", "3", "--out", str(out))
+    assert code == 0 and "raked to 2 margins" in err
+    w = pd.read_csv(out, dtype={"A1": str})
+    src = pd.read_csv(RESP, dtype={"A1": str})
+    assert list(w.columns) == [*src.columns, "weight"]
+    m = pd.read_csv(MARG)
+    for row in m.itertuples():
+        assert np.isclose(w.loc[w[row.variable] == row.category, "weight"].sum(), row.total, rtol=1e-9)
+    assert w.weight.max() <= 3 * w.weight.median() * 1.2
+
+
+def test_console_entry_points():
+    r = subprocess.run(
+        [sys.executable, "-m", "analysis", "estimate", RESP, "--questionnaire", Q, "--strata", "tang"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert r.returncode == 0 and r.stdout.startswith(",".join(OUTPUT_COLUMNS))
+    r = subprocess.run(
+        [sys.executable, "-m", "analysis", "estimate", "no-such.csv", "--questionnaire", Q],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and r.stderr == "sipas-analysis: error: no-such.csv: no such file\n"
