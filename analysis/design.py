@@ -25,6 +25,7 @@ __all__ = [
     "Calibration",
     "Design",
     "DesignError",
+    "factorize_labels",
     "make_design",
 ]
 
@@ -33,6 +34,21 @@ LONELY_PSU_RULES = ("adjust", "remove", "certainty", "fail")
 
 class DesignError(ValueError):
     """A design that cannot be built from the given columns (one-line message)."""
+
+
+def factorize_labels(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (``-1`` = missing) and sorted string labels of ``values``.
+
+    Values are compared as strings (``1`` and ``"1"`` are one label); fast on large arrays
+    because only the distinct values are converted to strings.
+    """
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    as_str = np.array([str(u) for u in uniques], dtype=object)
+    if as_str.size == 0:
+        return codes.astype(np.int64), as_str
+    labels, remap = np.unique(as_str.astype(str), return_inverse=True)
+    out = np.where(codes >= 0, remap.ravel()[np.maximum(codes, 0)], -1).astype(np.int64)
+    return out, labels.astype(object)
 
 
 def _codes(values: npt.ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray]:

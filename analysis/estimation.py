@@ -35,7 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from analysis.design import Design, DesignError
+from analysis.design import Design, DesignError, factorize_labels
 from analysis.variance import domain_degf, domain_psu_totals, stratified_variance
 
 __all__ = [
@@ -489,12 +489,12 @@ class _RateEngine:
         self.dom_labels: dict[str, np.ndarray] = {}
         dom_codes: dict[str, np.ndarray] = {}
         for name, lab in domains.items():
-            s = pd.Series(np.asarray(lab, dtype=object))
-            if s.shape[0] != n:
-                raise DesignError(f"domain variable {name} has {s.shape[0]} rows, expected {n}")
-            codes, labels = pd.factorize(s.astype(str).where(s.notna()), sort=True)
-            self.dom_labels[name] = np.asarray(labels, dtype=object)
-            dom_codes[name] = codes.astype(np.int64)
+            arr = np.asarray(lab, dtype=object)
+            if arr.shape != (n,):
+                raise DesignError(f"domain variable {name} has {arr.shape[0]} rows, expected {n}")
+            codes, labels = factorize_labels(arr)
+            self.dom_labels[name] = labels
+            dom_codes[name] = codes
 
         w = design.weights
         ginv = _g_inverse(design)
@@ -533,6 +533,7 @@ class _RateEngine:
         self.cell_n = np.bincount(cell, weights=nz, minlength=m)
         self.valid = valid
         self.success = success
+        self._gram: np.ndarray | None = None
 
     # ------------------------------------------------------------------
     def _coefficients(self, avail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -625,6 +626,20 @@ class _RateEngine:
             out = np.where((n >= 2) & (vsrs > 0), v / vsrs, np.nan)
         return out
 
+    def _cell_gram(self) -> np.ndarray:
+        """Per fine cell, ``sum w z z'`` with ``z = [success, valid]`` (shape ``(m, 4 J^2)``)."""
+        if self._gram is None:
+            order = np.argsort(self.cell, kind="stable")
+            bounds = np.concatenate(([0], np.cumsum(np.bincount(self.cell, minlength=self.m))))
+            z = np.concatenate([self.success, self.valid], axis=1)[order]
+            w = self.design.weights[order]
+            gram = np.empty((self.m, z.shape[1], z.shape[1]))
+            for c in range(self.m):
+                blk = z[bounds[c] : bounds[c + 1]].astype(np.float64)
+                gram[c] = blk.T @ (blk * w[bounds[c] : bounds[c + 1], None])
+            self._gram = gram.reshape(self.m, -1)
+        return self._gram
+
     def _composite_sumsq(
         self,
         name: str | None,
@@ -634,28 +649,38 @@ class _RateEngine:
         coef: np.ndarray,
     ) -> np.ndarray:
         """sum over domain rows of w_i q_i^2, q_i = sum_j coef_j (y_ij - p_j a_ij) / W_j."""
-        w = self.design.weights
-        dom = cell_dom[self.cell]
-        keep = dom >= 0
-        dd = dom[keep]
-        wk = w[keep]
-        y = self.success[keep]
-        a = self.valid[keep]
+        d_n, j, k = coef.shape
         alpha = inv  # (D, J)
         beta = p0 * inv
-        d_n, _, k = coef.shape
-        out = np.zeros((d_n, k))
-        same = bool(np.all(coef == coef[:1]))
-        if d_n == 1 or same:
-            ya = y * alpha[dd] - a * beta[dd] if d_n > 1 else y * alpha[0] - a * beta[0]
-            q = ya @ coef[0]
-            for kk in range(k):
-                out[:, kk] = np.bincount(dd, weights=wk * q[:, kk] ** 2, minlength=d_n)
+        if self.m * 20 <= self.cell.shape[0]:
+            # few cells: sum w z z' per cell once (z = [y, a]); then quadratic forms per domain
+            gram = self._cell_gram()
+            keep = cell_dom >= 0
+            g_dom = np.zeros((d_n, 4 * j * j))
+            np.add.at(g_dom, cell_dom[keep], gram[keep])
+            g_dom = g_dom.reshape(d_n, 2 * j, 2 * j)
+            v = np.concatenate([coef * alpha[:, :, None], -coef * beta[:, :, None]], axis=1)
+            return np.einsum("dpk,dpq,dqk->dk", v, g_dom, v)
+        w = self.design.weights
+        dom = cell_dom[self.cell]
+        if d_n == 1:
+            order = np.flatnonzero(dom >= 0)
+            counts = np.array([order.size])
         else:
-            ya = y * alpha[dd] - a * beta[dd]
-            for kk in range(k):
-                q = np.einsum("ij,ij->i", ya, coef[dd, :, kk])
-                out[:, kk] = np.bincount(dd, weights=wk * q**2, minlength=d_n)
+            order = np.argsort(dom, kind="stable")
+            order = order[np.searchsorted(dom[order], 0) :]
+            counts = np.bincount(dom[order], minlength=d_n)
+        ys = self.success[order]
+        av = self.valid[order]
+        ws = w[order]
+        out = np.zeros((d_n, k))
+        start = 0
+        for d in range(d_n):
+            stop = start + int(counts[d])
+            if stop > start:
+                q = (ys[start:stop] * alpha[d] - av[start:stop] * beta[d]) @ coef[d]
+                out[d] = ws[start:stop] @ (q * q)
+            start = stop
         return out
 
 
@@ -717,9 +742,13 @@ def _prepare(
     success_codes: Sequence[float],
 ) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(answers, dtype=np.float64)
-    valid = np.isin(x, np.asarray(valid_codes, dtype=np.float64))
-    success = np.isin(x, np.asarray(success_codes, dtype=np.float64)) & valid
-    return valid, success
+    valid = np.zeros(x.shape, dtype=bool)
+    for c in valid_codes:
+        valid |= x == c
+    success = np.zeros(x.shape, dtype=bool)
+    for c in success_codes:
+        success |= x == c
+    return valid, success & valid
 
 
 def estimate_rates(
@@ -801,12 +830,12 @@ def compare_domains(
     c(1, -1))``. ``p`` is two-sided from t with ``df`` PSUs minus strata among PSUs that
     contribute to either estimate.
     """
-    labels = pd.Series(np.asarray(domain, dtype=object))
-    labels = labels.astype(str).where(labels.notna())
+    codes, labs = factorize_labels(domain)
+    labels = np.where(codes >= 0, labs[np.maximum(codes, 0)], None)
     for lab in (a, b):
         if not (labels == lab).any():
             raise DesignError(f"domain {lab} has no respondents")
-    pair = labels.where(labels.isin([a, b]))
+    pair = np.where((labels == a) | (labels == b), labels, None)
     names = [str(c) for c in answers.columns]
     valid, success = _prepare(answers, valid_codes, success_codes)
     eng = _RateEngine(valid, success, names, composites, design, {"pair": pair})

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analysis.design import Design, build_calibration
+from analysis.design import Design, build_calibration, factorize_labels
 
 __all__ = [
     "RakeResult",
@@ -154,10 +154,12 @@ def _check_margins(
     for var, tab in m.items():
         if var not in factors:
             raise WeightingError(f"margin variable {var} is not a column of the data")
-        lab = _labels(factors[var], var)
-        if lab.shape[0] != w.shape[0]:
-            raise WeightingError(f"{var} has {lab.shape[0]} rows, weights {w.shape[0]}")
-        data_cats = set(lab.unique())
+        raw_codes, raw_labels = factorize_labels(factors[var])
+        if raw_codes.shape[0] != w.shape[0]:
+            raise WeightingError(f"{var} has {raw_codes.shape[0]} rows, weights {w.shape[0]}")
+        if np.any(raw_codes < 0):
+            raise WeightingError(f"{var} has {int((raw_codes < 0).sum())} missing value(s)")
+        data_cats = {str(c) for c in raw_labels}
         only_data = sorted(data_cats - set(tab))
         if only_data:
             raise WeightingError(f"category {only_data[0]!r} of {var} is in the data but not in the margins")
@@ -169,7 +171,7 @@ def _check_margins(
             raise WeightingError(f"category {zero[0]!r} of {var} has respondents but a zero total")
         cat_list = sorted(c for c in tab if c in data_cats)
         index = {c: i for i, c in enumerate(cat_list)}
-        code = lab.map(index).to_numpy(dtype=np.int64)
+        code = np.array([index[str(c)] for c in raw_labels], dtype=np.int64)[raw_codes]
         wsum = np.bincount(code, weights=w, minlength=len(cat_list))
         if np.any(wsum <= 0):
             bad = cat_list[int(np.flatnonzero(wsum <= 0)[0])]
@@ -313,6 +315,20 @@ def trim_and_rake(
         raise WeightingError(f"trimming factor must exceed 1, got {k:g}")
     w0 = _weights(weights)
     _, codes, targets, _ = _check_margins(factors, margins, w0)
+    return _trim_and_rake(w0, codes, targets, k, tol, max_iter, max_rounds)
+
+
+def _trim_and_rake(
+    w0: np.ndarray,
+    codes: list[np.ndarray],
+    targets: list[np.ndarray],
+    k: float,
+    tol: float,
+    max_iter: int,
+    max_rounds: int,
+) -> RakeResult:
+    if not k > 1:
+        raise WeightingError(f"trimming factor must exceed 1, got {k:g}")
     w, ok, it, err = _ipf(w0, codes, targets, tol, max_iter)
     if not ok:
         raise WeightingError(f"raking did not converge in {it} iterations (max relative error {err:.3g})")
@@ -368,10 +384,16 @@ def calibrate_design(
     """
     d = design.weights
     if method == "raking":
+        names, codes, targets, cats = _check_margins(factors, margins, d)
         if trim is not None:
-            res = trim_and_rake(d, factors, margins, trim, tol=tol, max_iter=max_iter)
+            res = _trim_and_rake(d, codes, targets, trim, tol, max_iter, 50)
         else:
-            res = rake(d, factors, margins, tol=tol, max_iter=max_iter)
+            w, ok, it, err = _ipf(d, codes, targets, tol, max_iter)
+            if not ok:
+                raise WeightingError(f"raking did not converge in {it} iterations (max relative error {err:.3g})")
+            res = RakeResult(w, ok, it, err)
+        cal = build_calibration(design, codes, [len(c) for c in cats], names, d, res.weights)
+        return replace(design, weights=res.weights, calibration=cal), res
     elif method == "poststratify":
         m = margins_from_frame(margins)
         if len(m) != 1:
