@@ -160,12 +160,15 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from survey.cli import demo_cli, qr_cli, questionnaires_cli, users_cli
+    from survey.cli import demo_cli, frame_cli, qr_cli, questionnaires_cli, round_cli, sample_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(qr_cli)
+    app.cli.add_command(round_cli)
+    app.cli.add_command(frame_cli)
+    app.cli.add_command(sample_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -161,3 +161,137 @@ def qr_posters(place_code: str | None, size: str, out: str) -> None:
         fh.write(pdf)
     os.replace(tmp, target)
     click.echo(f"Đã ghi {len(items)} áp phích khổ {size.upper()} ({base_url}) vào {target}.")
+
+
+round_cli = AppGroup("round", help="Đợt khảo sát phiếu giấy (Bưu điện).")
+frame_cli = AppGroup("frame", help="Khung mẫu: danh sách hồ sơ đã trả kết quả.")
+sample_cli = AppGroup("sample", help="Chọn mẫu phân tầng.")
+
+
+def _round(round_id: int):  # type: ignore[no-untyped-def]
+    from survey.models import SurveyRound
+
+    survey_round = db.session.get(SurveyRound, round_id)
+    if survey_round is None:
+        fail(f"không có đợt khảo sát số {round_id}")
+    return survey_round
+
+
+@round_cli.command("create")
+@click.option("--name", required=True, help="Tên đợt, ví dụ 'Quý I/2026'.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d", "%d/%m/%Y"]), required=True)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d", "%d/%m/%Y"]), required=True)
+@click.option("--questionnaire", "slug", default="sipas-dich-vu", show_default=True)
+def round_create(name: str, start, end, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Tạo đợt khảo sát cho các hồ sơ trả kết quả trong kỳ."""
+    from survey.rounds import RoundError, create_round
+
+    row = questionnaires.get(db.session, slug)
+    if row is None:
+        fail(f"phiếu {slug!r} chưa được công bố (flask questionnaires publish)")
+    try:
+        survey_round = create_round(
+            db.session, name=name, period_start=start.date(), period_end=end.date(), questionnaire=row
+        )
+    except RoundError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"Đã tạo đợt khảo sát số {survey_round.id}: {survey_round.name}.")
+
+
+@frame_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--round", "round_id", type=int, required=True, help="Số đợt khảo sát.")
+@click.option("--valid-only", is_flag=True, help="Chỉ nhập các dòng hợp lệ khi tệp có lỗi.")
+@click.option("--report", type=click.Path(dir_okay=False), help="Ghi danh sách lỗi (CSV) vào tệp này.")
+def frame_import(path: str, round_id: int, valid_only: bool, report: str | None) -> None:
+    """Nhập khung mẫu từ tệp CSV hoặc XLSX. Tệp có lỗi không được nhập, trừ khi --valid-only."""
+    from pathlib import Path
+
+    from survey import frames
+
+    survey_round = _round(round_id)
+    try:
+        table = frames.read_table(Path(path).read_bytes(), path)
+        checked = frames.check(db.session, survey_round, table)
+    except frames.FrameError as exc:
+        fail(str(exc))
+    for problem in checked.problems[:20]:
+        click.echo(f"dòng {problem.row}, cột {problem.column}: {problem.message}", err=True)
+    if len(checked.problems) > 20:
+        click.echo(f"… và {len(checked.problems) - 20} lỗi khác.", err=True)
+    if report and checked.problems:
+        Path(report).write_bytes(checked.problems_csv())
+        click.echo(f"Danh sách lỗi: {report}", err=True)
+    if checked.problems and not valid_only:
+        fail(f"{len(checked.problems)} lỗi ở {checked.n_rows - checked.n_valid} dòng; chưa nhập dòng nào")
+    try:
+        stored = frames.store(db.session, survey_round, checked, valid_only=valid_only)
+    except frames.FrameError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    survey_round.frame_file = Path(path).name
+    db.session.commit()
+    click.echo(f"Đã nhập {stored:,} hồ sơ vào khung mẫu của đợt {survey_round.id}.".replace(",", "."))
+
+
+@sample_cli.command("draw")
+@click.option("--round", "round_id", type=int, required=True)
+@click.option(
+    "--method", type=click.Choice(["proportional", "fixed", "neyman"]), default="proportional", show_default=True
+)
+@click.option("--total", type=int, help="Cỡ mẫu toàn đợt (proportional, neyman).")
+@click.option("--per-stratum", type=int, help="Cỡ mẫu mỗi tầng (fixed).")
+@click.option("--minimum", type=int, default=0, show_default=True, help="Tối thiểu mỗi tầng.")
+@click.option("--oversample", multiple=True, help="Hệ số chọn thêm theo nhóm lĩnh vực, ví dụ dat_dai=1.5.")
+@click.option("--reserve-rate", type=float, default=0.4, show_default=True)
+@click.option("--seed", type=int, help="Hạt giống ngẫu nhiên (bỏ trống: tạo mới, được lưu cùng đợt).")
+def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reserve_rate, seed) -> None:  # type: ignore[no-untyped-def]
+    """Chọn mẫu ngẫu nhiên phân tầng (nơi tiếp nhận × nhóm lĩnh vực) kèm danh sách dự phòng."""
+    from analysis.sampling import AllocationRule
+
+    from survey.rounds import RoundError, draw_sample
+
+    survey_round = _round(round_id)
+    factors = {}
+    for item in oversample:
+        group, _, factor = item.partition("=")
+        try:
+            factors[group.strip()] = float(factor)
+        except ValueError:
+            fail(f"--oversample {item!r}: cần dạng nhom=hệ_số, ví dụ dat_dai=1.5")
+    try:
+        rule = AllocationRule(
+            method=method,
+            total_n=total,
+            per_stratum=per_stratum,
+            minimum=minimum,
+            oversample=factors,
+            reserve_rate=reserve_rate,
+        )
+        design = draw_sample(db.session, survey_round, rule, seed=seed)
+    except (RoundError, ValueError) as exc:
+        db.session.rollback()
+        fail(str(exc))
+    db.session.commit()
+    click.echo(
+        f"Đã chọn {int(design['n_h'].sum())} hồ sơ chính và {int(design['reserve_h'].sum())} dự phòng "
+        f"ở {len(design)} tầng (hạt giống {survey_round.seed})."
+    )
+
+
+@round_cli.command("purge-pii")
+@click.option("--round", "round_id", type=int, required=True)
+@click.option("--yes", is_flag=True, help="Không hỏi lại.")
+def round_purge_pii(round_id: int, yes: bool) -> None:
+    """Xoá họ tên, số điện thoại, địa chỉ của khung mẫu khi kết thúc đợt (giữ phiếu trả lời và thiết kế mẫu)."""
+    from survey.rounds import purge_pii
+
+    survey_round = _round(round_id)
+    if not yes:
+        click.confirm(
+            f"Xoá vĩnh viễn thông tin cá nhân của đợt {survey_round.id} ({survey_round.name})?", abort=True, err=True
+        )
+    cleared = purge_pii(db.session, survey_round)
+    db.session.commit()
+    click.echo(f"Đã xoá thông tin cá nhân của {cleared:,} hồ sơ.".replace(",", "."))

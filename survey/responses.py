@@ -144,8 +144,9 @@ def find_by_idempotency_key(session: Session, key: str) -> Response | None:
     return session.scalars(sa.select(Response).where(Response.idempotency_key == key)).first()
 
 
-def dossier_taken(session: Session, dossier_code: str) -> bool:
-    return session.scalar(sa.select(Response.id).where(Response.dossier_code == dossier_code)) is not None
+def dossier_taken(session: Session, dossier_code: str, channel: str) -> bool:
+    stmt = sa.select(Response.id).where(Response.dossier_code == dossier_code, Response.channel == channel)
+    return session.scalar(stmt) is not None
 
 
 def device_hash(secret: str, client_address: str, user_agent: str, day: date) -> str:
@@ -188,7 +189,7 @@ def record_response(
         if q.get("field") == "dossier_code" and answers.get(q["code"]):
             dossier_code = str(answers[q["code"]]).upper()
             answers = {**answers, q["code"]: dossier_code}
-    if dossier_code and dossier_taken(session, dossier_code):
+    if dossier_code and dossier_taken(session, dossier_code, channel):
         raise DuplicateDossier(dossier_code)
     now = utcnow()
     possible_duplicate = False

@@ -21,3 +21,26 @@ __all__ = [
     "Response",
     "User",
 ]
+from survey.models.paper import (
+    Batch,
+    Discrepancy,
+    FrameRecord,
+    Keying,
+    PaperForm,
+    PiiAccess,
+    SampledCase,
+    StratumDesign,
+    SurveyRound,
+)
+
+__all__ += [
+    "Batch",
+    "Discrepancy",
+    "FrameRecord",
+    "Keying",
+    "PaperForm",
+    "PiiAccess",
+    "SampledCase",
+    "StratumDesign",
+    "SurveyRound",
+]

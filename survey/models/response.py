@@ -34,9 +34,11 @@ class Response(Base):
         sa.CheckConstraint(in_list("channel", CHANNELS), name="channel"),
         sa.CheckConstraint(in_list("status", STATUSES), name="status"),
         sa.CheckConstraint(in_list("field_group", FIELD_GROUPS), name="field_group"),
-        # At most one response per dossier (the code is optional on the QR channel).
+        # At most one response per dossier and channel (the code is optional on the QR
+        # channel; a citizen sampled for an interview may also have rated at the counter).
         sa.Index(
-            "uq_response_dossier_code",
+            "uq_response_channel_dossier_code",
+            "channel",
             "dossier_code",
             unique=True,
             sqlite_where=sa.text("dossier_code IS NOT NULL"),

@@ -1,0 +1,364 @@
+"""Importing the sampling frame: the completed dossiers of a period, exported as CSV or XLSX
+from the provincial dossier system.
+
+Every problem is reported with its row (the line number a person sees in a spreadsheet,
+header = row 1) and column. Nothing is half-imported: either the whole file goes in, or —
+only when the caller says so after seeing the report — exactly the valid rows do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from survey.models import FrameRecord, Place, Procedure, SurveyRound
+from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS
+
+COLUMNS = {
+    "dossier_code": ("mã hồ sơ", "ma ho so", "số hồ sơ", "so ho so", "dossier code"),
+    "procedure_code": ("mã thủ tục", "mã tthc", "ma tthc", "mã thủ tục hành chính", "procedure code"),
+    "linh_vuc": ("lĩnh vực", "linh vuc"),
+    "field_group": ("nhóm lĩnh vực", "nhom linh vuc", "field group"),
+    "place": ("nơi tiếp nhận", "noi tiep nhan", "mã nơi tiếp nhận", "place", "place code"),
+    "result_date": ("ngày trả kết quả", "ngay tra ket qua", "ngày trả", "result date"),
+    "applicant_name": ("họ tên", "ho ten", "họ và tên", "tên người nộp", "người nộp", "applicant name", "name"),
+    "phone": ("số điện thoại", "so dien thoai", "điện thoại", "dien thoai", "phone"),
+    "address": ("địa chỉ", "dia chi", "address"),
+}
+REQUIRED = ("dossier_code", "place", "result_date")
+COLUMN_LABELS = {
+    "dossier_code": "Mã hồ sơ",
+    "procedure_code": "Mã thủ tục",
+    "linh_vuc": "Lĩnh vực",
+    "field_group": "Nhóm lĩnh vực",
+    "place": "Nơi tiếp nhận",
+    "result_date": "Ngày trả kết quả",
+    "applicant_name": "Họ tên",
+    "phone": "Số điện thoại",
+    "address": "Địa chỉ",
+}
+MAX_LENGTH = {
+    "dossier_code": 40,
+    "procedure_code": 40,
+    "linh_vuc": 200,
+    "applicant_name": 200,
+    "phone": 40,
+    "address": 400,
+}
+DOSSIER_RE = re.compile(r"^[A-Za-z0-9./_-]+$")
+
+
+class FrameError(ValueError):
+    """The file cannot be read at all (encoding, format, missing columns)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # as a person sees it in a spreadsheet: the header is row 1
+    column: str
+    message: str
+
+
+@dataclass
+class FrameCheck:
+    """The result of checking a file: the valid rows ready to insert and every problem."""
+
+    rows: pd.DataFrame
+    valid: np.ndarray
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_valid(self) -> int:
+        return int(self.valid.sum())
+
+    def problems_csv(self) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["dòng", "cột", "lỗi"])
+        for p in self.problems:
+            writer.writerow([p.row, p.column, p.message])
+        return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
+
+
+def _key(text: str) -> str:
+    text = unicodedata.normalize("NFC", str(text)).strip().lower().replace("_", " ")
+    return re.sub(r"\s+", " ", text)
+
+
+def _ascii(text: str) -> str:
+    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    return stripped.replace("đ", "d").replace("Đ", "D")
+
+
+_ALIASES = {}
+for canonical, aliases in COLUMNS.items():
+    for alias in (canonical, *aliases):
+        _ALIASES[_ascii(_key(alias))] = canonical
+
+
+def read_table(data: bytes, filename: str) -> pd.DataFrame:
+    """Read a CSV (UTF-8, with or without BOM; comma, semicolon or tab) or XLSX file into a
+    DataFrame of strings (dates from Excel stay dates). Raises `FrameError`."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(data)
+    if suffix not in (".csv", ".txt"):
+        raise FrameError(f"Không đọc được tệp {filename}: chỉ nhận CSV hoặc XLSX.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FrameError(
+            f"Tệp không phải UTF-8 (byte {exc.start}). Trong Excel, hãy lưu bằng 'CSV UTF-8 (Comma delimited)'."
+        ) from None
+    if not text.strip():
+        raise FrameError("Tệp rỗng.")
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, skipinitialspace=True, engine="c"
+        )
+    except pd.errors.ParserError as exc:
+        raise FrameError(f"Tệp CSV sai cấu trúc: {exc}") from None
+
+
+def _read_xlsx(data: bytes) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise FrameError(f"Không mở được tệp Excel: {exc}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise FrameError("Tệp Excel rỗng.")
+        names = ["" if h is None else str(h) for h in header]
+        records = [tuple("" if v is None else v for v in row) for row in rows]
+    finally:
+        workbook.close()
+    frame = pd.DataFrame.from_records(records, columns=names) if records else pd.DataFrame(columns=names)
+    for column in frame.columns:
+        frame[column] = frame[column].map(lambda v: v if isinstance(v, datetime | date) else str(v).strip())
+    return frame
+
+
+def map_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """{canonical: header in the file}. Raises `FrameError` for missing or doubled columns."""
+    found: dict[str, str] = {}
+    for header in frame.columns:
+        canonical = _ALIASES.get(_ascii(_key(header)))
+        if canonical is None:
+            continue
+        if canonical in found:
+            raise FrameError(f"Hai cột cùng là '{COLUMN_LABELS[canonical]}': '{found[canonical]}' và '{header}'.")
+        found[canonical] = header
+    missing = [COLUMN_LABELS[c] for c in REQUIRED if c not in found]
+    if "field_group" not in found and "procedure_code" not in found:
+        missing.append("Nhóm lĩnh vực (hoặc Mã thủ tục để suy ra)")
+    if missing:
+        raise FrameError(
+            "Thiếu cột: " + ", ".join(missing) + ". Các cột có trong tệp: " + ", ".join(map(str, frame.columns))
+        )
+    return found
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    """Dates as ISO (2026-03-31), Vietnamese (31/03/2026), Excel dates or Excel serial numbers."""
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    is_date = values.map(lambda v: isinstance(v, datetime | date))
+    if is_date.any():
+        out[is_date] = pd.to_datetime(values[is_date].map(lambda v: v.date() if isinstance(v, datetime) else v))
+    text = values[~is_date].astype(str).str.strip()
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    vn = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    serial = pd.to_numeric(text.where(text.str.fullmatch(r"\d{5}(\.0+)?")), errors="coerce")
+    excel = pd.to_datetime("1899-12-30") + pd.to_timedelta(serial, unit="D")
+    out[~is_date] = iso.fillna(vn).fillna(excel)
+    return out
+
+
+def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> FrameCheck:
+    """Validate every row against the places, procedures and the round's period."""
+    columns = map_columns(table)
+    n = len(table)
+    rows = pd.DataFrame(index=table.index)
+    problems: list[Problem] = []
+    valid = np.ones(n, dtype=bool)
+    row_numbers = np.arange(2, n + 2)
+
+    def flag(mask: np.ndarray | pd.Series, canonical: str, message: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        valid[mask] = False
+        header = columns.get(canonical, COLUMN_LABELS[canonical])
+        problems.extend(Problem(int(r), header, message) for r in row_numbers[mask])
+
+    for canonical, header in columns.items():
+        if canonical != "result_date":
+            rows[canonical] = table[header].astype(str).str.strip().map(lambda s: unicodedata.normalize("NFC", s))
+    for canonical, limit in MAX_LENGTH.items():
+        if canonical in rows:
+            flag(rows[canonical].str.len() > limit, canonical, f"dài quá {limit} ký tự")
+
+    code = rows["dossier_code"].str.upper()
+    flag(code == "", "dossier_code", "thiếu mã hồ sơ")
+    flag((code != "") & ~code.str.fullmatch(DOSSIER_RE.pattern), "dossier_code", "mã hồ sơ có ký tự không hợp lệ")
+    duplicated = ((code != "") & code.duplicated(keep=False)).to_numpy()
+    if duplicated.any():
+        first_row = pd.Series(row_numbers[duplicated]).groupby(code[duplicated].to_numpy()).transform("min").to_numpy()
+        for idx, first in zip(np.flatnonzero(duplicated), first_row, strict=True):
+            valid[idx] = False
+            where = "" if first == row_numbers[idx] else f" (đã có ở dòng {first})"
+            problems.append(
+                Problem(int(row_numbers[idx]), columns["dossier_code"], f"mã hồ sơ {code.iloc[idx]} bị trùng{where}")
+            )
+    rows["dossier_code"] = code
+
+    places = {p.code.upper(): p.id for p in session.scalars(sa.select(Place))}
+    names = {_key(p.name): p.id for p in session.scalars(sa.select(Place))}
+    place_key = rows["place"]
+    cache: dict[str, int | None] = {}
+
+    def resolve(text: str) -> float:
+        if text not in cache:
+            cache[text] = places.get(text.upper(), names.get(_key(text)))
+        found = cache[text]
+        return np.nan if found is None else float(found)
+
+    place_id = pd.Series([resolve(t) for t in place_key], index=rows.index, dtype="float64")
+    flag(place_id.isna() & (place_key != ""), "place", "nơi tiếp nhận không có trong danh mục (nhập mã hoặc đúng tên)")
+    flag(place_key == "", "place", "thiếu nơi tiếp nhận")
+    rows["place_id"] = place_id
+
+    procedures = dict(session.execute(sa.select(Procedure.code, Procedure.field_group)).all())
+    if "field_group" in rows:
+        labels = {_ascii(_key(v)): k for k, v in FIELD_GROUP_LABELS.items()} | {k: k for k in FIELD_GROUPS}
+        labels |= {"khac": "khac", "dat dai": "dat_dai", "xay dung": "xay_dung", "dau tu": "dau_tu"}
+        group = rows["field_group"].map(lambda s: labels.get(_ascii(_key(s)), labels.get(s)))
+    else:
+        group = pd.Series(None, index=rows.index, dtype=object)
+    if "procedure_code" in rows:
+        derived = rows["procedure_code"].map(procedures)
+        group = group.fillna(derived)
+        unknown_procedure = (rows["procedure_code"] != "") & derived.isna()
+        if "field_group" not in rows:
+            flag(
+                unknown_procedure,
+                "procedure_code",
+                "mã thủ tục không có trong danh mục, không suy ra được nhóm lĩnh vực",
+            )
+    bad_group = group.isna()
+    if "field_group" in rows:
+        flag(
+            bad_group & (rows["field_group"] != ""),
+            "field_group",
+            "nhóm lĩnh vực phải là Đất đai, Xây dựng, Đầu tư hoặc Khác",
+        )
+        flag(bad_group & (rows["field_group"] == ""), "field_group", "thiếu nhóm lĩnh vực")
+    elif "procedure_code" in rows:
+        flag(bad_group & (rows["procedure_code"] == ""), "procedure_code", "thiếu mã thủ tục")
+    rows["field_group"] = group
+
+    dates = _parse_dates(table[columns["result_date"]])
+    raw_dates = table[columns["result_date"]].astype(str).str.strip()
+    flag(dates.isna() & (raw_dates != ""), "result_date", "ngày không hợp lệ (dùng 31/12/2026 hoặc 2026-12-31)")
+    flag(raw_dates == "", "result_date", "thiếu ngày trả kết quả")
+    start, end = pd.Timestamp(survey_round.period_start), pd.Timestamp(survey_round.period_end)
+    outside = dates.notna() & ((dates < start) | (dates > end))
+    flag(
+        outside,
+        "result_date",
+        f"ngày trả kết quả ngoài kỳ khảo sát ({survey_round.period_start:%d/%m/%Y}–{survey_round.period_end:%d/%m/%Y})",
+    )
+    rows["result_date"] = dates
+
+    problems.sort(key=lambda p: (p.row, p.column))
+    return FrameCheck(rows=rows, valid=valid, problems=problems)
+
+
+def store(session: Session, survey_round: SurveyRound, checked: FrameCheck, *, valid_only: bool = False) -> int:
+    """Insert the frame in the current transaction (the caller commits once). Refuses a file
+    with problems unless `valid_only` — then exactly the valid rows go in. Replaces the
+    round's previous frame while it has not been sampled."""
+    if checked.problems and not valid_only:
+        raise FrameError(f"Tệp có {len(checked.problems)} lỗi; sửa tệp hoặc xác nhận chỉ nhập các dòng hợp lệ.")
+    if survey_round.status != "frame":
+        raise FrameError("Đợt khảo sát đã chọn mẫu: không thay khung mẫu được nữa.")
+    session.execute(sa.delete(FrameRecord).where(FrameRecord.round_id == survey_round.id))
+    rows = checked.rows[checked.valid]
+    if rows.empty:
+        raise FrameError("Không có dòng hợp lệ nào để nhập.")
+    place_codes = dict(session.execute(sa.select(Place.id, Place.code)).all())
+    place_id = rows["place_id"].astype(int)
+    data = pd.DataFrame(
+        {
+            "round_id": survey_round.id,
+            "dossier_code": rows["dossier_code"],
+            "procedure_code": rows.get("procedure_code"),
+            "linh_vuc": rows.get("linh_vuc"),
+            "field_group": rows["field_group"],
+            "place_id": place_id,
+            "result_date": rows["result_date"].dt.date,
+            "stratum": place_id.map(place_codes) + "|" + rows["field_group"],
+            "applicant_name": rows.get("applicant_name"),
+            "phone": rows.get("phone"),
+            "address": rows.get("address"),
+        }
+    )
+    for column in ("procedure_code", "linh_vuc", "applicant_name", "phone", "address"):
+        data[column] = data[column].replace("", None) if data[column].notna().any() else None
+    _bulk_insert(session, data)
+    return len(data)
+
+
+def _bulk_insert(session: Session, data: pd.DataFrame) -> None:
+    connection = session.connection()
+    columns = list(data.columns)
+    if connection.dialect.name == "postgresql":
+        dbapi = connection.connection.dbapi_connection
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY frame_record ({', '.join(columns)}) FROM STDIN") as copy:
+            for record in data.itertuples(index=False, name=None):
+                copy.write_row(record)
+        return
+    # SQLite: the DB-API's executemany on plain tuples, inside the session's transaction
+    # (SQLAlchemy's per-row parameter processing is most of the cost at a million rows).
+    data = data.assign(result_date=data["result_date"].map(lambda d: d.isoformat()))
+    data = data.astype(object).where(data.notna(), None)
+    placeholders = ", ".join("?" for _ in columns)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO frame_record ({', '.join(columns)}) VALUES ({placeholders})",
+            data.itertuples(index=False, name=None),
+        )
+    finally:
+        cursor.close()
+
+
+def frame_summary(session: Session, round_id: int) -> list[sa.Row]:
+    """Dossiers per stratum of a round's frame."""
+    return session.execute(
+        sa.select(FrameRecord.stratum, FrameRecord.place_id, FrameRecord.field_group, sa.func.count())
+        .where(FrameRecord.round_id == round_id)
+        .group_by(FrameRecord.stratum, FrameRecord.place_id, FrameRecord.field_group)
+        .order_by(FrameRecord.stratum)
+    ).all()
+
+
+__all__ = ["FrameCheck", "FrameError", "Problem", "check", "frame_summary", "read_table", "store"]

@@ -1,0 +1,315 @@
+"""Keying paper forms: the first keying, the blind second keying, adjudication of the
+mismatches against the paper, and the statistics of every operator.
+
+A form enters the analysis only as a verified `Response` (channel ``paper``): after two
+keyings that agree (or whose mismatches a supervisor settled from the paper), or — when
+the round verifies one form in N — after a first keying not drawn for verification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from survey.models import Batch, Discrepancy, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
+from survey.models.base import utcnow
+from survey.responses import record_response
+from survey.rounds import serial_is_valid
+
+
+class KeyingError(ValueError):
+    """A keying rule was broken; the message is shown to the operator."""
+
+
+def normalise_serial(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def case_for_serial(session: Session, survey_round: SurveyRound, serial: str) -> SampledCase:
+    serial = normalise_serial(serial)
+    if not serial_is_valid(serial):
+        raise KeyingError(f"Số phiếu {serial or '(trống)'} sai (kiểm tra lại chữ số cuối).")
+    case = session.scalars(
+        sa.select(SampledCase).where(SampledCase.form_serial == serial, SampledCase.round_id == survey_round.id)
+    ).first()
+    if case is None:
+        raise KeyingError(f"Số phiếu {serial} không thuộc mẫu của đợt này.")
+    if not case.active:
+        raise KeyingError(f"Phiếu {serial} là phiếu dự phòng chưa được dùng.")
+    return case
+
+
+def open_keying(session: Session, batch: Batch, serial: str, user: User) -> Keying:
+    """The keying `user` should do for this serial: the first keying of a new form, their own
+    draft, or the blind second keying. Flushes."""
+    survey_round = session.get(SurveyRound, batch.round_id)
+    assert survey_round is not None
+    case = case_for_serial(session, survey_round, serial)
+    form = session.scalars(sa.select(PaperForm).where(PaperForm.case_id == case.id)).first()
+    if form is None:
+        if case.outcome not in (None, "completed"):
+            raise KeyingError(f"Phiếu {case.form_serial} được ghi kết quả '{case.outcome}', không phải đã phỏng vấn.")
+        form = PaperForm(batch_id=batch.id, case_id=case.id, serial=case.form_serial)
+        session.add(form)
+        session.flush()
+    elif form.batch_id != batch.id:
+        raise KeyingError(f"Phiếu {form.serial} đã được nhận trong lô khác (lô {form.batch.code}).")
+    keyings = {k.pass_no: k for k in form.keyings}
+    first, second = keyings.get(1), keyings.get(2)
+    if first is None:
+        keying = Keying(form_id=form.id, pass_no=1, keyer_id=user.id, answers={})
+    elif first.draft:
+        if first.keyer_id != user.id:
+            raise KeyingError(f"Phiếu {form.serial} đang được {first.keyer.full_name} nhập dở.")
+        return first
+    elif not form.needs_verification or form.status in ("verified", "accepted"):
+        raise KeyingError(f"Phiếu {form.serial} đã nhập xong.")
+    elif first.keyer_id == user.id:
+        raise KeyingError(f"Phiếu {form.serial} cần người khác nhập lần hai (kiểm tra chéo).")
+    elif second is None:
+        keying = Keying(form_id=form.id, pass_no=2, keyer_id=user.id, answers={})
+    elif second.draft and second.keyer_id == user.id:
+        return second
+    else:
+        raise KeyingError(f"Phiếu {form.serial} đã được nhập hai lần.")
+    session.add(keying)
+    session.flush()
+    return keying
+
+
+def save_draft(session: Session, keying: Keying, answers: dict[str, Any]) -> None:
+    keying.answers = answers
+    keying.fields_keyed = len(answers)
+    session.flush()
+
+
+def _value(v: Any) -> str | None:
+    return None if v is None or v == "" else str(v)
+
+
+def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], questionnaire: Questionnaire) -> PaperForm:
+    """Complete a keying. After the first: decide whether the form is verified by a second
+    keying; after the second: compare field by field. Flushes."""
+    form = keying.form
+    survey_round = session.get(SurveyRound, form.case.round_id)
+    assert survey_round is not None
+    keying.answers = answers
+    keying.fields_keyed = len(answers)
+    keying.draft = False
+    keying.finished_at = utcnow()
+    if form.case.outcome is None:
+        form.case.outcome = "completed"
+        form.case.outcome_at = utcnow()
+    if keying.pass_no == 1:
+        form.needs_verification = needs_verification(session, survey_round, keying.keyer_id)
+        if form.needs_verification:
+            form.status = "awaiting_second"
+        else:
+            _accept(session, form, answers, questionnaire, status="submitted")
+            form.status = "accepted"
+    else:
+        first = next(k for k in form.keyings if k.pass_no == 1)
+        codes = sorted(set(first.answers) | set(answers))
+        mismatches = [c for c in codes if _value(first.answers.get(c)) != _value(answers.get(c))]
+        for code in mismatches:
+            session.add(
+                Discrepancy(
+                    form_id=form.id,
+                    question_code=code,
+                    first_value=_value(first.answers.get(code)),
+                    second_value=_value(answers.get(code)),
+                )
+            )
+        if mismatches:
+            form.status = "mismatch"
+        else:
+            _accept(session, form, answers, questionnaire, status="verified")
+            form.status = "verified"
+    session.flush()
+    return form
+
+
+def adjudicate(
+    session: Session, form: PaperForm, resolved: dict[str, str | None], adjudicator: User, questionnaire: Questionnaire
+) -> None:
+    """Settle every mismatch from the paper and attribute each error to the first keyer, the
+    second, or both; then the form is verified."""
+    if form.status != "mismatch":
+        raise KeyingError(f"Phiếu {form.serial} không có sai lệch cần đối chiếu.")
+    discrepancies = session.scalars(sa.select(Discrepancy).where(Discrepancy.form_id == form.id)).all()
+    missing = [d.question_code for d in discrepancies if d.question_code not in resolved]
+    if missing:
+        raise KeyingError("Chưa chọn giá trị đúng cho: " + ", ".join(missing))
+    second = next(k for k in form.keyings if k.pass_no == 2)
+    answers = dict(second.answers)
+    now = utcnow()
+    for d in discrepancies:
+        value = _value(resolved[d.question_code])
+        d.resolved_value = value
+        d.attributed_to = "second" if value == d.first_value else "first" if value == d.second_value else "both"
+        d.adjudicator_id = adjudicator.id
+        d.resolved_at = now
+        if value is None:
+            answers.pop(d.question_code, None)
+        else:
+            answers[d.question_code] = _typed(questionnaire, d.question_code, value)
+    _accept(session, form, answers, questionnaire, status="verified")
+    form.status = "verified"
+    session.flush()
+
+
+def _typed(questionnaire: Questionnaire, code: str, value: str) -> Any:
+    for section in questionnaire.definition["sections"]:
+        for q in section["questions"]:
+            if q["code"] == code and q["type"] == "scale":
+                return int(value)
+    return value
+
+
+def _accept(
+    session: Session, form: PaperForm, answers: dict[str, Any], questionnaire: Questionnaire, *, status: str
+) -> None:
+    case = form.case
+    record = case.record
+    first = next(k for k in form.keyings if k.pass_no == 1)
+    response, _ = record_response(
+        session,
+        questionnaire,
+        {**answers, "nhom_linh_vuc": record.field_group, "ma_ho_so": record.dossier_code},
+        channel="paper",
+        place_id=record.place_id,
+        field_group=record.field_group,
+        interviewer_id=case.surveyor_id,
+        status=status,
+        started_at=first.started_at,
+    )
+    form.response_id = response.id
+
+
+# --- verification rate and operator statistics -------------------------------------------------
+@dataclass(frozen=True)
+class OperatorStats:
+    user_id: int
+    name: str
+    forms: int
+    fields: int
+    hours: float
+    errors: int
+
+    @property
+    def forms_per_hour(self) -> float | None:
+        return self.forms / self.hours if self.hours > 0 else None
+
+    @property
+    def errors_per_1000(self) -> float | None:
+        return 1000 * self.errors / self.fields if self.fields else None
+
+
+def _attributed_errors(session: Session, round_id: int | None = None, batch_id: int | None = None) -> dict[int, int]:
+    """Errors per keyer: a mismatch settled against a keying counts against its keyer."""
+    errors: dict[int, int] = {}
+    for pass_no, blamed in ((1, ("first", "both")), (2, ("second", "both"))):
+        stmt = (
+            sa.select(Keying.keyer_id, sa.func.count())
+            .join(Discrepancy, Discrepancy.form_id == Keying.form_id)
+            .join(PaperForm, PaperForm.id == Keying.form_id)
+            .join(Batch, Batch.id == PaperForm.batch_id)
+            .where(Keying.pass_no == pass_no, Discrepancy.attributed_to.in_(blamed))
+            .group_by(Keying.keyer_id)
+        )
+        if round_id is not None:
+            stmt = stmt.where(Batch.round_id == round_id)
+        if batch_id is not None:
+            stmt = stmt.where(PaperForm.batch_id == batch_id)
+        for keyer_id, n in session.execute(stmt):
+            errors[keyer_id] = errors.get(keyer_id, 0) + n
+    return errors
+
+
+def operator_stats(
+    session: Session, *, round_id: int | None = None, batch_id: int | None = None
+) -> list[OperatorStats]:
+    stmt = (
+        sa.select(Keying.keyer_id, User.full_name, Keying.fields_keyed, Keying.started_at, Keying.finished_at)
+        .join(User, User.id == Keying.keyer_id)
+        .join(PaperForm, PaperForm.id == Keying.form_id)
+        .join(Batch, Batch.id == PaperForm.batch_id)
+        .where(Keying.draft.is_(False))
+    )
+    if round_id is not None:
+        stmt = stmt.where(Batch.round_id == round_id)
+    if batch_id is not None:
+        stmt = stmt.where(PaperForm.batch_id == batch_id)
+    totals: dict[int, list[Any]] = {}
+    for keyer_id, name, fields, started, finished in session.execute(stmt):
+        entry = totals.setdefault(keyer_id, [name, 0, 0, 0.0])
+        entry[1] += 1
+        entry[2] += fields
+        if started and finished:
+            entry[3] += max((finished - started).total_seconds(), 0) / 3600
+    errors = _attributed_errors(session, round_id, batch_id)
+    return [
+        OperatorStats(user_id=k, name=v[0], forms=v[1], fields=v[2], hours=v[3], errors=errors.get(k, 0))
+        for k, v in sorted(totals.items(), key=lambda kv: kv[1][0])
+    ]
+
+
+def needs_verification(session: Session, survey_round: SurveyRound, keyer_id: int) -> bool:
+    """Every form when the round says so; otherwise one in N with a random start (from the
+    round's seed), and every form of an operator whose error rate passed the threshold."""
+    if survey_round.verify_every <= 1:
+        return True
+    stats = {s.user_id: s for s in operator_stats(session, round_id=survey_round.id)}
+    own = stats.get(keyer_id)
+    if own is not None and own.errors_per_1000 is not None and own.errors_per_1000 > survey_round.error_threshold:
+        return True
+    keyed = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Keying)
+        .join(PaperForm, PaperForm.id == Keying.form_id)
+        .join(Batch, Batch.id == PaperForm.batch_id)
+        .where(Batch.round_id == survey_round.id, Keying.pass_no == 1, Keying.draft.is_(False))
+    )
+    start = (survey_round.seed or 0) % survey_round.verify_every
+    return (int(keyed or 0) - 1) % survey_round.verify_every == start
+
+
+@dataclass(frozen=True)
+class BatchControl:
+    received: int
+    keyed: int
+    awaiting_second: int
+    mismatched: int
+    verified: int
+    accepted: int
+
+    @property
+    def missing(self) -> int:
+        """Forms counted as received but not yet found by keying."""
+        return max(self.received - self.keyed, 0)
+
+    @property
+    def surplus(self) -> int:
+        """Forms keyed beyond the received count: a counting or serial error to check."""
+        return max(self.keyed - self.received, 0)
+
+
+def batch_control(session: Session, batch: Batch) -> BatchControl:
+    counts = dict(
+        session.execute(
+            sa.select(PaperForm.status, sa.func.count())
+            .where(PaperForm.batch_id == batch.id)
+            .group_by(PaperForm.status)
+        ).all()
+    )
+    return BatchControl(
+        received=batch.received,
+        keyed=sum(counts.values()),
+        awaiting_second=counts.get("awaiting_second", 0),
+        mismatched=counts.get("mismatch", 0),
+        verified=counts.get("verified", 0),
+        accepted=counts.get("accepted", 0),
+    )

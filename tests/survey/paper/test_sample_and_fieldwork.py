@@ -1,0 +1,233 @@
+"""Sample draw, reserves, outcomes, response rates and the purge of personal data."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from analysis.sampling import AllocationRule
+from survey import frames
+from survey.models import FrameRecord, PiiAccess, SampledCase, StratumDesign
+from survey.rounds import (
+    RoundError,
+    assign,
+    draw_sample,
+    form_serial,
+    log_pii_view,
+    purge_pii,
+    record_outcome,
+    replace_case,
+    response_rates,
+    serial_is_valid,
+)
+from tests.survey.paper.conftest import frame_csv
+
+STRATA = {("TTPVHCC", "Đất đai"): 120, ("TTPVHCC", "Đầu tư"): 15, ("P001", "Xây dựng"): 60, ("X034", "Khác"): 40}
+
+
+@pytest.fixture
+def framed(db, survey_round):  # type: ignore[no-untyped-def]
+    checked = frames.check(db.session, survey_round, frames.read_table(frame_csv(STRATA).encode(), "k.csv"))
+    frames.store(db.session, survey_round, checked)
+    db.session.commit()
+    return survey_round
+
+
+def drawn(db) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+    rows = db.session.execute(
+        sa.select(FrameRecord.dossier_code, SampledCase.role, SampledCase.draw_order)
+        .join(FrameRecord, FrameRecord.id == SampledCase.frame_record_id)
+        .order_by(FrameRecord.dossier_code)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_draw_keeps_the_design_and_exact_sizes(db, framed) -> None:  # type: ignore[no-untyped-def]
+    design = draw_sample(
+        db.session, framed, AllocationRule("proportional", total_n=60, minimum=10, reserve_rate=0.5), seed=42
+    )
+    db.session.commit()
+    stored = {
+        d.stratum: (d.population, d.sample_size, d.reserve_size) for d in db.session.scalars(sa.select(StratumDesign))
+    }
+    assert {k: v[0] for k, v in stored.items()} == {
+        "TTPVHCC|dat_dai": 120,
+        "TTPVHCC|dau_tu": 15,
+        "P001|xay_dung": 60,
+        "X034|khac": 40,
+    }
+    assert sum(v[1] for v in stored.values()) == 60
+    assert all(v[1] >= 10 for v in stored.values())
+    for stratum, (_N, n, reserve) in stored.items():
+        roles = dict(
+            db.session.execute(
+                sa.select(SampledCase.role, sa.func.count())
+                .where(SampledCase.stratum == stratum)
+                .group_by(SampledCase.role)
+            ).all()
+        )
+        assert roles.get("main", 0) == n and roles.get("reserve", 0) == reserve
+    assert int(design["n_h"].sum()) == 60
+    assert framed.seed == 42 and framed.status == "sampled" and framed.allocation["minimum"] == 10
+    serials = list(db.session.scalars(sa.select(SampledCase.form_serial)))
+    assert len(set(serials)) == len(serials) and all(serial_is_valid(s) for s in serials)
+
+
+def test_same_frame_and_seed_give_the_same_sample(db, survey_round, framed) -> None:  # type: ignore[no-untyped-def]
+    rule = AllocationRule("fixed", per_stratum=8, reserve_rate=0.5)
+    draw_sample(db.session, framed, rule, seed=2026)
+    first = drawn(db)
+    db.session.rollback()
+    db.session.execute(sa.delete(SampledCase))
+    db.session.execute(sa.delete(StratumDesign))
+    framed.status = "frame"
+    db.session.commit()
+    draw_sample(db.session, framed, rule, seed=2026)
+    assert drawn(db) == first
+    db.session.rollback()
+    db.session.execute(sa.delete(SampledCase))
+    db.session.execute(sa.delete(StratumDesign))
+    framed.status = "frame"
+    db.session.commit()
+    draw_sample(db.session, framed, rule, seed=2027)
+    assert drawn(db) != first
+
+
+def test_draw_twice_or_without_frame_is_refused(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RoundError, match="chưa có khung mẫu"):
+        draw_sample(db.session, survey_round, AllocationRule("fixed", per_stratum=5))
+    survey_round.status = "sampled"
+    with pytest.raises(RoundError, match="đã chọn mẫu"):
+        draw_sample(db.session, survey_round, AllocationRule("fixed", per_stratum=5))
+
+
+def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+    draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=3, reserve_rate=0.5), seed=1)
+    surveyor = make_user("surveyor")
+    mains = db.session.scalars(
+        sa.select(SampledCase).where(SampledCase.stratum == "P001|xay_dung", SampledCase.role == "main")
+    ).all()
+    assign(db.session, framed, [c.id for c in mains], surveyor)
+    record_outcome(db.session, mains[0], "refused")
+    reserve_orders = sorted(
+        db.session.scalars(
+            sa.select(SampledCase.draw_order).where(SampledCase.stratum == "P001|xay_dung", SampledCase.role == "reserve")
+        )
+    )
+    assert len(reserve_orders) == 2
+    first = replace_case(db.session, mains[0], "Từ chối trả lời qua điện thoại")
+    assert (first.stratum, first.role, first.draw_order, first.active) == ("P001|xay_dung", "reserve", reserve_orders[0], True)
+    assert first.surveyor_id == surveyor.id and mains[0].replaced_by_id == first.id
+    assert mains[0].replacement_reason == "Từ chối trả lời qua điện thoại"
+    second = replace_case(db.session, mains[1], "Sai số điện thoại")
+    assert second.draw_order == reserve_orders[1]
+    with pytest.raises(RoundError, match="hết phiếu dự phòng"):
+        replace_case(db.session, mains[2], "Chuyển đi")
+    with pytest.raises(RoundError, match="lý do"):
+        replace_case(db.session, mains[2], "  ")
+    with pytest.raises(RoundError, match="không thể thay thế"):
+        replace_case(db.session, mains[0], "lần nữa")
+
+
+def test_response_rate_rr1(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+    draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=5, reserve_rate=0), seed=3)
+    cases = db.session.scalars(sa.select(SampledCase).order_by(SampledCase.id)).all()
+    outcomes = ["completed"] * 8 + ["refused"] * 3 + ["not_reachable"] * 2 + ["ineligible"] * 2 + ["moved"]
+    for case, outcome in zip(cases, outcomes, strict=False):
+        record_outcome(db.session, case, outcome)
+    rates = response_rates(db.session, framed.id)
+    # RR1 = I / (I + P + R + NC + O + UH + UO): 8 / (8 + 3 + 2 + 1); ineligible cases are out
+    assert rates.rr1 == pytest.approx(8 / 14)
+    assert rates.dispositions == {"I": 8, "R": 3, "NC": 2, "NE": 2, "UO": 1}
+    assert rates.pending == len(cases) - 16
+    with pytest.raises(RoundError, match="không hợp lệ"):
+        record_outcome(db.session, cases[-1], "busy")
+
+
+def test_assign_only_to_surveyors_and_only_active_cases(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+    draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=2, reserve_rate=0.5), seed=5)
+    reserve = db.session.scalars(sa.select(SampledCase).where(SampledCase.role == "reserve")).first()
+    main = db.session.scalars(sa.select(SampledCase).where(SampledCase.role == "main")).first()
+    with pytest.raises(RoundError, match="điều tra viên"):
+        assign(db.session, framed, [main.id], make_user("analyst"))
+    with pytest.raises(RoundError, match="dự phòng"):
+        assign(db.session, framed, [reserve.id], make_user("surveyor"))
+
+
+def test_purge_removes_personal_data_and_keeps_the_design(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+    draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=2), seed=9)
+    log_pii_view(db.session, make_user("supervisor"), framed.id, [1, 2], "assignment")
+    db.session.commit()
+    cleared = purge_pii(db.session, framed)
+    db.session.commit()
+    assert cleared == sum(STRATA.values())
+    leftovers = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(FrameRecord)
+        .where(
+            sa.or_(
+                FrameRecord.applicant_name.is_not(None),
+                FrameRecord.phone.is_not(None),
+                FrameRecord.address.is_not(None),
+            )
+        )
+    )
+    assert leftovers == 0 and framed.pii_purged_at is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) > 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StratumDesign)) == 4
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PiiAccess)) == 1
+
+
+def test_form_serial_check_digit() -> None:
+    serial = form_serial(3, 41)
+    assert serial == "3000041" + serial[-1] and serial_is_valid(serial)
+    for i in range(len(serial)):
+        for d in "0123456789":
+            if d != serial[i]:
+                typo = serial[:i] + d + serial[i + 1 :]
+                assert not serial_is_valid(typo)  # every single-digit typo is caught
+
+
+def test_cli_round_frame_sample_purge(runner, db, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        args=["round", "create", "--name", "Quý II/2026", "--from", "2026-01-01", "--to", "31/03/2026"]
+    )
+    assert result.exit_code == 0, result.output
+    round_id = int(result.output.split("số ")[1].split(":")[0])
+    path = tmp_path / "khung.csv"
+    path.write_text(frame_csv(STRATA), "utf-8")
+    assert runner.invoke(args=["frame", "import", str(path), "--round", str(round_id)]).exit_code == 0
+    bad = runner.invoke(args=["sample", "draw", "--round", str(round_id), "--method", "fixed"])
+    assert bad.exit_code == 1 and "Lỗi:" in bad.output and "Traceback" not in bad.output
+    ok = runner.invoke(
+        args=[
+            "sample",
+            "draw",
+            "--round",
+            str(round_id),
+            "--total",
+            "80",
+            "--minimum",
+            "10",
+            "--oversample",
+            "dat_dai=1.5",
+            "--seed",
+            "7",
+        ]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "Đã chọn 80 hồ sơ chính" in ok.output and "hạt giống 7" in ok.output
+    again = runner.invoke(args=["sample", "draw", "--round", str(round_id), "--total", "80"])
+    assert again.exit_code == 1 and "đã chọn mẫu" in again.output
+    refused = runner.invoke(args=["round", "purge-pii", "--round", str(round_id)], input="n\n")
+    assert refused.exit_code == 1
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(FrameRecord).where(FrameRecord.phone.is_not(None))) > 0
+    )
+    purged = runner.invoke(args=["round", "purge-pii", "--round", str(round_id)], input="y\n")
+    assert purged.exit_code == 0 and "Đã xoá thông tin cá nhân của 235 hồ sơ" in purged.output
+    db.session.expire_all()
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(FrameRecord).where(FrameRecord.phone.is_not(None)))
+        == 0
+    )
