@@ -23,10 +23,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey import create_app, frames, questionnaires  # noqa: E402
-from survey.demo import PROVINCE_CENTRE, load  # noqa: E402
-from survey.extensions import db  # noqa: E402
-from survey.rounds import create_round  # noqa: E402
+from survey import create_app, frames, questionnaires
+from survey.demo import PROVINCE_CENTRE, load
+from survey.extensions import db
+from survey.rounds import create_round
 
 
 def write_csv(path: Path, n: int, place_codes: list[str], seed: int = 7) -> None:
@@ -37,7 +37,9 @@ def write_csv(path: Path, n: int, place_codes: list[str], seed: int = 7) -> None
     day = rng.integers(1, 29, n)
     month = rng.integers(1, 4, n)
     with path.open("w", encoding="utf-8-sig") as fh:
-        fh.write("Mã hồ sơ,Mã TTHC,Lĩnh vực,Nhóm lĩnh vực,Nơi tiếp nhận,Ngày trả kết quả,Họ tên,Số điện thoại,Địa chỉ\n")
+        fh.write(
+            "Mã hồ sơ,Mã TTHC,Lĩnh vực,Nhóm lĩnh vực,Nơi tiếp nhận,Ngày trả kết quả,Họ tên,Số điện thoại,Địa chỉ\n"
+        )
         for i in range(n):
             fh.write(
                 f"H{i:09d},DD.01,Đất đai,{group[i]},{place[i]},{day[i]:02d}/{month[i]:02d}/2026,"

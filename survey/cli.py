@@ -249,7 +249,6 @@ def frame_import(path: str, round_id: int, valid_only: bool, report: str | None)
 def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reserve_rate, seed) -> None:  # type: ignore[no-untyped-def]
     """Chọn mẫu ngẫu nhiên phân tầng (nơi tiếp nhận × nhóm lĩnh vực) kèm danh sách dự phòng."""
     from analysis.sampling import AllocationRule
-
     from survey.rounds import RoundError, draw_sample
 
     survey_round = _round(round_id)

@@ -111,12 +111,19 @@ def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make
     record_outcome(db.session, mains[0], "refused")
     reserve_orders = sorted(
         db.session.scalars(
-            sa.select(SampledCase.draw_order).where(SampledCase.stratum == "P001|xay_dung", SampledCase.role == "reserve")
+            sa.select(SampledCase.draw_order).where(
+                SampledCase.stratum == "P001|xay_dung", SampledCase.role == "reserve"
+            )
         )
     )
     assert len(reserve_orders) == 2
     first = replace_case(db.session, mains[0], "Từ chối trả lời qua điện thoại")
-    assert (first.stratum, first.role, first.draw_order, first.active) == ("P001|xay_dung", "reserve", reserve_orders[0], True)
+    assert (first.stratum, first.role, first.draw_order, first.active) == (
+        "P001|xay_dung",
+        "reserve",
+        reserve_orders[0],
+        True,
+    )
     assert first.surveyor_id == surveyor.id and mains[0].replaced_by_id == first.id
     assert mains[0].replacement_reason == "Từ chối trả lời qua điện thoại"
     second = replace_case(db.session, mains[1], "Sai số điện thoại")
