@@ -48,6 +48,7 @@ __all__ = [
     "ci_wilson",
     "compare_domains",
     "estimate_rates",
+    "estimate_shares",
     "svy_ciprop",
     "svy_mean",
     "svy_ratio",
@@ -808,6 +809,42 @@ def estimate_rates(
     for dvar in by or {}:
         passes.append((dvar, eng.run(dvar)))
     return _table(passes, eng.all_names, ci, level, percent)
+
+
+def estimate_shares(
+    answers: pd.DataFrame,
+    design: Design,
+    *,
+    valid_codes: Sequence[float],
+    report: Sequence[tuple[str, Sequence[float]]],
+    by: Mapping[str, npt.ArrayLike] | None = None,
+    ci: str = "logit",
+    level: float = 0.95,
+    percent: bool = True,
+) -> pd.DataFrame:
+    """Expectation / perception shares: for every question and every reported code set, the
+    weighted share of answers in the set among valid answers (method section 2).
+
+    ``report`` is e.g. ``[("rat_mong_muon", [4]), ("mong_muon_tro_len", [3, 4])]`` or, for a
+    full distribution, one entry per code (see :class:`analysis.questionnaire.ShareSpec`). The
+    indicator is ``"<question>:<code>"``; everything else is as :func:`estimate_rates`.
+    """
+    frames = []
+    for code, codes in report:
+        tab = estimate_rates(
+            answers,
+            design,
+            valid_codes=valid_codes,
+            success_codes=codes,
+            by=by,
+            ci=ci,
+            level=level,
+            percent=percent,
+        )
+        tab["indicator"] = tab["indicator"] + f":{code}"
+        frames.append(tab)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["domain_var", "domain"], kind="stable").reset_index(drop=True)
 
 
 def compare_domains(

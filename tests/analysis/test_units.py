@@ -135,3 +135,21 @@ def test_design_errors():
         make_design(strata=[1, None, 2])
     with pytest.raises(DesignError, match="only one PSU"):
         make_design(strata=[1, 1, 2], psu=[1, 2, 3], lonely_psu="fail")
+
+
+def test_shares_distribution_sums_to_100(spec):
+    from analysis.estimation import estimate_shares
+
+    rng = np.random.default_rng(5)
+    n = 200
+    sh = next(s for s in spec.shares if s.id == "nhan_thuc")
+    ans = pd.DataFrame({q: rng.choice([1.0, 2.0, 3.0, np.nan], n) for q in sh.items})
+    design = make_design(weights=rng.uniform(1, 3, n), strata=rng.integers(0, 4, n))
+    tab = estimate_shares(ans, design, valid_codes=sh.valid_codes, report=sh.report)
+    for q in sh.items:
+        rows = tab[tab.indicator.str.startswith(f"{q}:")]
+        assert len(rows) == 3 and np.isclose(rows.estimate.sum(), 100)
+    md = next(s for s in spec.shares if s.id == "mong_doi")
+    ans2 = pd.DataFrame({q: rng.choice([1.0, 2.0, 3.0, 4.0], n) for q in md.items})
+    t2 = estimate_shares(ans2, design, valid_codes=md.valid_codes, report=md.report).set_index("indicator")
+    assert t2.loc["M01:rat_mong_muon", "estimate"] <= t2.loc["M01:mong_muon_tro_len", "estimate"]
