@@ -173,6 +173,7 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from survey.models.base import FIELD_GROUP_LABELS
+    from survey.models.paper import FORM_STATUS_LABELS, OUTCOMES, ROUND_STATUS_LABELS
     from survey.models.user import ROLE_LABELS
 
     @app.context_processor
@@ -181,5 +182,8 @@ def register_template_helpers(app: Flask) -> None:
             "province_name": app.config["PROVINCE_NAME"],
             "role_labels": ROLE_LABELS,
             "field_group_labels": FIELD_GROUP_LABELS,
+            "outcome_labels": {code: label for code, (_, label) in OUTCOMES.items()},
+            "round_status": ROUND_STATUS_LABELS,
+            "form_status": FORM_STATUS_LABELS,
             "current_lang": _select_locale(),
         }

@@ -332,9 +332,11 @@ def _bulk_insert(session: Session, data: pd.DataFrame) -> None:
     columns = list(data.columns)
     if connection.dialect.name == "postgresql":
         dbapi = connection.connection.dbapi_connection
-        with dbapi.cursor() as cursor, cursor.copy(f"COPY frame_record ({', '.join(columns)}) FROM STDIN") as copy:
-            for record in data.itertuples(index=False, name=None):
-                copy.write_row(record)
+        # pandas writes the CSV in C; an empty unquoted field is NULL in COPY's CSV format.
+        text = data.to_csv(header=False, index=False, date_format="%Y-%m-%d")
+        statement = f"COPY frame_record ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(text.encode("utf-8"))
         return
     # SQLite: the DB-API's executemany on plain tuples, inside the session's transaction
     # (SQLAlchemy's per-row parameter processing is most of the cost at a million rows).

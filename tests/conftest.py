@@ -188,10 +188,11 @@ def make_user(db) -> Callable[..., object]:  # type: ignore[no-untyped-def]
     counter = iter(range(1, 10_000))
 
     def make(role: str, *, username: str | None = None, password: str = "mat-khau-dung-1", active: bool = True):  # type: ignore[no-untyped-def]
+        username = username or f"{role}{next(counter)}"
         user = create_user(
             db.session,
-            username=username or f"{role}{next(counter)}",
-            full_name=f"Người dùng {role}",
+            username=username,
+            full_name=f"Người dùng {username}",
             role=role,
             password=password,
         )

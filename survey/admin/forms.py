@@ -40,7 +40,3 @@ class CounterForm(FlaskForm):
         validators=[DataRequired(_l("Chọn ít nhất một nhóm lĩnh vực."))],
     )
     active = BooleanField(_l("Đang nhận đánh giá qua mã QR"), default=True)
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a POST button with its CSRF token."""

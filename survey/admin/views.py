@@ -6,9 +6,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey import counters, posters_service
 from survey.admin import bp, queries
-from survey.admin.forms import ConfirmForm, CounterForm, PlaceForm
+from survey.admin.forms import CounterForm, PlaceForm
 from survey.admin.services import AdminError, save_counter, save_place
 from survey.extensions import db
+from survey.forms_common import ConfirmForm
 from survey.models import Counter, Place
 from survey.security import role_required
 

@@ -14,6 +14,12 @@ from survey.models.place import Place
 from survey.models.user import User
 
 ROUND_STATUSES = ("frame", "sampled", "fieldwork", "closed")
+ROUND_STATUS_LABELS = {
+    "frame": "Đang lập khung mẫu",
+    "sampled": "Đã chọn mẫu",
+    "fieldwork": "Đang phỏng vấn",
+    "closed": "Đã kết thúc",
+}
 CASE_ROLES = ("main", "reserve")
 
 #: Interview outcome codes and their AAPOR disposition (RR1 = I / (I + P + R + NC + O + UH + UO)).
@@ -31,6 +37,13 @@ OUTCOMES = {
     "deceased": ("NE", "Đã mất"),
 }
 FORM_STATUSES = ("keying", "awaiting_second", "mismatch", "verified", "accepted")
+FORM_STATUS_LABELS = {
+    "keying": "Đang nhập lần một",
+    "awaiting_second": "Chờ nhập lần hai",
+    "mismatch": "Có sai lệch, chờ đối chiếu",
+    "verified": "Đã xác minh",
+    "accepted": "Đã nhận (không chọn kiểm tra chéo)",
+}
 
 
 class SurveyRound(Base):

@@ -1,0 +1,55 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateField, FloatField, IntegerField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+
+class RoundForm(FlaskForm):
+    name = StringField(_l("Tên đợt khảo sát"), validators=[DataRequired(_l("Vui lòng nhập tên đợt.")), Length(max=200)])
+    period_start = DateField(_l("Hồ sơ trả kết quả từ ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
+    period_end = DateField(_l("đến ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
+
+    def validate_period_end(self, field) -> None:  # type: ignore[no-untyped-def]
+        if self.period_start.data and field.data and field.data < self.period_start.data:
+            raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+
+
+class FrameUploadForm(FlaskForm):
+    file = FileField(
+        _l("Tệp danh sách hồ sơ (CSV UTF-8 hoặc XLSX)"),
+        validators=[
+            FileRequired(_l("Vui lòng chọn tệp.")),
+            FileAllowed(["csv", "xlsx", "txt"], _l("Chỉ nhận tệp CSV hoặc XLSX.")),
+        ],
+    )
+
+
+class DrawForm(FlaskForm):
+    method = RadioField(
+        _l("Cách phân bổ cỡ mẫu"),
+        choices=[
+            SelectChoice("proportional", _l("Tỉ lệ với số hồ sơ của tầng, có tối thiểu mỗi tầng")),
+            SelectChoice("fixed", _l("Cố định mỗi tầng")),
+            SelectChoice("neyman", _l("Neyman")),
+        ],
+        default="proportional",
+        validators=[DataRequired()],
+    )
+    total_n = IntegerField(_l("Cỡ mẫu toàn đợt"), validators=[Optional(), NumberRange(min=1)])
+    per_stratum = IntegerField(_l("Cỡ mẫu mỗi tầng"), validators=[Optional(), NumberRange(min=1)])
+    minimum = IntegerField(_l("Tối thiểu mỗi tầng"), default=0, validators=[Optional(), NumberRange(min=0)])
+    oversample_dat_dai = FloatField(
+        _l("Hệ số chọn thêm: Đất đai"), default=1.0, validators=[Optional(), NumberRange(min=0.1, max=10)]
+    )
+    oversample_xay_dung = FloatField(
+        _l("Hệ số chọn thêm: Xây dựng"), default=1.0, validators=[Optional(), NumberRange(min=0.1, max=10)]
+    )
+    oversample_dau_tu = FloatField(
+        _l("Hệ số chọn thêm: Đầu tư"), default=1.0, validators=[Optional(), NumberRange(min=0.1, max=10)]
+    )
+    reserve_rate = FloatField(
+        _l("Tỉ lệ dự phòng"), default=0.4, validators=[InputRequired(), NumberRange(min=0, max=1)]
+    )
+    seed = IntegerField(_l("Hạt giống ngẫu nhiên (bỏ trống để tạo mới)"), validators=[Optional(), NumberRange(min=0)])

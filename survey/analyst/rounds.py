@@ -1,0 +1,211 @@
+"""Sở Nội vụ pages for a survey round: create it, import its frame, draw the sample, follow
+the response rates."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from analysis.sampling import AllocationRule
+from survey import frames, questionnaires
+from survey.analyst import bp
+from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm
+from survey.extensions import db
+from survey.forms_common import ConfirmForm
+from survey.models import StratumDesign, SurveyRound
+from survey.rounds import RoundError, case_summary, create_round, draw_sample, purge_pii, response_rates
+from survey.security import role_required
+
+UPLOAD_RE = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
+
+
+def _round_or_404(round_id: int) -> SurveyRound:
+    survey_round = db.session.get(SurveyRound, round_id)
+    if survey_round is None:
+        abort(404)
+    return survey_round
+
+
+def _uploads() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@bp.route("/dot", methods=["GET", "POST"])
+@role_required("analyst", "admin")
+def rounds() -> str | WerkzeugResponse:
+    form = RoundForm()
+    if form.validate_on_submit():
+        row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
+        try:
+            created = create_round(
+                db.session,
+                name=form.name.data,
+                period_start=form.period_start.data,
+                period_end=form.period_end.data,
+                questionnaire=row,
+            )
+        except RoundError as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("analyst.round_detail", round_id=created.id))
+    items = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id.desc())).all()
+    return render_template("analyst/rounds.html", form=form, rounds=items)
+
+
+@bp.route("/dot/<int:round_id>")
+@role_required("analyst", "admin")
+def round_detail(round_id: int) -> str:
+    survey_round = _round_or_404(round_id)
+    return _render_round(survey_round)
+
+
+def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=None, token=None):  # type: ignore[no-untyped-def]
+    design = db.session.scalars(
+        sa.select(StratumDesign).where(StratumDesign.round_id == survey_round.id).order_by(StratumDesign.stratum)
+    ).all()
+    return render_template(
+        "analyst/round.html",
+        round=survey_round,
+        summary=frames.frame_summary(db.session, survey_round.id),
+        design=design,
+        cases=case_summary(db.session, survey_round.id),
+        rates=response_rates(db.session, survey_round.id),
+        upload=upload or FrameUploadForm(),
+        draw=draw or DrawForm(),
+        confirm=ConfirmForm(),
+        checked=checked,
+        token=token,
+    )
+
+
+@bp.route("/dot/<int:round_id>/khung", methods=["POST"])
+@role_required("analyst", "admin")
+def upload_frame(round_id: int) -> str | WerkzeugResponse:
+    survey_round = _round_or_404(round_id)
+    form = FrameUploadForm()
+    if not form.validate_on_submit():
+        return _render_round(survey_round, upload=form), 400
+    storage = form.file.data
+    data = storage.read()
+    suffix = Path(storage.filename or "").suffix.lower()
+    try:
+        checked = frames.check(db.session, survey_round, frames.read_table(data, storage.filename or "tep.csv"))
+    except frames.FrameError as exc:
+        form.file.errors = [str(exc)]
+        return _render_round(survey_round, upload=form), 400
+    if not checked.problems:
+        try:
+            stored = frames.store(db.session, survey_round, checked)
+        except frames.FrameError as exc:
+            db.session.rollback()
+            form.file.errors = [str(exc)]
+            return _render_round(survey_round, upload=form), 400
+        survey_round.frame_file = storage.filename
+        db.session.commit()
+        flash(_("Đã nhập %(n)s hồ sơ vào khung mẫu.", n=f"{stored:,}".replace(",", ".")), "success")
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    # Keep the file so that the user can download the report or confirm the valid rows.
+    token = f"{uuid.uuid4().hex}{suffix}"
+    (_uploads() / token).write_bytes(data)
+    return _render_round(survey_round, checked=checked, token=token), 422
+
+
+def _reload(survey_round: SurveyRound, token: str) -> frames.FrameCheck:
+    if not UPLOAD_RE.match(token) or not (_uploads() / token).exists():
+        abort(404)
+    data = (_uploads() / token).read_bytes()
+    return frames.check(db.session, survey_round, frames.read_table(data, token))
+
+
+@bp.route("/dot/<int:round_id>/khung/<token>/loi.csv")
+@role_required("analyst", "admin")
+def frame_problems(round_id: int, token: str) -> WerkzeugResponse:
+    checked = _reload(_round_or_404(round_id), token)
+    return Response(
+        checked.problems_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="loi-khung-mau-dot-{round_id}.csv"'},
+    )
+
+
+@bp.route("/dot/<int:round_id>/khung/<token>/xac-nhan", methods=["POST"])
+@role_required("analyst", "admin")
+def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
+    survey_round = _round_or_404(round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    checked = _reload(survey_round, token)
+    try:
+        stored = frames.store(db.session, survey_round, checked, valid_only=True)
+    except frames.FrameError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    survey_round.frame_file = token
+    db.session.commit()
+    (_uploads() / token).unlink(missing_ok=True)
+    flash(
+        _("Đã nhập %(n)s dòng hợp lệ; %(bad)s dòng có lỗi không được nhập.", n=stored, bad=checked.n_rows - stored),
+        "warning",
+    )
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/chon-mau", methods=["POST"])
+@role_required("analyst", "admin")
+def draw(round_id: int) -> str | WerkzeugResponse:
+    survey_round = _round_or_404(round_id)
+    form = DrawForm()
+    if form.validate_on_submit():
+        factors = {
+            group: value
+            for group in ("dat_dai", "xay_dung", "dau_tu")
+            if (value := form[f"oversample_{group}"].data) not in (None, 1.0)
+        }
+        try:
+            rule = AllocationRule(
+                method=form.method.data,
+                total_n=form.total_n.data if form.method.data != "fixed" else None,
+                per_stratum=form.per_stratum.data if form.method.data == "fixed" else None,
+                minimum=form.minimum.data or 0,
+                oversample=factors,
+                reserve_rate=form.reserve_rate.data,
+            )
+            design = draw_sample(db.session, survey_round, rule, seed=form.seed.data)
+        except (RoundError, ValueError) as exc:
+            db.session.rollback()
+            form.method.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Đã chọn %(n)d hồ sơ chính và %(r)d dự phòng (hạt giống %(seed)d).",
+                    n=int(design["n_h"].sum()),
+                    r=int(design["reserve_h"].sum()),
+                    seed=survey_round.seed,
+                ),
+                "success",
+            )
+            return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return _render_round(survey_round, draw=form), 400
+
+
+@bp.route("/dot/<int:round_id>/xoa-thong-tin-ca-nhan", methods=["POST"])
+@role_required("admin")
+def purge(round_id: int) -> WerkzeugResponse:
+    survey_round = _round_or_404(round_id)
+    if ConfirmForm().validate_on_submit():
+        cleared = purge_pii(db.session, survey_round)
+        db.session.commit()
+        flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))

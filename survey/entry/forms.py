@@ -1,0 +1,38 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+
+class AssignForm(FlaskForm):
+    surveyor = SelectField(_l("Giao cho điều tra viên"), coerce=int, validate_choice=False)
+    cases = SelectMultipleField(coerce=int, validate_choice=False)
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(_l("Kết quả liên hệ"), validators=[DataRequired(_l("Vui lòng chọn kết quả."))])
+
+
+class ReplaceForm(FlaskForm):
+    reason = StringField(
+        _l("Lý do thay bằng hồ sơ dự phòng"), validators=[DataRequired(_l("Phải ghi lý do thay thế.")), Length(max=300)]
+    )
+
+
+class BatchForm(FlaskForm):
+    code = StringField(_l("Mã lô"), validators=[DataRequired(_l("Vui lòng nhập mã lô.")), Length(max=20)])
+    post_office = StringField(
+        _l("Bưu điện giao lô"), validators=[DataRequired(_l("Vui lòng nhập tên bưu điện.")), Length(max=200)]
+    )
+    received = IntegerField(
+        _l("Số phiếu giấy nhận được (đếm tay)"),
+        validators=[InputRequired(_l("Vui lòng nhập số phiếu.")), NumberRange(min=0, max=100000)],
+    )
+
+
+class SerialForm(FlaskForm):
+    serial = StringField(
+        _l("Số phiếu (in ở góc phiếu)"),
+        validators=[DataRequired(_l("Vui lòng nhập số phiếu.")), Length(max=30)],
+        render_kw={"autofocus": True, "inputmode": "numeric", "autocomplete": "off"},
+    )

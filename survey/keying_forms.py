@@ -1,0 +1,165 @@
+"""The keyboard-first entry form for paper questionnaires, generated from the same
+questionnaire definition as the citizen's QR form, in the paper's order.
+
+Every closed question is keyed as the number printed beside the ticked box: the scale code
+for rated items (1–5, 9), the option's position (1, 2, 3…) for other closed questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Field, StringField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
+
+from survey.questionnaire_forms import asked, text_of
+
+#: Known from the sampled case, never keyed.
+FROM_CASE = {"dossier_code", "field_group"}
+
+
+@dataclass(frozen=True)
+class KeyedQuestion:
+    code: str
+    type: str
+    label: str
+    keys: dict[str, Any]  # what may be typed → the stored code (closed questions)
+    legend: str  # "1 Nam · 2 Nữ"
+    element: str | None
+    required: bool
+    max_length: int | None
+
+
+def keyed_questions(definition: dict[str, Any], lang: str = "vi") -> list[tuple[dict[str, Any], list[KeyedQuestion]]]:
+    sections = []
+    for section in definition["sections"]:
+        items = []
+        for q in section["questions"]:
+            if not asked(q, "paper") or q.get("field") in FROM_CASE:
+                continue
+            keys: dict[str, Any] = {}
+            legend = ""
+            if q["type"] == "scale":
+                options = definition["scales"][q["scale"]]["options"]
+                keys = {str(o["code"]): o["code"] for o in options}
+                legend = " · ".join(f"{o['code']} {text_of(o['label'], lang)}" for o in options)
+            elif q["type"] == "choice":
+                keys = {str(i): o["code"] for i, o in enumerate(q["options"], start=1)}
+                legend = " · ".join(f"{i} {text_of(o['label'], lang)}" for i, o in enumerate(q["options"], start=1))
+            items.append(
+                KeyedQuestion(
+                    code=q["code"],
+                    type=q["type"],
+                    label=text_of(q["text"], lang),
+                    keys=keys,
+                    legend=legend,
+                    element=q.get("element"),
+                    required=bool(q.get("required")),
+                    max_length=q.get("max_length"),
+                )
+            )
+        if items:
+            sections.append((section, items))
+    return sections
+
+
+def _one_of(keys: dict[str, Any]):  # type: ignore[no-untyped-def]
+    allowed = ", ".join(keys)
+
+    def check(form: Any, field: Field) -> None:
+        if field.data and field.data not in keys:
+            raise ValidationError(_l("Chỉ nhập một trong: %(a)s", a=allowed))
+
+    return check
+
+
+def _vn_date(form: Any, field: Field) -> None:
+    if not field.data:
+        return
+    for fmt in ("%d/%m/%Y", "%d%m%Y", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(field.data, fmt).date()
+        except ValueError:
+            continue
+        if parsed > date.today():
+            raise ValidationError(_l("Ngày không được sau hôm nay."))
+        field.data = parsed.isoformat()
+        return
+    raise ValidationError(_l("Ngày phải có dạng ngày/tháng/năm, ví dụ 05/03/2026."))
+
+
+def build_keying_form_class(definition: dict[str, Any]) -> type[FlaskForm]:
+    attrs: dict[str, Any] = {
+        "confirm_straight": BooleanField(_l("Đã xem lại: phiếu giấy thật sự chọn cùng một mức cho mọi câu")),
+    }
+    for _section, items in keyed_questions(definition):
+        for kq in items:
+            validators: list[Any] = [Optional()]
+            render_kw: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
+            if kq.keys:
+                width = max(len(k) for k in kq.keys)
+                validators.append(_one_of(kq.keys))
+                render_kw.update(
+                    maxlength=width, inputmode="numeric", size=width + 1, pattern="|".join(map(re.escape, kq.keys))
+                )
+                render_kw["data-keys"] = " ".join(kq.keys)
+            elif kq.type == "date":
+                validators.append(_vn_date)
+                render_kw.update(placeholder="dd/mm/yyyy", inputmode="numeric", maxlength=10)
+            else:
+                if kq.max_length:
+                    validators.append(Length(max=kq.max_length, message=_l("Tối đa %(n)d ký tự.", n=kq.max_length)))
+                    render_kw["maxlength"] = kq.max_length
+                if kq.type == "string":
+                    validators.append(Regexp(r"^[A-Za-z0-9./_-]*$", message=_l("Định dạng không hợp lệ.")))
+            attrs[kq.code] = StringField(
+                kq.label, validators=validators, render_kw=render_kw, filters=[lambda v: v.strip() if v else v]
+            )
+    return type("KeyingForm", (FlaskForm,), attrs)
+
+
+def answers_from_keying(definition: dict[str, Any], form: FlaskForm) -> dict[str, Any]:
+    """Stored codes from what was typed (blank = no answer)."""
+    answers: dict[str, Any] = {}
+    for _section, items in keyed_questions(definition):
+        for kq in items:
+            value = form[kq.code].data
+            if value in (None, ""):
+                continue
+            answers[kq.code] = kq.keys[value] if kq.keys else value
+    return answers
+
+
+def keying_values(definition: dict[str, Any], answers: dict[str, Any]) -> dict[str, str]:
+    """What to show in the inputs for stored answers (a draft being resumed)."""
+    values: dict[str, str] = {}
+    for _section, items in keyed_questions(definition):
+        for kq in items:
+            if kq.code not in answers:
+                continue
+            stored = answers[kq.code]
+            if kq.keys:
+                values[kq.code] = next((k for k, v in kq.keys.items() if v == stored), "")
+            elif kq.type == "date":
+                values[kq.code] = datetime.fromisoformat(stored).strftime("%d/%m/%Y")
+            else:
+                values[kq.code] = str(stored)
+    return values
+
+
+def required_missing(definition: dict[str, Any], answers: dict[str, Any]) -> list[str]:
+    return [
+        kq.code for _s, items in keyed_questions(definition) for kq in items if kq.required and kq.code not in answers
+    ]
+
+
+def straight_lined(definition: dict[str, Any], answers: dict[str, Any]) -> bool:
+    """All rated items answered with one and the same code: worth a second look at the paper."""
+    items = [kq.code for _s, items in keyed_questions(definition) for kq in items if kq.element]
+    values = {answers.get(code) for code in items}
+    return len(items) > 3 and len(values) == 1 and None not in values

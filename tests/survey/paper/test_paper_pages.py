@@ -1,0 +1,208 @@
+"""The paper channel through its pages, as the Sở Nội vụ, a supervisor and surveyors use it."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from survey.keying import operator_stats
+from survey.models import Discrepancy, PaperForm, PiiAccess, Response, SampledCase, SurveyRound
+from tests.survey.paper.conftest import frame_csv
+
+PASSWORD = "mat-khau-dung-1"
+STRATA = {("TTPVHCC", "Đất đai"): 40, ("P001", "Xây dựng"): 30}
+ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]
+
+
+def sign_in(client, user) -> None:  # type: ignore[no-untyped-def]
+    client.post("/dang-xuat")
+    response = client.post("/dang-nhap", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def people(make_user):  # type: ignore[no-untyped-def]
+    return {
+        "analyst": make_user("analyst"),
+        "supervisor": make_user("supervisor"),
+        "an": make_user("surveyor", username="an"),
+        "binh": make_user("surveyor", username="binh"),
+    }
+
+
+def sampled_round(client, db, people) -> SurveyRound:  # type: ignore[no-untyped-def]
+    sign_in(client, people["analyst"])
+    created = client.post(
+        "/phan-tich/dot", data={"name": "Quý I/2026", "period_start": "2026-01-01", "period_end": "2026-03-31"}
+    )
+    assert created.status_code == 302
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    upload = client.post(
+        f"/phan-tich/dot/{survey_round.id}/khung",
+        data={"file": (io.BytesIO(frame_csv(STRATA).encode()), "khung.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302, upload.get_data(as_text=True)
+    drawn = client.post(
+        f"/phan-tich/dot/{survey_round.id}/chon-mau",
+        data={"method": "fixed", "per_stratum": "4", "minimum": "0", "reserve_rate": "0.5", "seed": "11"},
+    )
+    assert drawn.status_code == 302, drawn.get_data(as_text=True)
+    db.session.refresh(survey_round)
+    return survey_round
+
+
+def test_frame_upload_with_errors_shows_report_then_valid_rows_on_confirmation(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, people["analyst"])
+    client.post("/phan-tich/dot", data={"name": "Đợt lỗi", "period_start": "2026-01-01", "period_end": "2026-03-31"})
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    bad = frame_csv({("P001", "Đất đai"): 3}) + "HS-9,DD.01,Đất đai,Đất đai,P001,45/02/2026,A,1,B\n"
+    page = client.post(
+        f"/phan-tich/dot/{survey_round.id}/khung",
+        data={"file": (io.BytesIO(bad.encode()), "khung.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "Tệp có lỗi: chưa nhập dòng nào" in html and "ngày không hợp lệ" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 0
+    report_url, confirm_url = (
+        re.search(r'href="([^"]+loi\.csv)"', html).group(1),
+        re.search(r'action="([^"]+xac-nhan)"', html).group(1),
+    )
+    report = client.get(report_url)
+    assert report.mimetype == "text/csv" and "5,Ngày trả kết quả,ngày không hợp lệ" in report.data.decode("utf-8-sig")
+    assert client.post(confirm_url).status_code == 302
+    page = client.get(f"/phan-tich/dot/{survey_round.id}").get_data(as_text=True)
+    assert "3 hồ sơ ở 1 tầng" in page
+
+
+def test_wrong_encoding_upload_gets_a_vietnamese_message(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, people["analyst"])
+    client.post("/phan-tich/dot", data={"name": "Đợt", "period_start": "2026-01-01", "period_end": "2026-03-31"})
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    page = client.post(
+        f"/phan-tich/dot/{survey_round.id}/khung",
+        data={"file": (io.BytesIO(frame_csv({("P001", "Khác"): 2}).encode("utf-16")), "khung.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 400 and "không phải UTF-8" in page.get_data(as_text=True)
+
+
+def test_assign_key_twice_adjudicate_and_verify(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    assert len(cases) == 8
+
+    sign_in(client, people["supervisor"])
+    page = client.post(
+        f"/nhap-phieu/dot/{survey_round.id}/phan-cong",
+        data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:5]]},
+    )
+    assert page.status_code == 302
+    client.post(
+        f"/nhap-phieu/dot/{survey_round.id}/phan-cong",
+        data={"surveyor": str(people["binh"].id), "cases": [str(c.id) for c in cases[5:]]},
+    )
+    assert client.get(f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['an'].id}").status_code == 200
+
+    # surveyors see only their own cases, with the contact details they need
+    sign_in(client, people["an"])
+    mine = client.get("/nhap-phieu/").get_data(as_text=True)
+    db.session.expire_all()
+    own = [c for c in cases if c.surveyor_id == people["an"].id]
+    assert all(c.form_serial in mine for c in own) and cases[6].form_serial not in mine
+    assert own[0].record.phone in mine
+    assert client.get(f"/nhap-phieu/truong-hop/{cases[6].id}").status_code == 403
+    assert client.get(f"/nhap-phieu/truong-hop/{own[0].id}").status_code == 200
+    assert client.get(f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['binh'].id}").status_code == 403
+    views = db.session.scalars(sa.select(PiiAccess).where(PiiAccess.user_id == people["an"].id)).all()
+    assert {v.purpose for v in views} == {"my_cases", "case"}
+
+    # a batch arrives, first keying by An, blind second keying by Bình with one mismatch
+    sign_in(client, people["supervisor"])
+    client.post(
+        f"/nhap-phieu/dot/{survey_round.id}/lo",
+        data={"code": "bn-01", "post_office": "Bưu điện Kinh Bắc", "received": "2"},
+    )
+    batch_id = db.session.scalar(sa.text("SELECT id FROM batch"))
+    serial = own[0].form_serial
+    answers = {code: "4" for code in ITEMS} | {"A2": "5", "loai_nguoi_tra_loi": "1", "tuoi": "3", "gioi_tinh": "2"}
+
+    sign_in(client, people["an"])
+    opened = client.post(f"/nhap-phieu/lo/{batch_id}", data={"serial": serial})
+    assert opened.status_code == 302
+    first_url = opened.headers["Location"]
+    assert client.post(first_url, data=answers).status_code == 302
+    again = client.post(f"/nhap-phieu/lo/{batch_id}", data={"serial": serial})
+    assert "cần người khác nhập lần hai" in again.get_data(as_text=True)
+
+    sign_in(client, people["binh"])
+    opened = client.post(f"/nhap-phieu/lo/{batch_id}", data={"serial": serial})
+    second_url = opened.headers["Location"]
+    blank = client.get(second_url).get_data(as_text=True)
+    assert 'name="A2" type="text" value="5"' not in blank  # blind: the first keying is not shown
+    assert client.get(first_url).status_code == 403
+    assert client.post(second_url, data=answers | {"A2": "3"}).status_code == 302
+    paper = db.session.scalars(sa.select(PaperForm)).one()
+    db.session.refresh(paper)
+    assert paper.status == "mismatch" and paper.response_id is None
+    [d] = db.session.scalars(sa.select(Discrepancy)).all()
+    assert (d.question_code, d.first_value, d.second_value) == ("A2", "5", "3")
+
+    sign_in(client, people["supervisor"])
+    batch_page = client.get(f"/nhap-phieu/lo/{batch_id}").get_data(as_text=True)
+    assert "Đối chiếu với phiếu giấy" in batch_page
+    assert client.post(f"/nhap-phieu/phieu/{paper.id}/doi-chieu", data={"q-A2": "first"}).status_code == 302
+    db.session.expire_all()
+    assert paper.status == "verified"
+    response = db.session.get(Response, paper.response_id)
+    assert (response.channel, response.status, response.answers["A2"], response.answers["gioi_tinh"]) == (
+        "paper",
+        "verified",
+        5,
+        "nu",
+    )
+    assert response.field_group == own[0].record.field_group and response.dossier_code == own[0].record.dossier_code
+    assert own[0].outcome == "completed"
+
+    stats = {s.user_id: s for s in operator_stats(db.session, round_id=survey_round.id)}
+    binh = stats[people["binh"].id]
+    assert binh.errors == 1 and stats[people["an"].id].errors == 0
+    assert binh.errors_per_1000 == pytest.approx(1000 / binh.fields)
+    page = client.get(f"/nhap-phieu/dot/{survey_round.id}/lo").get_data(as_text=True)
+    assert "Năng suất và sai sót" in page
+
+
+def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+    survey_round = sampled_round(client, db, people)
+    case = db.session.scalars(sa.select(SampledCase).where(SampledCase.active)).first()
+    sign_in(client, people["supervisor"])
+    client.post(f"/nhap-phieu/dot/{survey_round.id}/lo", data={"code": "L1", "post_office": "BĐ", "received": "1"})
+    batch_id = db.session.scalar(sa.text("SELECT id FROM batch"))
+    bad_serial = client.post(
+        f"/nhap-phieu/lo/{batch_id}", data={"serial": case.form_serial[:-1] + str((int(case.form_serial[-1]) + 1) % 10)}
+    )
+    assert "sai (kiểm tra lại chữ số cuối)" in bad_serial.get_data(as_text=True)
+    url = client.post(f"/nhap-phieu/lo/{batch_id}", data={"serial": case.form_serial}).headers["Location"]
+    out_of_range = client.post(
+        url, data={code: "4" for code in ITEMS} | {"A1": "7", "loai_nguoi_tra_loi": "1", "tuoi": "3"}
+    )
+    assert out_of_range.status_code == 422 and "Chỉ nhập một trong: 1, 2, 3, 4, 5, 9" in out_of_range.get_data(
+        as_text=True
+    )
+    missing = client.post(url, data={code: "4" for code in ITEMS} | {"loai_nguoi_tra_loi": "1"})
+    assert "Câu bắt buộc" in missing.get_data(as_text=True)
+    draft = client.post(url, data={"A1": "5", "luu-nhap": "1"})
+    assert draft.status_code == 302
+    assert 'value="5"' in client.get(url).get_data(as_text=True)  # the draft comes back
+    straight = client.post(url, data={code: "5" for code in ITEMS} | {"loai_nguoi_tra_loi": "1", "tuoi": "3"})
+    assert straight.status_code == 422 and "cùng một mức" in straight.get_data(as_text=True)
+    ok = client.post(
+        url, data={code: "5" for code in ITEMS} | {"loai_nguoi_tra_loi": "1", "tuoi": "3", "confirm_straight": "y"}
+    )
+    assert ok.status_code == 302
+    assert db.session.scalars(sa.select(PaperForm)).one().status == "awaiting_second"
