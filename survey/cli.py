@@ -103,6 +103,19 @@ def publish_questionnaires() -> None:
         click.echo("Không có phiên bản mới; các phiếu đã công bố khớp với tệp.")
 
 
+@demo_cli.command("frame-file")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--rows", type=int, default=2000, show_default=True)
+@click.option("--year", type=int, help="Năm (mặc định: năm nay).")
+@click.option("--quarter", type=click.IntRange(1, 4), default=1, show_default=True)
+def demo_frame_file(out: str, rows: int, year: int | None, quarter: int) -> None:
+    """Ghi một tệp khung mẫu thử (CSV) cho các nơi tiếp nhận mẫu, để thử nhập khung mẫu."""
+    from survey.demo import write_frame_file
+
+    write_frame_file(out, rows=rows, year=year, quarter=quarter)
+    click.echo(f"Đã ghi {rows} hồ sơ thử vào {out} (quý {quarter}).")
+
+
 @demo_cli.command("load")
 def load_demo() -> None:
     """Nạp dữ liệu mẫu vào cơ sở dữ liệu trống (chạy lại không nạp trùng)."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from survey import questionnaires
 from survey.models import FIELD_GROUPS, Counter, CounterFieldGroup, Place, Procedure, User
-from survey.models.base import utcnow
+from survey.models.base import FIELD_GROUP_LABELS, utcnow
 from survey.responses import record_response
 from survey.users import create_user
 
@@ -22,6 +22,7 @@ DEMO_USERS = (
     ("admin", "admin", "Quản trị viên"),
     ("totruong", "supervisor", "Nguyễn Thị Lan"),
     ("dieutravien", "surveyor", "Trần Văn Hùng"),
+    ("dieutravien2", "surveyor", "Phạm Thu Hà"),
     ("phantich", "analyst", "Lê Minh Anh"),
 )
 
@@ -282,3 +283,55 @@ def load(session: Session, definitions: dict, *, qr_responses: bool = True) -> D
             f"{len(PROCEDURES)} thủ tục, {len(DEMO_USERS)} tài khoản, {n_responses} phiếu trả lời qua mã QR."
         ),
     )
+
+
+def write_frame_file(
+    path: str, *, rows: int = 2000, year: int | None = None, quarter: int = 1, seed: int = 2026
+) -> None:
+    """A demo export of completed dossiers (the sampling frame) for the demo places, with
+    made-up names, phones and addresses — to try `flask frame import` or the upload page."""
+    import csv
+
+    rng = np.random.default_rng(seed)
+    year = year or utcnow().year
+    codes = [PROVINCE_CENTRE[0]] + [f"P{i:03d}" for i in range(1, len(WARDS) + 1)]
+    codes += [f"X{i:03d}" for i in range(len(WARDS) + 1, len(WARDS) + len(COMMUNES) + 1)]
+    place_weights = np.array([20.0] + [1.0] * (len(codes) - 1))
+    procedures = list(PROCEDURES)
+    family = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Ngô", "Đỗ", "Vũ", "Bùi", "Đặng"]
+    middle = ["Văn", "Thị", "Đức", "Thu", "Minh", "Ngọc", "Quang", "Thanh"]
+    given = ["An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hùng", "Lan", "Mai", "Nam", "Phương", "Sơn", "Tâm", "Vinh"]
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            [
+                "Mã hồ sơ",
+                "Mã TTHC",
+                "Lĩnh vực",
+                "Nhóm lĩnh vực",
+                "Nơi tiếp nhận",
+                "Ngày trả kết quả",
+                "Họ tên",
+                "Số điện thoại",
+                "Địa chỉ",
+            ]
+        )
+        for i in range(rows):
+            code, _name, linh_vuc, group, _level = procedures[int(rng.integers(len(procedures)))]
+            place = codes[int(rng.choice(len(codes), p=place_weights / place_weights.sum()))]
+            month = 3 * (quarter - 1) + int(rng.integers(1, 4))
+            day = int(rng.integers(1, 29))
+            name = f"{rng.choice(family)} {rng.choice(middle)} {rng.choice(given)}"
+            writer.writerow(
+                [
+                    f"000.{year % 100:02d}.{i + 1:06d}",
+                    code,
+                    linh_vuc,
+                    FIELD_GROUP_LABELS[group],
+                    place,
+                    f"{day:02d}/{month:02d}/{year}",
+                    name,
+                    f"09{int(rng.integers(10_000_000, 99_999_999))}",
+                    f"Số {int(rng.integers(1, 300))}, thôn {int(rng.integers(1, 12))}",
+                ]
+            )

@@ -23,7 +23,9 @@ def test_key_a_complete_form_with_the_keyboard_only(browser, base_url, db, demo,
         period_end=date(2026, 3, 31),
         questionnaire=questionnaires.get(db.session, "sipas-dich-vu"),
     )
-    checked = frames.check(db.session, survey_round, frames.read_table(frame_csv({("P001", "Đất đai"): 10}).encode(), "k.csv"))
+    checked = frames.check(
+        db.session, survey_round, frames.read_table(frame_csv({("P001", "Đất đai"): 10}).encode(), "k.csv")
+    )
     frames.store(db.session, survey_round, checked)
     draw_sample(db.session, survey_round, AllocationRule("fixed", per_stratum=2, reserve_rate=0), seed=1)
     batch = Batch(round_id=survey_round.id, code="L1", post_office="Bưu điện Kinh Bắc", received=1)
@@ -75,5 +77,10 @@ def test_key_a_complete_form_with_the_keyboard_only(browser, base_url, db, demo,
     assert answers["ngay_tra_ket_qua"] == "2026-02-15" and answers["loai_nguoi_tra_loi"] == "ca_nhan"
     assert [answers[c] for c in ITEMS] == [5 if i % 4 == 0 else 4 for i in range(16)]
     assert (answers["P1"], answers["M01"], answers["M10"]) == (1, 3, 4)
-    assert (answers["gioi_tinh"], answers["tuoi"], answers["hoc_van"], answers["nghe_nghiep"]) == ("nu", "35-49", "dai_hoc", "kinh_doanh")
+    assert (answers["gioi_tinh"], answers["tuoi"], answers["hoc_van"], answers["nghe_nghiep"]) == (
+        "nu",
+        "35-49",
+        "dai_hoc",
+        "kinh_doanh",
+    )
     assert answers["y_kien"] == "Cán bộ nhiệt tình"

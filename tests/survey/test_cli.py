@@ -96,7 +96,7 @@ def test_demo_load_is_idempotent(runner, db) -> None:  # type: ignore[no-untyped
     before = counts()
     second = runner.invoke(args=["demo", "load"])
     assert "không nạp lại" in second.output
-    assert counts() == before == (100, 104, 22, 4)
+    assert counts() == before == (100, 104, 22, 5)
     groups = set(db.session.scalars(sa.select(Procedure.field_group)))
     assert groups == {"dat_dai", "xay_dung", "dau_tu", "khac"}
 
@@ -114,3 +114,13 @@ def test_demo_load_is_idempotent(runner, db) -> None:  # type: ignore[no-untyped
         ch in "12345" for r in rows for ch in r.coded[:16]
     )
     assert 0.9 < satisfied < 0.995  # counter ratings run high, as in the method document
+
+
+def test_demo_frame_file_imports_cleanly(runner, db, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "khung.csv"
+    assert runner.invoke(args=["demo", "frame-file", str(path), "--rows", "300", "--year", "2026"]).exit_code == 0
+    created = runner.invoke(args=["round", "create", "--name", "Thử", "--from", "2026-01-01", "--to", "2026-03-31"])
+    round_id = created.output.split("số ")[1].split(":")[0]
+    result = runner.invoke(args=["frame", "import", str(path), "--round", round_id])
+    assert result.exit_code == 0, result.output
+    assert "Đã nhập 300 hồ sơ" in result.output

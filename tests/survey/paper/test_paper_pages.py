@@ -206,3 +206,9 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
     )
     assert ok.status_code == 302
     assert db.session.scalars(sa.select(PaperForm)).one().status == "awaiting_second"
+
+    # the verified form is counted in the round's estimates (stratified, N_h / r_h weights)
+    sign_in(client, people["analyst"])
+    report = client.get(f"/phan-tich/bao-cao?dot={survey_round.id}").get_data(as_text=True)
+    assert "Mẫu xác suất phân tầng" in report and "phiếu đã xác minh: 1 người trả lời" in report
+    assert "không tính được khoảng tin cậy" in report  # one respondent: df = 0, the interval is left empty

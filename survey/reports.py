@@ -1,0 +1,105 @@
+"""Satisfaction estimates for the analyst pages. Every number comes from `analysis`; this
+module only reads the stored responses and describes the design.
+
+* **Paper channel** (a survey round): a stratified sample of dossiers, strata = place ×
+  field group, fpc = dossiers in the stratum frame; with only fpc, `analysis` weights each
+  respondent by N_h / r_h (design weight with the nonresponse adjustment within the stratum).
+* **QR channel**: self-selected respondents — not a probability sample. Reported unweighted,
+  each response its own unit, and labelled as such; never pooled with the paper channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from analysis.design import make_design
+from analysis.estimation import estimate_rates
+from analysis.questionnaire import index_spec
+from survey.models import PaperForm, Place, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
+from survey.responses import wide_table
+
+#: Land, construction and investment: one combined domain with its own target.
+LDX = ("dat_dai", "xay_dung", "dau_tu")
+LDX_LABEL = "dat_dai+xay_dung+dau_tu"
+
+
+@dataclass(frozen=True)
+class Report:
+    channel: str
+    table: pd.DataFrame  # analysis.estimation output columns
+    respondents: int
+    place_names: dict[str, str]
+    round: SurveyRound | None = None
+    element_labels: dict[str, str] | None = None
+
+
+def _paper_design_columns(session: Session, survey_round: SurveyRound) -> pd.DataFrame:
+    rows = session.execute(
+        sa.select(PaperForm.response_id, SampledCase.stratum, StratumDesign.population)
+        .join(SampledCase, SampledCase.id == PaperForm.case_id)
+        .join(
+            StratumDesign,
+            sa.and_(StratumDesign.round_id == SampledCase.round_id, StratumDesign.stratum == SampledCase.stratum),
+        )
+        .where(SampledCase.round_id == survey_round.id, PaperForm.response_id.is_not(None))
+    ).all()
+    return pd.DataFrame(rows, columns=["id", "stratum", "population"])
+
+
+def build_report(
+    session: Session, questionnaire: Questionnaire, *, channel: str, survey_round: SurveyRound | None = None
+) -> Report:
+    spec = index_spec(questionnaire.definition)
+    wide = wide_table(session, questionnaire)
+    wide = wide[wide["channel"] == channel]
+    if channel == "paper":
+        if survey_round is None:
+            raise ValueError("the paper channel is reported per survey round")
+        design_columns = _paper_design_columns(session, survey_round)
+        wide = wide.merge(design_columns, on="id", how="inner")
+    places = dict(session.execute(sa.select(Place.id, Place.name)).all())
+    labels = {e["code"]: e["label"]["vi"] for e in questionnaire.definition.get("elements", [])}
+    if wide.empty:
+        return Report(channel, pd.DataFrame(), 0, {}, survey_round, labels)
+    if channel == "paper":
+        design = make_design(strata=wide["stratum"].to_numpy(), fpc=wide["population"].to_numpy(dtype=float))
+    else:
+        design = make_design(n=len(wide))
+    group = wide["field_group"].astype(str).to_numpy()
+    ldx = np.where(np.isin(group, LDX), LDX_LABEL, None)
+    place_label = wide["place_id"].astype(str).to_numpy()
+    table = estimate_rates(
+        wide[list(spec.items)],
+        design,
+        valid_codes=spec.valid_codes,
+        success_codes=spec.satisfied_codes,
+        composites=spec.composites(),
+        by={"field_group": group, "ldx": ldx, "place": place_label},
+    )
+    names = {str(pid): places[int(pid)] for pid in set(place_label)}
+    return Report(channel, table, len(wide), names, survey_round, labels)
+
+
+def rounds_with_responses(session: Session) -> list[SurveyRound]:
+    return list(
+        session.scalars(
+            sa.select(SurveyRound)
+            .where(
+                sa.exists(
+                    sa.select(PaperForm.id)
+                    .join(SampledCase, SampledCase.id == PaperForm.case_id)
+                    .where(SampledCase.round_id == SurveyRound.id, PaperForm.response_id.is_not(None))
+                )
+            )
+            .order_by(SurveyRound.id.desc())
+        )
+    )
+
+
+def response_total(session: Session, channel: str) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.channel == channel)) or 0)
