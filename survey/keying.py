@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from survey.models import Batch, Discrepancy, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
+from survey.models.paper import OUTCOMES
 from survey.responses import record_response
 from survey.rounds import serial_is_valid
 
@@ -51,7 +52,8 @@ def open_keying(session: Session, batch: Batch, serial: str, user: User) -> Keyi
     form = session.scalars(sa.select(PaperForm).where(PaperForm.case_id == case.id)).first()
     if form is None:
         if case.outcome not in (None, "completed"):
-            raise KeyingError(f"Phiếu {case.form_serial} được ghi kết quả '{case.outcome}', không phải đã phỏng vấn.")
+            label = OUTCOMES[case.outcome][1]
+            raise KeyingError(f"Phiếu {case.form_serial} đã ghi kết quả “{label}”, không phải phỏng vấn xong.")
         form = PaperForm(batch_id=batch.id, case_id=case.id, serial=case.form_serial)
         session.add(form)
         session.flush()

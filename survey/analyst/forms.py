@@ -53,3 +53,14 @@ class DrawForm(FlaskForm):
         _l("Tỉ lệ dự phòng"), default=0.4, validators=[InputRequired(), NumberRange(min=0, max=1)]
     )
     seed = IntegerField(_l("Hạt giống ngẫu nhiên (bỏ trống để tạo mới)"), validators=[Optional(), NumberRange(min=0)])
+
+
+class VerificationForm(FlaskForm):
+    verify_every = IntegerField(
+        _l("Kiểm tra chéo (nhập lần hai): 1 trong bao nhiêu phiếu (1 = mọi phiếu)"),
+        validators=[InputRequired(_l("Vui lòng nhập số.")), NumberRange(min=1, max=100)],
+    )
+    error_threshold = FloatField(
+        _l("Người nhập có quá bao nhiêu lỗi/1.000 trường thì kiểm tra mọi phiếu của người đó"),
+        validators=[InputRequired(_l("Vui lòng nhập số.")), NumberRange(min=0, max=1000)],
+    )

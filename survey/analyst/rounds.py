@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from analysis.sampling import AllocationRule
 from survey import frames, questionnaires
 from survey.analyst import bp
-from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm
+from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, VerificationForm
 from survey.extensions import db
 from survey.forms_common import ConfirmForm
 from survey.models import StratumDesign, SurveyRound
@@ -69,7 +69,7 @@ def round_detail(round_id: int) -> str:
     return _render_round(survey_round)
 
 
-def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=None, token=None):  # type: ignore[no-untyped-def]
+def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=None, token=None, verification=None):  # type: ignore[no-untyped-def]
     design = db.session.scalars(
         sa.select(StratumDesign).where(StratumDesign.round_id == survey_round.id).order_by(StratumDesign.stratum)
     ).all()
@@ -83,6 +83,7 @@ def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=
         upload=upload or FrameUploadForm(),
         draw=draw or DrawForm(),
         confirm=ConfirmForm(),
+        verification=verification or VerificationForm(obj=survey_round),
         checked=checked,
         token=token,
     )
@@ -208,4 +209,18 @@ def purge(round_id: int) -> WerkzeugResponse:
         cleared = purge_pii(db.session, survey_round)
         db.session.commit()
         flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/kiem-tra-cheo", methods=["POST"])
+@role_required("analyst", "admin")
+def verification(round_id: int) -> str | WerkzeugResponse:
+    survey_round = _round_or_404(round_id)
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        return _render_round(survey_round, verification=form), 400
+    survey_round.verify_every = form.verify_every.data
+    survey_round.error_threshold = form.error_threshold.data
+    db.session.commit()
+    flash(_("Đã lưu cách kiểm tra chéo."), "success")
     return redirect(url_for("analyst.round_detail", round_id=round_id))

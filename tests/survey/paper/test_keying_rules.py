@@ -1,0 +1,87 @@
+"""Verification rate (every form, 1 in N, escalation) and batch rules of keying."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from analysis.sampling import AllocationRule
+from survey import frames, questionnaires
+from survey.keying import KeyingError, finish_keying, open_keying
+from survey.models import Batch, Discrepancy, PaperForm, SampledCase
+from survey.rounds import draw_sample
+from tests.survey.paper.conftest import frame_csv
+
+ANSWERS = {"A1": 4, "loai_nguoi_tra_loi": "ca_nhan", "tuoi": "25-34"}
+
+
+@pytest.fixture
+def setup(db, survey_round, make_user):  # type: ignore[no-untyped-def]
+    checked = frames.check(
+        db.session, survey_round, frames.read_table(frame_csv({("P001", "Đất đai"): 40}).encode(), "k.csv")
+    )
+    frames.store(db.session, survey_round, checked)
+    draw_sample(db.session, survey_round, AllocationRule("fixed", per_stratum=20, reserve_rate=0), seed=4)
+    batch = Batch(round_id=survey_round.id, code="L1", post_office="BĐ", received=20)
+    db.session.add(batch)
+    db.session.commit()
+    serials = list(db.session.scalars(sa.select(SampledCase.form_serial).order_by(SampledCase.id)))
+    return survey_round, batch, serials, make_user("surveyor"), make_user("surveyor")
+
+
+def key(db, batch, serial, user):  # type: ignore[no-untyped-def]
+    keying = open_keying(db.session, batch, serial, user)
+    form = finish_keying(db.session, keying, dict(ANSWERS), questionnaires.get(db.session, "sipas-dich-vu"))
+    db.session.commit()
+    return form
+
+
+def test_every_form_is_verified_by_default(db, setup) -> None:  # type: ignore[no-untyped-def]
+    _round, batch, serials, clerk, _ = setup
+    assert all(key(db, batch, s, clerk).needs_verification for s in serials[:5])
+
+
+def test_one_in_n_with_random_start_then_escalation(db, setup) -> None:  # type: ignore[no-untyped-def]
+    survey_round, batch, serials, clerk, other = setup
+    survey_round.verify_every = 3
+    survey_round.error_threshold = 5.0
+    db.session.commit()
+    picked = [key(db, batch, s, clerk).needs_verification for s in serials[:9]]
+    assert sum(picked) == 3
+    start = survey_round.seed % 3
+    assert [i for i, p in enumerate(picked) if p] == [start, start + 3, start + 6]
+    unverified = db.session.scalars(sa.select(PaperForm).where(PaperForm.needs_verification.is_(False))).all()
+    assert all(f.status == "accepted" and f.response_id is not None for f in unverified)
+
+    # the clerk's errors pass the threshold: from now on every form of theirs is verified
+    checked_form = next(f for f in db.session.scalars(sa.select(PaperForm)) if f.needs_verification)
+    db.session.add(
+        Discrepancy(
+            form_id=checked_form.id,
+            question_code="A1",
+            first_value="4",
+            second_value="5",
+            resolved_value="5",
+            attributed_to="first",
+        )
+    )
+    db.session.commit()
+    assert all(key(db, batch, s, clerk).needs_verification for s in serials[9:13])
+    assert not all(key(db, batch, s, other).needs_verification for s in serials[13:19])
+
+
+def test_serial_rules(db, setup, survey_round) -> None:  # type: ignore[no-untyped-def]
+    _round, batch, serials, clerk, other = setup
+    key(db, batch, serials[0], clerk)
+    second_batch = Batch(round_id=survey_round.id, code="L2", post_office="BĐ", received=1)
+    db.session.add(second_batch)
+    db.session.commit()
+    with pytest.raises(KeyingError, match="đã được nhận trong lô khác"):
+        open_keying(db.session, second_batch, serials[0], other)
+    with pytest.raises(KeyingError, match="không thuộc mẫu"):
+        open_keying(db.session, batch, "10999993", clerk)  # valid check digit, not in the sample
+    case = db.session.scalars(sa.select(SampledCase).where(SampledCase.form_serial == serials[1])).one()
+    case.outcome = "refused"
+    db.session.commit()
+    with pytest.raises(KeyingError, match="Từ chối trả lời"):
+        open_keying(db.session, batch, serials[1], clerk)
