@@ -29,25 +29,11 @@ def index() -> str:
     )
 
 
-def _place_or_404(place_id: int) -> Place:
-    place = db.session.get(Place, place_id)
-    if place is None:
-        abort(404)
-    return place
-
-
-def _counter_or_404(counter_id: int) -> Counter:
-    counter = db.session.get(Counter, counter_id)
-    if counter is None:
-        abort(404)
-    return counter
-
-
 @bp.route("/noi-tiep-nhan/moi", methods=["GET", "POST"])
 @bp.route("/noi-tiep-nhan/<int:place_id>", methods=["GET", "POST"])
 @role_required("admin")
 def place(place_id: int | None = None) -> str | WerkzeugResponse:
-    existing = _place_or_404(place_id) if place_id is not None else None
+    existing = db.get_or_404(Place, place_id) if place_id is not None else None
     form = PlaceForm(obj=existing)
     if form.validate_on_submit():
         try:
@@ -73,8 +59,8 @@ def place(place_id: int | None = None) -> str | WerkzeugResponse:
 @bp.route("/quay/<int:counter_id>", methods=["GET", "POST"])
 @role_required("admin")
 def counter(place_id: int | None = None, counter_id: int | None = None) -> str | WerkzeugResponse:
-    existing = _counter_or_404(counter_id) if counter_id is not None else None
-    place = existing.place if existing else _place_or_404(place_id)  # type: ignore[arg-type]
+    existing = db.get_or_404(Counter, counter_id) if counter_id is not None else None
+    place = existing.place if existing else db.get_or_404(Place, place_id)  # type: ignore[arg-type]
     form = CounterForm(obj=existing)
     if request.method == "GET" and existing is not None:
         form.field_groups.data = existing.field_groups
@@ -102,7 +88,7 @@ def counter(place_id: int | None = None, counter_id: int | None = None) -> str |
 @bp.route("/quay/<int:counter_id>/doi-ma", methods=["POST"])
 @role_required("admin")
 def rotate_code(counter_id: int) -> WerkzeugResponse:
-    counter = _counter_or_404(counter_id)
+    counter = db.get_or_404(Counter, counter_id)
     if ConfirmForm().validate_on_submit():
         counters.rotate(counter)
         db.session.commit()
@@ -142,14 +128,14 @@ def _poster_response(items: list[Counter], filename: str) -> WerkzeugResponse:
 @bp.route("/quay/<int:counter_id>/ap-phich.pdf")
 @role_required("admin")
 def counter_poster(counter_id: int) -> WerkzeugResponse:
-    counter = _counter_or_404(counter_id)
+    counter = db.get_or_404(Counter, counter_id)
     return _poster_response([counter], f"ap-phich-{counter.place.code}-{counter.code}")
 
 
 @bp.route("/noi-tiep-nhan/<int:place_id>/ap-phich.pdf")
 @role_required("admin")
 def place_posters(place_id: int) -> WerkzeugResponse:
-    place = _place_or_404(place_id)
+    place = db.get_or_404(Place, place_id)
     return _poster_response(counters.counters_for_posters(db.session, place_id=place.id), f"ap-phich-{place.code}")
 
 
@@ -162,7 +148,7 @@ def all_posters() -> WerkzeugResponse:
 @bp.route("/quay/<int:counter_id>/qr.<any(png, svg):fmt>")
 @role_required("admin")
 def counter_qr(counter_id: int, fmt: str) -> WerkzeugResponse:
-    counter = _counter_or_404(counter_id)
+    counter = db.get_or_404(Counter, counter_id)
     try:
         base_url = posters_service.public_base_url(current_app.config, request.host_url)
     except posters_service.PosterConfigError as exc:

@@ -25,13 +25,6 @@ from survey.security import role_required
 UPLOAD_RE = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
 
 
-def _round_or_404(round_id: int) -> SurveyRound:
-    survey_round = db.session.get(SurveyRound, round_id)
-    if survey_round is None:
-        abort(404)
-    return survey_round
-
-
 def _uploads() -> Path:
     path = Path(current_app.instance_path) / "uploads"
     path.mkdir(exist_ok=True)
@@ -65,7 +58,7 @@ def rounds() -> str | WerkzeugResponse:
 @bp.route("/dot/<int:round_id>")
 @role_required("analyst", "admin")
 def round_detail(round_id: int) -> str:
-    survey_round = _round_or_404(round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     return _render_round(survey_round)
 
 
@@ -92,7 +85,7 @@ def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=
 @bp.route("/dot/<int:round_id>/khung", methods=["POST"])
 @role_required("analyst", "admin")
 def upload_frame(round_id: int) -> str | WerkzeugResponse:
-    survey_round = _round_or_404(round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     form = FrameUploadForm()
     if not form.validate_on_submit():
         return _render_round(survey_round, upload=form), 400
@@ -131,7 +124,7 @@ def _reload(survey_round: SurveyRound, token: str) -> frames.FrameCheck:
 @bp.route("/dot/<int:round_id>/khung/<token>/loi.csv")
 @role_required("analyst", "admin")
 def frame_problems(round_id: int, token: str) -> WerkzeugResponse:
-    checked = _reload(_round_or_404(round_id), token)
+    checked = _reload(db.get_or_404(SurveyRound, round_id), token)
     return Response(
         checked.problems_csv(),
         mimetype="text/csv",
@@ -142,7 +135,7 @@ def frame_problems(round_id: int, token: str) -> WerkzeugResponse:
 @bp.route("/dot/<int:round_id>/khung/<token>/xac-nhan", methods=["POST"])
 @role_required("analyst", "admin")
 def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
-    survey_round = _round_or_404(round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     checked = _reload(survey_round, token)
@@ -165,7 +158,7 @@ def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
 @bp.route("/dot/<int:round_id>/chon-mau", methods=["POST"])
 @role_required("analyst", "admin")
 def draw(round_id: int) -> str | WerkzeugResponse:
-    survey_round = _round_or_404(round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     form = DrawForm()
     if form.validate_on_submit():
         factors = {
@@ -204,7 +197,7 @@ def draw(round_id: int) -> str | WerkzeugResponse:
 @bp.route("/dot/<int:round_id>/xoa-thong-tin-ca-nhan", methods=["POST"])
 @role_required("admin")
 def purge(round_id: int) -> WerkzeugResponse:
-    survey_round = _round_or_404(round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     if ConfirmForm().validate_on_submit():
         cleared = purge_pii(db.session, survey_round)
         db.session.commit()
@@ -215,7 +208,7 @@ def purge(round_id: int) -> WerkzeugResponse:
 @bp.route("/dot/<int:round_id>/kiem-tra-cheo", methods=["POST"])
 @role_required("analyst", "admin")
 def verification(round_id: int) -> str | WerkzeugResponse:
-    survey_round = _round_or_404(round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     form = VerificationForm()
     if not form.validate_on_submit():
         return _render_round(survey_round, verification=form), 400

@@ -29,9 +29,7 @@ def responses() -> str:
 @bp.route("/phieu/<int:response_id>")
 @role_required("analyst", "admin")
 def response_detail(response_id: int) -> str:
-    response = db.session.get(Response, response_id)
-    if response is None:
-        abort(404)
+    response = db.get_or_404(Response, response_id)
     return render_template(
         "analyst/response.html",
         response=response,
@@ -49,9 +47,7 @@ def _report_from_request():  # type: ignore[no-untyped-def]
         abort(404)
     round_id = request.args.get("dot", type=int)
     if round_id is not None:
-        survey_round = db.session.get(SurveyRound, round_id)
-        if survey_round is None:
-            abort(404)
+        survey_round = db.get_or_404(SurveyRound, round_id)
         return reports.build_report(db.session, row, channel="paper", survey_round=survey_round)
     return reports.build_report(db.session, row, channel="qr")
 

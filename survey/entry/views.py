@@ -40,13 +40,6 @@ from survey.security import role_required
 STAFF = ("supervisor", "surveyor")
 
 
-def _get(model, ident):  # type: ignore[no-untyped-def]
-    row = db.session.get(model, ident)
-    if row is None:
-        abort(404)
-    return row
-
-
 def _case_query(round_id: int) -> sa.Select:
     return (
         sa.select(SampledCase)
@@ -79,7 +72,7 @@ def index() -> str:
 @bp.route("/dot/<int:round_id>/phan-cong", methods=["GET", "POST"])
 @role_required("supervisor")
 def assignments(round_id: int) -> str | WerkzeugResponse:
-    survey_round = _get(SurveyRound, round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     surveyors = db.session.scalars(
         sa.select(User).where(User.role == "surveyor", User.active).order_by(User.full_name)
     ).all()
@@ -103,7 +96,7 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
 
 
 def _case_for_user(case_id: int) -> SampledCase:
-    case = _get(SampledCase, case_id)
+    case = db.get_or_404(SampledCase, case_id)
     if current_user.role == "surveyor" and case.surveyor_id != current_user.id:
         abort(403)
     return case
@@ -141,8 +134,8 @@ def case(case_id: int) -> str | WerkzeugResponse:
 def assignment_sheet(round_id: int, surveyor_id: int) -> str:
     if current_user.role == "surveyor" and current_user.id != surveyor_id:
         abort(403)
-    survey_round = _get(SurveyRound, round_id)
-    surveyor = _get(User, surveyor_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    surveyor = db.get_or_404(User, surveyor_id)
     cases = db.session.scalars(
         _case_query(round_id).where(SampledCase.surveyor_id == surveyor_id, SampledCase.replaced_by_id.is_(None))
     ).all()
@@ -176,7 +169,7 @@ def serial_qr(serial: str) -> WerkzeugResponse:
 @bp.route("/dot/<int:round_id>/lo", methods=["GET", "POST"])
 @role_required(*STAFF)
 def batches(round_id: int) -> str | WerkzeugResponse:
-    survey_round = _get(SurveyRound, round_id)
+    survey_round = db.get_or_404(SurveyRound, round_id)
     form = BatchForm()
     if current_user.role == "supervisor" and form.validate_on_submit():
         code = form.code.data.strip().upper()
@@ -200,7 +193,7 @@ def batches(round_id: int) -> str | WerkzeugResponse:
 @bp.route("/lo/<int:batch_id>", methods=["GET", "POST"])
 @role_required(*STAFF)
 def batch(batch_id: int) -> str | WerkzeugResponse:
-    the_batch = _get(Batch, batch_id)
+    the_batch = db.get_or_404(Batch, batch_id)
     form = SerialForm()
     if form.validate_on_submit():
         try:
@@ -227,7 +220,7 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
 @bp.route("/nhap/<int:keying_id>", methods=["GET", "POST"])
 @role_required(*STAFF)
 def key_form(keying_id: int) -> str | WerkzeugResponse:
-    keying = _get(Keying, keying_id)
+    keying = db.get_or_404(Keying, keying_id)
     if keying.keyer_id != current_user.id:
         abort(403)  # blind: nobody sees another keyer's work here
     if not keying.draft:
@@ -275,7 +268,7 @@ def key_form(keying_id: int) -> str | WerkzeugResponse:
 @bp.route("/phieu/<int:form_id>/doi-chieu", methods=["GET", "POST"])
 @role_required("supervisor")
 def adjudicate(form_id: int) -> str | WerkzeugResponse:
-    paper_form = _get(PaperForm, form_id)
+    paper_form = db.get_or_404(PaperForm, form_id)
     discrepancies = db.session.scalars(
         sa.select(Discrepancy).where(Discrepancy.form_id == form_id).order_by(Discrepancy.question_code)
     ).all()
