@@ -286,10 +286,13 @@ def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reser
         db.session.rollback()
         fail(str(exc))
     db.session.commit()
+    achieved = int(design["n_h"].sum())
     click.echo(
-        f"Đã chọn {int(design['n_h'].sum())} hồ sơ chính và {int(design['reserve_h'].sum())} dự phòng "
+        f"Đã chọn {achieved} hồ sơ chính và {int(design['reserve_h'].sum())} dự phòng "
         f"ở {len(design)} tầng (hạt giống {survey_round.seed})."
     )
+    if total and achieved != total:
+        click.echo(f"Lưu ý: cỡ mẫu đạt được {achieved} khác cỡ mẫu yêu cầu {total} do tối thiểu mỗi tầng.", err=True)
 
 
 @round_cli.command("purge-pii")

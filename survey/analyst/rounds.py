@@ -181,6 +181,16 @@ def draw(round_id: int) -> str | WerkzeugResponse:
             form.method.errors = [str(exc)]
         else:
             db.session.commit()
+            achieved = int(design["n_h"].sum())
+            if rule.total_n and achieved != rule.total_n:
+                flash(
+                    _(
+                        "Lưu ý: cỡ mẫu đạt được %(a)d khác cỡ mẫu yêu cầu %(t)d do tối thiểu mỗi tầng.",
+                        a=achieved,
+                        t=rule.total_n,
+                    ),
+                    "warning",
+                )
             flash(
                 _(
                     "Đã chọn %(n)d hồ sơ chính và %(r)d dự phòng (hạt giống %(seed)d).",

@@ -28,8 +28,10 @@ from survey.models import (
     FrameRecord,
     Keying,
     PaperForm,
+    Place,
     Questionnaire,
     SampledCase,
+    StratumDesign,
     SurveyRound,
     User,
 )
@@ -78,21 +80,49 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
     ).all()
     form = AssignForm()
     form.surveyor.choices = [(0, _("— thu hồi, chưa giao —"))] + [(u.id, u.full_name) for u in surveyors]
+    place_filter = request.args.get("noi", type=int)
+    unassigned_only = request.args.get("chua_giao") == "1"
     if form.validate_on_submit():
         target = next((u for u in surveyors if u.id == form.surveyor.data), None)
+        chosen = form.cases.data
+        if "giao-tat-ca" in request.form:  # every case shown by the current filter
+            chosen = [int(v) for v in request.form.getlist("visible") if v.isdigit()]
         try:
-            changed = assign(db.session, survey_round, form.cases.data, target)
+            changed = assign(db.session, survey_round, chosen, target)
         except RoundError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("Đã cập nhật %(n)d trường hợp.", n=changed), "success")
-        return redirect(url_for("entry.assignments", round_id=round_id))
-    cases = db.session.scalars(_case_query(round_id)).all()
+        return redirect(request.full_path if request.args else url_for("entry.assignments", round_id=round_id))
+    query = _case_query(round_id)
+    if place_filter:
+        query = query.join(FrameRecord, FrameRecord.id == SampledCase.frame_record_id).where(
+            FrameRecord.place_id == place_filter
+        )
+    if unassigned_only:
+        query = query.where(SampledCase.surveyor_id.is_(None))
+    cases = db.session.scalars(query).all()
+    places = db.session.execute(
+        sa.select(Place.id, Place.name)
+        .join(StratumDesign, StratumDesign.place_id == Place.id)
+        .where(StratumDesign.round_id == round_id)
+        .distinct()
+        .order_by(Place.name)
+    ).all()
     log_pii_view(db.session, current_user, round_id, [c.id for c in cases], "assignment")
     db.session.commit()
-    return render_template("entry/assignments.html", round=survey_round, cases=cases, form=form, surveyors=surveyors)
+    return render_template(
+        "entry/assignments.html",
+        round=survey_round,
+        cases=cases,
+        form=form,
+        surveyors=surveyors,
+        places=places,
+        place_filter=place_filter,
+        unassigned_only=unassigned_only,
+    )
 
 
 def _case_for_user(case_id: int) -> SampledCase:

@@ -212,3 +212,22 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
     )
     assert ok.status_code == 302
     assert db.session.scalars(sa.select(PaperForm)).one().status == "awaiting_second"
+
+
+def test_assign_everything_shown_by_a_place_filter(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+    survey_round = sampled_round(client, db, people)
+    from survey.models import Place
+
+    centre = db.session.scalars(sa.select(Place).where(Place.code == "TTPVHCC")).one()
+    sign_in(client, people["supervisor"])
+    page = client.get(f"/nhap-phieu/dot/{survey_round.id}/phan-cong?noi={centre.id}&chua_giao=1").get_data(as_text=True)
+    visible = re.findall(r'name="visible" value="(\d+)"', page)
+    assert len(visible) == 4  # the 4 main cases of the centre's stratum
+    result = client.post(
+        f"/nhap-phieu/dot/{survey_round.id}/phan-cong?noi={centre.id}&chua_giao=1",
+        data={"surveyor": str(people["an"].id), "visible": visible, "giao-tat-ca": "1"},
+    )
+    assert result.status_code == 302
+    assigned = db.session.scalars(sa.select(SampledCase).where(SampledCase.surveyor_id == people["an"].id)).all()
+    assert sorted(str(c.id) for c in assigned) == sorted(visible)
+    assert all(c.record.place_id == centre.id for c in assigned)
