@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from survey.models import Batch, Discrepancy, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import OUTCOMES
+from survey.questionnaire_forms import field_code
 from survey.responses import record_response
 from survey.rounds import serial_is_valid
 
@@ -177,10 +178,12 @@ def _accept(
     case = form.case
     record = case.record
     first = next(k for k in form.keyings if k.pass_no == 1)
+    known = {"field_group": record.field_group, "dossier_code": record.dossier_code}
+    from_case = {code: known[f] for f in known if (code := field_code(questionnaire.definition, f))}
     response, _ = record_response(
         session,
         questionnaire,
-        {**answers, "nhom_linh_vuc": record.field_group, "ma_ho_so": record.dossier_code},
+        {**answers, **from_case},
         channel="paper",
         place_id=record.place_id,
         field_group=record.field_group,

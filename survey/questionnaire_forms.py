@@ -56,6 +56,15 @@ def _options(question: dict[str, Any], definition: dict[str, Any], lang: str) ->
     return [(str(o["code"]), text_of(o["label"], lang)) for o in options]
 
 
+def field_code(definition: dict[str, Any], field: str) -> str | None:
+    """Code of the question that fills a response column (``field: dossier_code`` …)."""
+    for section in definition["sections"]:
+        for q in section["questions"]:
+            if q.get("field") == field:
+                return str(q["code"])
+    return None
+
+
 def asked(question: dict[str, Any], channel: str) -> bool:
     return channel in question.get("channels", ("qr", "paper"))
 

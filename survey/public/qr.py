@@ -16,7 +16,7 @@ from survey import counters, questionnaires
 from survey.extensions import csrf, db, limiter
 from survey.models import Response
 from survey.public import bp
-from survey.questionnaire_forms import answers_from_form, build_form_class, questions_in_form, text_of
+from survey.questionnaire_forms import answers_from_form, build_form_class, field_code, questions_in_form, text_of
 from survey.responses import DuplicateDossier, device_hash, find_by_idempotency_key, record_response
 
 FORM_SALT = "sipas-qr-form"
@@ -99,9 +99,10 @@ def questionnaire(code: str) -> str | WerkzeugResponse | tuple[str, int]:
         return _render(definition, form, counter), 400
 
     answers = answers_from_form(definition, form)
-    field_group = groups[0] if len(groups) == 1 else answers.get("nhom_linh_vuc")
-    if len(groups) == 1:
-        answers["nhom_linh_vuc"] = field_group
+    group_code = field_code(definition, "field_group")
+    field_group = groups[0] if len(groups) == 1 or group_code is None else answers.get(group_code)
+    if len(groups) == 1 and group_code is not None:
+        answers[group_code] = field_group
     device = device_hash(
         secret, request.remote_addr or "", request.headers.get("User-Agent", ""), datetime.now(UTC).date()
     )
@@ -128,14 +129,14 @@ def questionnaire(code: str) -> str | WerkzeugResponse | tuple[str, int]:
         stored = find_by_idempotency_key(db.session, key)
         if stored is not None:
             return redirect(url_for("public.thanks", receipt=stored.receipt_code))
-        if answers.get("ma_ho_so"):
+        if answers.get(field_code(definition, "dossier_code") or ""):
             return _duplicate_dossier(definition, form, counter)
         raise
     return redirect(url_for("public.thanks", receipt=response.receipt_code))
 
 
 def _duplicate_dossier(definition: dict, form, counter) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    form.ma_ho_so.errors = [
+    form[field_code(definition, "dossier_code")].errors = [
         _("Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ đánh giá một lần; nếu mã hồ sơ nhập nhầm, vui lòng kiểm tra lại.")
     ]
     return _render(definition, form, counter), 409
