@@ -9,22 +9,18 @@ transaction. Target (issue 4): under a minute.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
-import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+from _common import arguments, fresh_app
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from survey import create_app, frames, questionnaires
-from survey.demo import PROVINCE_CENTRE, load
+from survey import frames, questionnaires
+from survey.demo import PROVINCE_CENTRE
 from survey.extensions import db
 from survey.rounds import create_round
 
@@ -48,18 +44,9 @@ def write_csv(path: Path, n: int, place_codes: list[str], seed: int = 7) -> None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="sipas-frame-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40}, instance_path=str(workdir))
-    from flask_migrate import upgrade
-
+    args = arguments(__doc__)
+    app, workdir = fresh_app(args.database_url, "sipas-frame-")
     with app.app_context():
-        upgrade()
-        load(db.session, app.extensions["sipas_questionnaires"], qr_responses=False)
         survey_round = create_round(
             db.session,
             name=f"bench {time.time()}",

@@ -10,21 +10,15 @@ copy them into docs/benchmarks.md with the command.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+from _common import arguments, fresh_app
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from survey import create_app
-from survey.demo import load
 from survey.extensions import db
 from survey.models import Counter, Questionnaire, Response
 from survey.responses import wide_table
@@ -66,19 +60,9 @@ def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="sipas-bench-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40}, instance_path=str(workdir))
-    from flask_migrate import upgrade
-
+    args = arguments(__doc__)
+    app, _workdir = fresh_app(args.database_url, "sipas-bench-")
     with app.app_context():
-        upgrade()
-        load(db.session, app.extensions["sipas_questionnaires"])
-        db.session.commit()
         existing = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
         if existing < args.rows:
             fill(args.rows - existing)
