@@ -309,4 +309,7 @@ def round_purge_pii(round_id: int, yes: bool) -> None:
         )
     cleared = purge_pii(db.session, survey_round)
     db.session.commit()
+    from survey import frames
+
+    frames.remove_uploads(current_app.instance_path, survey_round.id)
     click.echo(f"Đã xoá thông tin cá nhân của {cleared:,} hồ sơ.".replace(",", "."))

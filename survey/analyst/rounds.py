@@ -3,10 +3,6 @@ the response rates."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from pathlib import Path
-
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -21,14 +17,6 @@ from survey.forms_common import ConfirmForm
 from survey.models import StratumDesign, SurveyRound
 from survey.rounds import RoundError, case_summary, create_round, draw_sample, purge_pii, response_rates
 from survey.security import role_required
-
-UPLOAD_RE = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
-
-
-def _uploads() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 @bp.route("/dot", methods=["GET", "POST"])
@@ -91,7 +79,6 @@ def upload_frame(round_id: int) -> str | WerkzeugResponse:
         return _render_round(survey_round, upload=form), 400
     storage = form.file.data
     data = storage.read()
-    suffix = Path(storage.filename or "").suffix.lower()
     try:
         checked = frames.check(db.session, survey_round, frames.read_table(data, storage.filename or "tep.csv"))
     except frames.FrameError as exc:
@@ -106,18 +93,18 @@ def upload_frame(round_id: int) -> str | WerkzeugResponse:
             return _render_round(survey_round, upload=form), 400
         survey_round.frame_file = storage.filename
         db.session.commit()
+        frames.remove_uploads(current_app.instance_path, round_id)
         flash(_("Đã nhập %(n)s hồ sơ vào khung mẫu.", n=f"{stored:,}".replace(",", ".")), "success")
         return redirect(url_for("analyst.round_detail", round_id=round_id))
     # Keep the file so that the user can download the report or confirm the valid rows.
-    token = f"{uuid.uuid4().hex}{suffix}"
-    (_uploads() / token).write_bytes(data)
+    token = frames.keep_upload(current_app.instance_path, round_id, data, storage.filename or "tep.csv")
     return _render_round(survey_round, checked=checked, token=token), 422
 
 
 def _reload(survey_round: SurveyRound, token: str) -> frames.FrameCheck:
-    if not UPLOAD_RE.match(token) or not (_uploads() / token).exists():
+    data = frames.read_upload(current_app.instance_path, survey_round.id, token)
+    if data is None:
         abort(404)
-    data = (_uploads() / token).read_bytes()
     return frames.check(db.session, survey_round, frames.read_table(data, token))
 
 
@@ -145,9 +132,9 @@ def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("analyst.round_detail", round_id=round_id))
-    survey_round.frame_file = token
+    survey_round.frame_file = _("các dòng hợp lệ của tệp tải lên")
     db.session.commit()
-    (_uploads() / token).unlink(missing_ok=True)
+    frames.remove_uploads(current_app.instance_path, round_id)
     flash(
         _("Đã nhập %(n)s dòng hợp lệ; %(bad)s dòng có lỗi không được nhập.", n=stored, bad=checked.n_rows - stored),
         "warning",
@@ -211,6 +198,7 @@ def purge(round_id: int) -> WerkzeugResponse:
     if ConfirmForm().validate_on_submit():
         cleared = purge_pii(db.session, survey_round)
         db.session.commit()
+        frames.remove_uploads(current_app.instance_path, round_id)
         flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
     return redirect(url_for("analyst.round_detail", round_id=round_id))
 

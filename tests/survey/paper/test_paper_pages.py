@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -75,9 +76,14 @@ def test_frame_upload_with_errors_shows_report_then_valid_rows_on_confirmation(c
     )
     report = client.get(report_url)
     assert report.mimetype == "text/csv" and "5,Ngày trả kết quả,ngày không hợp lệ" in report.data.decode("utf-8-sig")
+    uploads = Path(client.application.instance_path) / "uploads"
+    assert len([p for p in uploads.iterdir() if p.name.startswith(f"{survey_round.id}-")]) == 1  # kept for confirmation
+    assert client.get(report_url.replace(f"/dot/{survey_round.id}/", f"/dot/{survey_round.id + 1}/")).status_code == 404
     assert client.post(confirm_url).status_code == 302
     page = client.get(f"/phan-tich/dot/{survey_round.id}").get_data(as_text=True)
     assert "3 hồ sơ ở 1 tầng" in page
+    assert not [p for p in uploads.iterdir() if p.name.startswith(f"{survey_round.id}-")]  # personal data not left behind
+    assert client.get(report_url).status_code == 404
 
 
 def test_wrong_encoding_upload_gets_a_vietnamese_message(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
