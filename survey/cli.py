@@ -259,10 +259,11 @@ def frame_import(path: str, round_id: int, valid_only: bool, report: str | None)
 @click.option("--oversample", multiple=True, help="Hệ số chọn thêm theo nhóm lĩnh vực, ví dụ dat_dai=1.5.")
 @click.option("--reserve-rate", type=float, default=0.4, show_default=True)
 @click.option("--seed", type=int, help="Hạt giống ngẫu nhiên (bỏ trống: tạo mới, được lưu cùng đợt).")
-def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reserve_rate, seed) -> None:  # type: ignore[no-untyped-def]
+@click.option("--sd-from-round", type=int, help="Neyman: độ lệch chuẩn mỗi tầng lấy từ phiếu của đợt này.")
+def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reserve_rate, seed, sd_from_round) -> None:  # type: ignore[no-untyped-def]
     """Chọn mẫu ngẫu nhiên phân tầng (nơi tiếp nhận × nhóm lĩnh vực) kèm danh sách dự phòng."""
     from analysis.sampling import AllocationRule
-    from survey.rounds import RoundError, draw_sample
+    from survey.rounds import RoundError, draw_sample, stratum_sd_from_round
 
     survey_round = _round(round_id)
     factors = {}
@@ -281,7 +282,8 @@ def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reser
             oversample=factors,
             reserve_rate=reserve_rate,
         )
-        design = draw_sample(db.session, survey_round, rule, seed=seed)
+        stratum_sd = stratum_sd_from_round(db.session, _round(sd_from_round)) if sd_from_round else None
+        design = draw_sample(db.session, survey_round, rule, seed=seed, stratum_sd=stratum_sd)
     except (RoundError, ValueError) as exc:
         db.session.rollback()
         fail(str(exc))

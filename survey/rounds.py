@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -57,8 +58,46 @@ def create_round(
     return survey_round
 
 
+def stratum_sd_from_round(session: Session, previous: SurveyRound) -> pd.Series:
+    """S_h for a Neyman allocation from an earlier round's stored paper responses:
+    ``sqrt(p_h (1 - p_h))`` with ``p_h`` the share of satisfied answers among the rated
+    answers in stratum h, shrunk as ``(x + 0.5) / (m + 1)`` so that a stratum where everyone
+    was satisfied still gets a positive S_h. Strata the earlier round did not reach are left
+    out (the allocation then uses 0.5)."""
+    from analysis.questionnaire import index_spec
+    from survey.models import PaperForm, Response
+
+    questionnaire = session.get(Questionnaire, previous.questionnaire_id)
+    assert questionnaire is not None
+    spec = index_spec(questionnaire.definition)
+    layout = list(questionnaire.coded_layout)
+    positions = [layout.index(code) for code in spec.items]
+    rows = session.execute(
+        sa.select(SampledCase.stratum, Response.coded)
+        .join(PaperForm, PaperForm.case_id == SampledCase.id)
+        .join(Response, Response.id == PaperForm.response_id)
+        .where(SampledCase.round_id == previous.id)
+    ).all()
+    satisfied = {str(c) for c in spec.satisfied_codes}
+    valid = {str(c) for c in spec.valid_codes}
+    tally: dict[str, list[int]] = {}
+    for stratum, coded in rows:
+        counts = tally.setdefault(stratum, [0, 0])
+        for i in positions:
+            ch = coded[i]
+            counts[0] += ch in satisfied
+            counts[1] += ch in valid
+    shares = {k: (x + 0.5) / (m + 1) for k, (x, m) in tally.items()}
+    return pd.Series({k: float(np.sqrt(p * (1 - p))) for k, p in shares.items()}, name="S_h", dtype=float)
+
+
 def draw_sample(
-    session: Session, survey_round: SurveyRound, rule: sampling.AllocationRule, *, seed: int | None = None
+    session: Session,
+    survey_round: SurveyRound,
+    rule: sampling.AllocationRule,
+    *,
+    seed: int | None = None,
+    stratum_sd: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Allocate, draw main and reserve cases per stratum, and keep the design with the round.
     The same frame and seed give the same sample, bit for bit."""
@@ -77,7 +116,8 @@ def draw_sample(
     sizes = frame.groupby("stratum").size()
     groups = frame.groupby("stratum")["field_group"].first()
     try:
-        design = sampling.allocate(sizes, rule, field_group_of=groups)
+        sd = stratum_sd.reindex(sizes.index) if stratum_sd is not None and rule.method == "neyman" else None
+        design = sampling.allocate(sizes, rule, field_group_of=groups, stratum_sd=sd)
     except ValueError as exc:
         raise RoundError(f"Không phân bổ được cỡ mẫu: {exc}") from None
     seed = seed if seed is not None else secrets.randbits(31)

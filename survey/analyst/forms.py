@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, FloatField, IntegerField, RadioField, StringField
+from wtforms import DateField, FloatField, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -53,6 +53,9 @@ class DrawForm(FlaskForm):
         _l("Tỉ lệ dự phòng"), default=0.4, validators=[InputRequired(), NumberRange(min=0, max=1)]
     )
     seed = IntegerField(_l("Hạt giống ngẫu nhiên (bỏ trống để tạo mới)"), validators=[Optional(), NumberRange(min=0)])
+    sd_round = SelectField(
+        _l("Neyman: độ lệch chuẩn mỗi tầng lấy từ đợt"), coerce=int, default=0, validate_choice=False
+    )
 
 
 class VerificationForm(FlaskForm):

@@ -15,7 +15,15 @@ from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, Verificat
 from survey.extensions import db
 from survey.forms_common import ConfirmForm
 from survey.models import StratumDesign, SurveyRound
-from survey.rounds import RoundError, case_summary, create_round, draw_sample, purge_pii, response_rates
+from survey.rounds import (
+    RoundError,
+    case_summary,
+    create_round,
+    draw_sample,
+    purge_pii,
+    response_rates,
+    stratum_sd_from_round,
+)
 from survey.security import role_required
 
 
@@ -50,6 +58,17 @@ def round_detail(round_id: int) -> str:
     return _render_round(survey_round)
 
 
+def _draw_form(survey_round: SurveyRound, form: DrawForm | None = None) -> DrawForm:
+    form = form or DrawForm()
+    earlier = db.session.scalars(
+        sa.select(SurveyRound)
+        .where(SurveyRound.id != survey_round.id, SurveyRound.seed.is_not(None))
+        .order_by(SurveyRound.id.desc())
+    ).all()
+    form.sd_round.choices = [(0, _("không dùng (S_h = 0,5 mọi tầng)"))] + [(r.id, r.name) for r in earlier]
+    return form
+
+
 def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=None, token=None, verification=None):  # type: ignore[no-untyped-def]
     design = db.session.scalars(
         sa.select(StratumDesign).where(StratumDesign.round_id == survey_round.id).order_by(StratumDesign.stratum)
@@ -62,7 +81,7 @@ def _render_round(survey_round: SurveyRound, *, upload=None, draw=None, checked=
         cases=case_summary(db.session, survey_round.id),
         rates=response_rates(db.session, survey_round.id),
         upload=upload or FrameUploadForm(),
-        draw=draw or DrawForm(),
+        draw=_draw_form(survey_round, draw),
         confirm=ConfirmForm(),
         verification=verification or VerificationForm(obj=survey_round),
         checked=checked,
@@ -146,7 +165,7 @@ def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
 @role_required("analyst", "admin")
 def draw(round_id: int) -> str | WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
-    form = DrawForm()
+    form = _draw_form(survey_round)
     if form.validate_on_submit():
         factors = {
             group: value
@@ -162,7 +181,11 @@ def draw(round_id: int) -> str | WerkzeugResponse:
                 oversample=factors,
                 reserve_rate=form.reserve_rate.data,
             )
-            design = draw_sample(db.session, survey_round, rule, seed=form.seed.data)
+            stratum_sd = None
+            if form.sd_round.data:
+                earlier = db.get_or_404(SurveyRound, form.sd_round.data)
+                stratum_sd = stratum_sd_from_round(db.session, earlier)
+            design = draw_sample(db.session, survey_round, rule, seed=form.seed.data, stratum_sd=stratum_sd)
         except (RoundError, ValueError) as exc:
             db.session.rollback()
             form.method.errors = [str(exc)]

@@ -85,3 +85,44 @@ def test_serial_rules(db, setup, survey_round) -> None:  # type: ignore[no-untyp
     db.session.commit()
     with pytest.raises(KeyingError, match="Từ chối trả lời"):
         open_keying(db.session, batch, serials[1], clerk)
+
+
+def test_neyman_standard_deviations_from_an_earlier_round(db, setup, demo) -> None:  # type: ignore[no-untyped-def]
+    import math
+    from datetime import date
+
+    from survey.rounds import create_round, stratum_sd_from_round
+
+    survey_round, batch, serials, clerk, _other = setup
+    survey_round.verify_every = 1000  # almost no form drawn for the second keying: responses stored at once
+    db.session.commit()
+    keyed = [key(db, batch, s, clerk) for s in serials[:6]]
+    stored = [f for f in keyed if f.response_id is not None]
+    assert len(stored) >= 5
+    sd = stratum_sd_from_round(db.session, survey_round)
+    # every stored form rated one item (A1 = 4, satisfied): x = m = number of stored forms
+    m = len(stored)
+    p = (m + 0.5) / (m + 1)
+    assert list(sd.index) == ["P001|dat_dai"] and sd.iloc[0] == pytest.approx(math.sqrt(p * (1 - p)))
+
+    # the next round's Neyman allocation uses it; strata it did not reach get 0.5
+    nxt = create_round(
+        db.session,
+        name="Quý II/2026",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 3, 31),
+        questionnaire=questionnaires.get(db.session, "sipas-dich-vu"),
+    )
+    from tests.survey.paper.conftest import frame_csv as csv
+
+    checked = frames.check(
+        db.session,
+        nxt,
+        frames.read_table(csv({("P001", "Đất đai"): 100, ("P002", "Đất đai"): 100}, start=500).encode(), "k.csv"),
+    )
+    frames.store(db.session, nxt, checked)
+    design = draw_sample(db.session, nxt, AllocationRule("neyman", total_n=40), seed=1, stratum_sd=sd)
+    # N equal, S_h = sd vs 0.5: n_h ∝ S_h
+    expected_share = sd.iloc[0] / (sd.iloc[0] + 0.5)
+    assert design.loc["P001|dat_dai", "n_h"] == round(40 * expected_share)
+    assert design["n_h"].sum() == 40

@@ -82,7 +82,9 @@ def test_frame_upload_with_errors_shows_report_then_valid_rows_on_confirmation(c
     assert client.post(confirm_url).status_code == 302
     page = client.get(f"/phan-tich/dot/{survey_round.id}").get_data(as_text=True)
     assert "3 hồ sơ ở 1 tầng" in page
-    assert not [p for p in uploads.iterdir() if p.name.startswith(f"{survey_round.id}-")]  # personal data not left behind
+    assert not [
+        p for p in uploads.iterdir() if p.name.startswith(f"{survey_round.id}-")
+    ]  # personal data not left behind
     assert client.get(report_url).status_code == 404
 
 
@@ -115,7 +117,9 @@ def test_assign_key_twice_adjudicate_and_verify(client, db, demo, people) -> Non
     )
     sheet = client.get(f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['an'].id}").get_data(as_text=True)
     assert all(c.form_serial in sheet and c.record.applicant_name in sheet for c in cases[:5])
-    printed = client.get(f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['an'].id}?phieu=1").get_data(as_text=True)
+    printed = client.get(f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['an'].id}?phieu=1").get_data(
+        as_text=True
+    )
     assert printed.count('class="paper"') == 5 and f"/nhap-phieu/phieu-qr/{cases[0].form_serial}.svg" in printed
     assert b"<svg" in client.get(f"/nhap-phieu/phieu-qr/{cases[0].form_serial}.svg").data
 
