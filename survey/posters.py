@@ -17,6 +17,7 @@ Vietnamese text needs a Unicode TrueType font: the DejaVu fonts are shipped in `
 from __future__ import annotations
 
 import io
+import re
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -268,6 +269,24 @@ def _block(text, font, size, color, max_width, *, max_lines=None, leading=1.22, 
     return _Block(lines, font, size, color, size * leading)
 
 
+def _wrap_address(address: str, font: str, size: float, max_width: float) -> list[str]:
+    """Wrap an address after '/', '-' or '.' (never truncate it, never insert characters)."""
+    tokens = [t for t in re.split(r"(?<=[/.\-])", address) if t]
+    lines: list[str] = []
+    current = ""
+    for token in tokens:
+        if _width(current + token, font, size) <= max_width:
+            current += token
+            continue
+        if current:
+            lines.append(current)
+        *full, current = _break_word(token, font, size, max_width)
+        lines.extend(full)
+    if current:
+        lines.append(current)
+    return lines
+
+
 def _fit_size(text: str, font: str, size: float, min_size: float, max_width: float) -> float:
     """The largest size ≤ ``size`` (in 0.5 pt steps, not below ``min_size``) at which ``text`` fits in one line."""
     while size > min_size and _width(text, font, size) > max_width:
@@ -315,7 +334,7 @@ class _Poster:
 
         # Numbered steps: a dark-red disc with the number, text wrapped with a hanging indent.
         self.step_size = 12.5 * s
-        self.step_leading = self.step_size * 1.3
+        self.step_leading = self.step_size * 1.5
         self.step_indent = self.step_size * 2.0
         step_w = min(w, 430 * s) - self.step_indent
         self.steps = [_wrap(step, _REGULAR, self.step_size, step_w, 2) for step in _STEPS]
@@ -329,7 +348,8 @@ class _Poster:
         self.addr_font = _MONO if _has_glyphs(_MONO, address) else _BOLD
         box_pad = 10 * s
         addr_size = _fit_size(address, self.addr_font, 18 * s, 10 * s, w - 2 * box_pad)
-        self.address = _block(address, self.addr_font, addr_size, _BLACK, w - 2 * box_pad, max_lines=3)
+        lines = _wrap_address(address, self.addr_font, addr_size, w - 2 * box_pad)
+        self.address = _Block(lines, self.addr_font, addr_size, _BLACK, addr_size * 1.3)
         self.addr_box_w = max(_width(line, self.addr_font, addr_size) for line in self.address.lines) + 2 * box_pad
         self.addr_box_h = self.address.height + box_pad
         self.fallback = _block(_FALLBACK_LABEL, _REGULAR, 12 * s, _GREY, w)
@@ -354,7 +374,7 @@ class _Poster:
             + self.addr_box_h
             + (g * 0.8 + self.fields.height if self.fields else 0)
         )
-        footer_h = self.footer.height + g
+        footer_h = self.footer.height + 1.8 * g
         self.top = self.page_h - self.margin - 4 * s
         self.bottom = self.margin
         fixed = header_h + middle_h + below_h + footer_h
@@ -443,7 +463,7 @@ class _Poster:
         size, leading, indent = self.step_size, self.step_leading, self.step_indent
         x = (self.page_w - self.steps_w) / 2
         y = y_top
-        radius = size * 0.72
+        radius = size * 0.68
         for number, lines in enumerate(self.steps, start=1):
             baseline = y - leading + (leading - size) / 2 + size * 0.22
             cx, cy = x + radius, baseline + size * 0.36
@@ -511,9 +531,9 @@ class _Poster:
             y = self._fields(y - g * 0.8)
         # Footer sits on the bottom margin, with a thin rule above it.
         footer_top = self.bottom + self.footer.height
-        self._rule(footer_top + g * 0.6, self.text_w * 0.6, _LIGHT_GREY, 0.6)
+        self._rule(footer_top + g * 0.8, self.text_w * 0.6, _LIGHT_GREY, 0.6)
         self._lines(self.footer, footer_top)
-        if y < footer_top + g - 0.5:  # pragma: no cover - guarded by layout()
+        if y < footer_top + 1.8 * g - 0.5:  # pragma: no cover - guarded by layout()
             raise AssertionError("poster layout overflow")
 
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -226,14 +227,21 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
     the_batch = db.get_or_404(Batch, batch_id)
     form = SerialForm()
     if form.validate_on_submit():
-        try:
-            keying = keying_service.open_keying(db.session, the_batch, form.serial.data, current_user)
-        except keying_service.KeyingError as exc:
-            db.session.rollback()
-            form.serial.errors.append(str(exc))
-        else:
-            db.session.commit()
-            return redirect(url_for("entry.key_form", keying_id=keying.id))
+        for attempt in (1, 2):
+            try:
+                keying = keying_service.open_keying(db.session, the_batch, form.serial.data, current_user)
+                db.session.commit()
+            except keying_service.KeyingError as exc:
+                db.session.rollback()
+                form.serial.errors.append(str(exc))
+                break
+            except IntegrityError:
+                # Another clerk opened the same form at the same moment: look again, once.
+                db.session.rollback()
+                if attempt == 2:
+                    raise
+            else:
+                return redirect(url_for("entry.key_form", keying_id=keying.id))
     forms = db.session.scalars(
         sa.select(PaperForm).where(PaperForm.batch_id == batch_id).order_by(PaperForm.serial)
     ).all()

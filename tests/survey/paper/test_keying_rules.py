@@ -126,3 +126,69 @@ def test_neyman_standard_deviations_from_an_earlier_round(db, setup, demo) -> No
     expected_share = sd.iloc[0] / (sd.iloc[0] + 0.5)
     assert design.loc["P001|dat_dai", "n_h"] == round(40 * expected_share)
     assert design["n_h"].sum() == 40
+
+
+def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Both requests look the serial up before either creates the form (a barrier forces
+    the race); the loser must not get a 500 and exactly one form and one keying exist."""
+    import http.cookiejar
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from survey import keying as keying_service
+    from survey.models import Keying
+
+    meet = threading.Barrier(2, timeout=20)
+    real_lookup = keying_service.case_for_serial
+    first_calls = {"n": 0}
+    lock = threading.Lock()
+
+    def lookup_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_lookup(*args, **kwargs)
+        with lock:
+            first_calls["n"] += 1
+            wait = first_calls["n"] <= 2  # the first lookup of each request, not a retry
+        if wait:
+            meet.wait()
+        return found
+
+    monkeypatch.setattr(keying_service, "case_for_serial", lookup_then_wait)
+    _round, batch, serials, clerk, other = setup
+    host, port = live_server
+    base = f"http://{host}:{port}"
+    path, serial = f"/nhap-phieu/lo/{batch.id}", serials[0]
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return None
+
+    openers = []
+    for user in (clerk, other):
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+        data = urllib.parse.urlencode({"username": user.username, "password": "mat-khau-dung-1"}).encode()
+        try:
+            opener.open(base + "/dang-nhap", data=data, timeout=30)
+        except urllib.error.HTTPError as redirect:
+            assert redirect.code == 302
+        openers.append(opener)
+    statuses: list[int] = []
+
+    def open_form(opener) -> None:  # type: ignore[no-untyped-def]
+        try:
+            statuses.append(
+                opener.open(base + path, data=urllib.parse.urlencode({"serial": serial}).encode(), timeout=60).status
+            )
+        except urllib.error.HTTPError as reply:
+            statuses.append(reply.code)
+
+    threads = [threading.Thread(target=open_form, args=(o,)) for o in openers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 302], statuses  # one opens the form, the other is told who is keying it
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PaperForm)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Keying)) == 1
