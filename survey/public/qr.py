@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey import counters, questionnaires
 from survey.extensions import csrf, db, limiter
-from survey.models import Response
+from survey.models import Questionnaire, Response
 from survey.public import bp
 from survey.questionnaire_forms import answers_from_form, build_form_class, field_code, questions_in_form, text_of
 from survey.responses import DuplicateDossier, device_hash, find_by_idempotency_key, record_response
@@ -27,19 +27,21 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=FORM_SALT)
 
 
-def _new_idempotency_token() -> str:
-    """A signed, timestamped key for one rendered form: the timestamp is the start time."""
-    return _serializer().dumps(uuid.uuid4().hex)
+def _new_idempotency_token(questionnaire_id: int) -> str:
+    """A signed, timestamped key for one rendered form (the timestamp is the start time),
+    carrying the questionnaire version the form was built from."""
+    return _serializer().dumps([uuid.uuid4().hex, questionnaire_id])
 
 
-def _read_idempotency_token(token: str | None) -> tuple[str, datetime] | None:
+def _read_idempotency_token(token: str | None) -> tuple[str, int, datetime] | None:
     if not token:
         return None
     try:
-        key, signed_at = _serializer().loads(token, max_age=FORM_MAX_AGE, return_timestamp=True)
-    except BadData:
+        payload, signed_at = _serializer().loads(token, max_age=FORM_MAX_AGE, return_timestamp=True)
+        key, questionnaire_id = str(payload[0]), int(payload[1])
+    except (BadData, TypeError, ValueError, IndexError):
         return None
-    return str(key), signed_at.astimezone(UTC)
+    return key, questionnaire_id, signed_at.astimezone(UTC)
 
 
 def _lang() -> str:
@@ -71,23 +73,30 @@ def questionnaire(code: str) -> str | WerkzeugResponse | tuple[str, int]:
     assert counter is not None
     if found.status in ("rotated", "inactive"):
         return render_template("public/code_unavailable.html", status=found.status, counter=counter), 410
-    row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
-    if row is None:
+    slug = current_app.config["QR_QUESTIONNAIRE"]
+    newest = questionnaires.get(db.session, slug)
+    if newest is None:
         abort(503)
+    idem = _read_idempotency_token(request.form.get("idem")) if request.method == "POST" else None
+    # A form is checked against the version it was built from, even if a newer one was
+    # published while the citizen was answering: never two wordings in one response.
+    row = newest
+    if idem is not None:
+        built_from = db.session.get(Questionnaire, idem[1])
+        row = built_from if built_from is not None and built_from.slug == slug else newest
     definition = row.definition
     groups = tuple(counter.field_groups)
     form_class = build_form_class(definition, channel="qr", lang=_lang(), field_groups=groups)
     form = form_class()
     if request.method == "GET":
-        form.idem.data = _new_idempotency_token()
+        form.idem.data = _new_idempotency_token(row.id)
         return _render(definition, form, counter)
 
-    idem = _read_idempotency_token(form.idem.data)
     if idem is None:
-        form.idem.data = _new_idempotency_token()
+        form.idem.data = _new_idempotency_token(row.id)
         flash(_("Phiên trả lời đã hết hạn. Câu trả lời của Ông/Bà vẫn còn, vui lòng bấm Gửi phiếu lần nữa."), "error")
         return _render(definition, form, counter), 400
-    key, started_at = idem
+    key, _questionnaire_id, started_at = idem
     stored = find_by_idempotency_key(db.session, key)
     if stored is not None:  # double tap, retry after a timeout, back-and-resubmit
         return redirect(url_for("public.thanks", receipt=stored.receipt_code))

@@ -341,3 +341,31 @@ def test_twenty_concurrent_submits_of_one_form_store_one_row(app, db, counters_,
     assert [status for status, _ in results] == [302] * 20, results
     assert len({location for _, location in results}) == 1
     assert len(responses(db)) == 1
+
+
+def test_a_form_opened_before_a_new_version_is_published_keeps_its_version(
+    app, client, db, counters_, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from survey import questionnaires
+    from survey.questionnaires import load_directory
+
+    _, commune = counters_
+    url = url_for_counter(app, commune)
+    _html, idem = open_form(client, url)  # built from v1
+    root = Path(__file__).resolve().parents[3] / "questionnaires"
+    qdir = tmp_path / "questionnaires"
+    shutil.copytree(root, qdir)
+    v2 = yaml.safe_load((root / "sipas-dich-vu" / "v1.yaml").read_text("utf-8"))
+    v2["version"] = 2
+    (qdir / "sipas-dich-vu" / "v2.yaml").write_text(yaml.safe_dump(v2, allow_unicode=True), "utf-8")
+    questionnaires.publish(db.session, load_directory(qdir))
+    db.session.commit()
+    assert client.post(url, data={**complete_answers(), "idem": idem}).status_code == 302
+    _html, fresh = open_form(client, url)  # built from v2
+    assert client.post(url, data={**complete_answers(), "idem": fresh}).status_code == 302
+    assert [r.questionnaire.version for r in responses(db)] == [1, 2]
