@@ -43,10 +43,13 @@ def test_key_a_complete_form_with_the_keyboard_only(browser, base_url, db, demo,
     kb.press("Enter")
     page.wait_for_url("**/nhap-phieu/")
     page.goto(f"{base_url}/nhap-phieu/lo/{batch.id}")
-    # the serial box has the focus: type it and press Enter
+    # the serial box takes the focus by itself (autofocus): type the serial and press Enter
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'serial'")
     kb.type(serial)
     kb.press("Enter")
     page.wait_for_url("**/nhap-phieu/nhap/*")
+    # keying.js puts the cursor in the first box once the page is ready
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'ma_tthc'")
 
     kb.type("DD.01")
     kb.press("Enter")
