@@ -213,7 +213,9 @@ class OperatorStats:
         return 1000 * self.errors / self.fields if self.fields else None
 
 
-def _attributed_errors(session: Session, round_id: int | None = None, batch_id: int | None = None) -> dict[int, int]:
+def _attributed_errors(
+    session: Session, round_id: int | None = None, batch_id: int | None = None, keyer_id: int | None = None
+) -> dict[int, int]:
     """Errors per keyer: a mismatch settled against a keying counts against its keyer."""
     errors: dict[int, int] = {}
     for pass_no, blamed in ((1, ("first", "both")), (2, ("second", "both"))):
@@ -229,13 +231,15 @@ def _attributed_errors(session: Session, round_id: int | None = None, batch_id: 
             stmt = stmt.where(Batch.round_id == round_id)
         if batch_id is not None:
             stmt = stmt.where(PaperForm.batch_id == batch_id)
-        for keyer_id, n in session.execute(stmt):
-            errors[keyer_id] = errors.get(keyer_id, 0) + n
+        if keyer_id is not None:
+            stmt = stmt.where(Keying.keyer_id == keyer_id)
+        for keyer, n in session.execute(stmt):
+            errors[keyer] = errors.get(keyer, 0) + n
     return errors
 
 
 def operator_stats(
-    session: Session, *, round_id: int | None = None, batch_id: int | None = None
+    session: Session, *, round_id: int | None = None, batch_id: int | None = None, keyer_id: int | None = None
 ) -> list[OperatorStats]:
     stmt = (
         sa.select(Keying.keyer_id, User.full_name, Keying.fields_keyed, Keying.started_at, Keying.finished_at)
@@ -248,14 +252,16 @@ def operator_stats(
         stmt = stmt.where(Batch.round_id == round_id)
     if batch_id is not None:
         stmt = stmt.where(PaperForm.batch_id == batch_id)
+    if keyer_id is not None:
+        stmt = stmt.where(Keying.keyer_id == keyer_id)
     totals: dict[int, list[Any]] = {}
-    for keyer_id, name, fields, started, finished in session.execute(stmt):
-        entry = totals.setdefault(keyer_id, [name, 0, 0, 0.0])
+    for keyer, name, fields, started, finished in session.execute(stmt):
+        entry = totals.setdefault(keyer, [name, 0, 0, 0.0])
         entry[1] += 1
         entry[2] += fields
         if started and finished:
             entry[3] += max((finished - started).total_seconds(), 0) / 3600
-    errors = _attributed_errors(session, round_id, batch_id)
+    errors = _attributed_errors(session, round_id, batch_id, keyer_id)
     return [
         OperatorStats(user_id=k, name=v[0], forms=v[1], fields=v[2], hours=v[3], errors=errors.get(k, 0))
         for k, v in sorted(totals.items(), key=lambda kv: kv[1][0])
@@ -267,8 +273,7 @@ def needs_verification(session: Session, survey_round: SurveyRound, keyer_id: in
     round's seed), and every form of an operator whose error rate passed the threshold."""
     if survey_round.verify_every <= 1:
         return True
-    stats = {s.user_id: s for s in operator_stats(session, round_id=survey_round.id)}
-    own = stats.get(keyer_id)
+    [own] = operator_stats(session, round_id=survey_round.id, keyer_id=keyer_id) or [None]
     if own is not None and own.errors_per_1000 is not None and own.errors_per_1000 > survey_round.error_threshold:
         return True
     keyed = session.scalar(

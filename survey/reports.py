@@ -55,8 +55,7 @@ def build_report(
     session: Session, questionnaire: Questionnaire, *, channel: str, survey_round: SurveyRound | None = None
 ) -> Report:
     spec = index_spec(questionnaire.definition)
-    wide = wide_table(session, questionnaire)
-    wide = wide[wide["channel"] == channel]
+    wide = wide_table(session, questionnaire, channel=channel)
     if channel == "paper":
         if survey_round is None:
             raise ValueError("the paper channel is reported per survey round")

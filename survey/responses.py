@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from survey.models import Questionnaire, Response
 from survey.models.base import utcnow
-from survey.models.response import STATUSES
+from survey.models.response import CHANNELS, STATUSES
 
 #: Design and domain columns read with every response.
 DESIGN_COLUMNS = ("id", "channel", "status", "place_id", "counter_id", "field_group", "procedure_id", "submitted_at")
@@ -64,11 +64,12 @@ def encode_coded(answers: dict[str, object], layout: list[str]) -> str:
     return "".join(out)
 
 
-def wide_statement(questionnaire_id: int, statuses: tuple[str, ...]) -> sa.Select:
+def wide_statement(questionnaire_id: int, statuses: tuple[str, ...], channel: str | None = None) -> sa.Select:
     columns = [getattr(Response, c) for c in DESIGN_COLUMNS]
-    return sa.select(*columns, Response.coded).where(
+    stmt = sa.select(*columns, Response.coded).where(
         Response.questionnaire_id == questionnaire_id, Response.status.in_(statuses)
     )
+    return stmt if channel is None else stmt.where(Response.channel == channel)
 
 
 def _fetch(connection: sa.Connection, sql: str) -> pd.DataFrame:
@@ -97,7 +98,11 @@ def _fetch(connection: sa.Connection, sql: str) -> pd.DataFrame:
 
 
 def wide_table(
-    session: Session, questionnaire: Questionnaire, *, statuses: tuple[str, ...] = ("submitted", "verified")
+    session: Session,
+    questionnaire: Questionnaire,
+    *,
+    statuses: tuple[str, ...] = ("submitted", "verified"),
+    channel: str | None = None,
 ) -> pd.DataFrame:
     """One row per response of `questionnaire`: design columns plus one column per scale
     question (float: the code, NaN for no answer).
@@ -107,10 +112,12 @@ def wide_table(
     unknown = set(statuses) - set(STATUSES)
     if unknown:
         raise ValueError(f"unknown status {sorted(unknown)!r}")
+    if channel is not None and channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
     layout: list[str] = list(questionnaire.coded_layout)
     connection = session.connection()
     sql = str(
-        wide_statement(questionnaire.id, statuses).compile(
+        wide_statement(questionnaire.id, statuses, channel).compile(
             dialect=connection.dialect, compile_kwargs={"literal_binds": True}
         )
     )

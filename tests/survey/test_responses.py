@@ -61,3 +61,7 @@ def test_wide_table_from_stored_responses(db, demo) -> None:  # type: ignore[no-
     assert frame["A1"].isna().tolist() == [False, False, True]
     assert frame["M01"].isna().all()
     assert set(frame["place_id"]) == {counter.place_id}
+    assert wide_table(db.session, questionnaire, channel="paper").empty
+    assert len(wide_table(db.session, questionnaire, channel="qr")) == 3
+    with pytest.raises(ValueError, match="unknown channel"):
+        wide_table(db.session, questionnaire, channel="fax")
