@@ -213,6 +213,17 @@ class OperatorStats:
         return 1000 * self.errors / self.fields if self.fields else None
 
 
+def _scoped(stmt: sa.Select, round_id: int | None, batch_id: int | None, keyer_id: int | None) -> sa.Select:
+    """Restrict a keying statement (joined to PaperForm and Batch) to a round, batch or keyer."""
+    if round_id is not None:
+        stmt = stmt.where(Batch.round_id == round_id)
+    if batch_id is not None:
+        stmt = stmt.where(PaperForm.batch_id == batch_id)
+    if keyer_id is not None:
+        stmt = stmt.where(Keying.keyer_id == keyer_id)
+    return stmt
+
+
 def _attributed_errors(
     session: Session, round_id: int | None = None, batch_id: int | None = None, keyer_id: int | None = None
 ) -> dict[int, int]:
@@ -227,13 +238,7 @@ def _attributed_errors(
             .where(Keying.pass_no == pass_no, Discrepancy.attributed_to.in_(blamed))
             .group_by(Keying.keyer_id)
         )
-        if round_id is not None:
-            stmt = stmt.where(Batch.round_id == round_id)
-        if batch_id is not None:
-            stmt = stmt.where(PaperForm.batch_id == batch_id)
-        if keyer_id is not None:
-            stmt = stmt.where(Keying.keyer_id == keyer_id)
-        for keyer, n in session.execute(stmt):
+        for keyer, n in session.execute(_scoped(stmt, round_id, batch_id, keyer_id)):
             errors[keyer] = errors.get(keyer, 0) + n
     return errors
 
@@ -248,14 +253,8 @@ def operator_stats(
         .join(Batch, Batch.id == PaperForm.batch_id)
         .where(Keying.draft.is_(False))
     )
-    if round_id is not None:
-        stmt = stmt.where(Batch.round_id == round_id)
-    if batch_id is not None:
-        stmt = stmt.where(PaperForm.batch_id == batch_id)
-    if keyer_id is not None:
-        stmt = stmt.where(Keying.keyer_id == keyer_id)
     totals: dict[int, list[Any]] = {}
-    for keyer, name, fields, started, finished in session.execute(stmt):
+    for keyer, name, fields, started, finished in session.execute(_scoped(stmt, round_id, batch_id, keyer_id)):
         entry = totals.setdefault(keyer, [name, 0, 0, 0.0])
         entry[1] += 1
         entry[2] += fields
