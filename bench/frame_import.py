@@ -19,10 +19,11 @@ import numpy as np
 import sqlalchemy as sa
 from _common import arguments, fresh_app
 
-from survey import frames, questionnaires
+from survey import questionnaires
+from survey.paper import frames
 from survey.demo import PROVINCE_CENTRE
 from survey.extensions import db
-from survey.rounds import create_round
+from survey.paper.rounds import create_round
 
 
 def write_csv(path: Path, n: int, place_codes: list[str], seed: int = 7) -> None:

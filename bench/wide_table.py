@@ -21,7 +21,7 @@ from _common import arguments, fresh_app
 
 from survey.extensions import db
 from survey.models import Counter, Questionnaire, Response
-from survey.responses import wide_table
+from survey.responses.wide import wide_table
 
 
 def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:

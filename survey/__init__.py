@@ -6,17 +6,28 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
-from flask import Flask, request, session
+from flask import Flask
 from flask_login import current_user
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from survey import audit
+from survey import audit, questionnaires
+from survey.admin import bp as admin_bp
+from survey.analyst import bp as analyst_bp
+from survey.auth import bp as auth_bp
+from survey.cli import COMMAND_GROUPS
 from survey.config import ConfigError, Defaults, database_uri, load_env, secret_key
+from survey.entry import bp as entry_bp
+from survey.errors import register_errorhandlers
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+from survey.i18n import remember_language, select_locale
+from survey.models import User
+from survey.models.base import FIELD_GROUP_LABELS
+from survey.models.paper import FORM_STATUS_LABELS, OUTCOMES, ROUND_STATUS_LABELS
+from survey.models.user import ROLE_LABELS
+from survey.public import bp as public_bp
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -56,15 +67,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-def _select_locale() -> str:
-    from flask import current_app
-
-    lang = request.args.get("lang") or session.get("lang")
-    if lang in current_app.config["LANGUAGES"]:
-        return lang
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
 def register_extensions(app: Flask) -> None:
     try:
         db.init_app(app)
@@ -73,14 +75,12 @@ def register_extensions(app: Flask) -> None:
     audit.install(db.session)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.login_message_category = "warning"
-
-    from survey.models import User
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -91,11 +91,6 @@ def register_extensions(app: Flask) -> None:
 def register_questionnaires(app: Flask) -> None:
     """Validate every questionnaire file at start-up and refuse to start if a published
     version's file was changed (responses must never mix two wordings)."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import OperationalError
-
-    from survey import questionnaires
-
     try:
         definitions = questionnaires.load_directory(Path(app.config["QUESTIONNAIRES_DIR"]))
     except questionnaires.QuestionnaireError as exc:
@@ -117,12 +112,6 @@ def register_questionnaires(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey.admin import bp as admin_bp
-    from survey.analyst import bp as analyst_bp
-    from survey.auth import bp as auth_bp
-    from survey.entry import bp as entry_bp
-    from survey.public import bp as public_bp
-
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
@@ -131,51 +120,19 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    app.before_request(remember_language)
+
     @app.before_request
-    def remember_language_and_actor() -> None:
-        lang = request.args.get("lang")
-        if lang in app.config["LANGUAGES"]:
-            session["lang"] = lang
+    def remember_actor() -> None:
         audit.set_actor(db.session(), current_user.id if current_user.is_authenticated else None)
-
-    @app.before_request
-    def refuse_invalid_utf8() -> None:
-        """Werkzeug keeps undecodable %-escapes as literal text; a form body that is not
-        UTF-8 would be stored garbled. Refuse it instead, with a clear message."""
-        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-            body = request.get_data(cache=True)
-            try:
-                unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                from survey.public.views import InvalidEncoding
-
-                raise InvalidEncoding() from None
-
-
-def register_errorhandlers(app: Flask) -> None:
-    from survey.public.views import render_error
-
-    for code in (400, 403, 404, 405, 413, 429, 500):
-        app.register_error_handler(code, render_error)
 
 
 def register_commands(app: Flask) -> None:
-    from survey.cli import demo_cli, frame_cli, qr_cli, questionnaires_cli, round_cli, sample_cli, users_cli
-
-    app.cli.add_command(users_cli)
-    app.cli.add_command(questionnaires_cli)
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(qr_cli)
-    app.cli.add_command(round_cli)
-    app.cli.add_command(frame_cli)
-    app.cli.add_command(sample_cli)
+    for group in COMMAND_GROUPS:
+        app.cli.add_command(group)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from survey.models.base import FIELD_GROUP_LABELS
-    from survey.models.paper import FORM_STATUS_LABELS, OUTCOMES, ROUND_STATUS_LABELS
-    from survey.models.user import ROLE_LABELS
-
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
         return {
@@ -185,5 +142,5 @@ def register_template_helpers(app: Flask) -> None:
             "outcome_labels": {code: label for code, (_, label) in OUTCOMES.items()},
             "round_status": ROUND_STATUS_LABELS,
             "form_status": FORM_STATUS_LABELS,
-            "current_lang": _select_locale(),
+            "current_lang": select_locale(),
         }

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from survey import questionnaires
 from survey.models import FIELD_GROUPS, Counter, CounterFieldGroup, Place, Procedure, User
 from survey.models.base import FIELD_GROUP_LABELS, utcnow
-from survey.responses import record_response
+from survey.responses.recording import record_response
 from survey.users import create_user
 
 DEMO_PASSWORD = "sipas-demo-2026"

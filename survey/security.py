@@ -1,4 +1,4 @@
-"""Role checks shared by the blueprints."""
+"""Role checks and the CSRF-only confirmation form, shared by the blueprints."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,3 +36,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button that changes data, with its CSRF token."""

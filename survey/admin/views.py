@@ -4,14 +4,13 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey import counters, posters_service
 from survey.admin import bp, queries
 from survey.admin.forms import CounterForm, PlaceForm
-from survey.admin.services import AdminError, save_counter, save_place
 from survey.extensions import db
-from survey.forms_common import ConfirmForm
 from survey.models import Counter, Place
-from survey.security import role_required
+from survey.places.editing import PlaceError, save_counter, save_place
+from survey.qr import counters, printing
+from survey.security import ConfirmForm, role_required
 
 SIZES = ("A4", "A5")
 
@@ -45,7 +44,7 @@ def place(place_id: int | None = None) -> str | WerkzeugResponse:
                 kind=form.kind.data,
                 active=form.active.data,
             )
-        except AdminError as exc:
+        except PlaceError as exc:
             db.session.rollback()
             form.code.errors.append(str(exc))
         else:
@@ -75,7 +74,7 @@ def counter(place_id: int | None = None, counter_id: int | None = None) -> str |
                 field_groups=form.field_groups.data,
                 active=form.active.data,
             )
-        except AdminError as exc:
+        except PlaceError as exc:
             db.session.rollback()
             form.code.errors.append(str(exc))
         else:
@@ -107,15 +106,15 @@ def _poster_response(items: list[Counter], filename: str) -> WerkzeugResponse:
     if size not in SIZES:
         abort(404)
     try:
-        base_url = posters_service.public_base_url(current_app.config, request.host_url)
-        pdf = posters_service.poster_pdf(
+        base_url = printing.public_base_url(current_app.config, request.host_url)
+        pdf = printing.poster_pdf(
             items,
             base_url=base_url,
             secret=current_app.config["SECRET_KEY"],
             province=current_app.config["PROVINCE_NAME"],
             size=size,
         )
-    except posters_service.PosterConfigError as exc:
+    except printing.PosterConfigError as exc:
         flash(str(exc), "error")
         return redirect(request.referrer or url_for("admin.index"))
     return Response(
@@ -150,11 +149,11 @@ def all_posters() -> WerkzeugResponse:
 def counter_qr(counter_id: int, fmt: str) -> WerkzeugResponse:
     counter = db.get_or_404(Counter, counter_id)
     try:
-        base_url = posters_service.public_base_url(current_app.config, request.host_url)
-    except posters_service.PosterConfigError as exc:
+        base_url = printing.public_base_url(current_app.config, request.host_url)
+    except printing.PosterConfigError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.place", place_id=counter.place_id))
     url = counters.counter_url(base_url, current_app.config["SECRET_KEY"], counter)
     if fmt == "png":
-        return Response(posters_service.qr_png(url), mimetype="image/png")
-    return Response(posters_service.qr_svg(url), mimetype="image/svg+xml")
+        return Response(printing.qr_png(url), mimetype="image/png")
+    return Response(printing.qr_svg(url), mimetype="image/svg+xml")

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("analyst", __name__)
 
-from survey.analyst import rounds, views  # noqa: E402,F401
+from survey.analyst import views  # noqa: E402,F401

@@ -1,9 +1,13 @@
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, FloatField, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from survey.models.base import LAND_CONSTRUCTION_INVESTMENT
 
 
 class RoundForm(FlaskForm):
@@ -56,6 +60,20 @@ class DrawForm(FlaskForm):
     sd_round = SelectField(
         _l("Neyman: độ lệch chuẩn mỗi tầng lấy từ đợt"), coerce=int, default=0, validate_choice=False
     )
+
+    def draw_parameters(self) -> dict[str, Any]:
+        """The keyword arguments of `survey.paper.sample.draw_round` (without the S_h round):
+        a total for proportional and Neyman allocation, a size per stratum for a fixed one."""
+        fixed = self.method.data == "fixed"
+        return {
+            "method": self.method.data,
+            "total_n": None if fixed else self.total_n.data,
+            "per_stratum": self.per_stratum.data if fixed else None,
+            "minimum": self.minimum.data or 0,
+            "oversample": {g: self[f"oversample_{g}"].data for g in LAND_CONSTRUCTION_INVESTMENT},
+            "reserve_rate": self.reserve_rate.data,
+            "seed": self.seed.data,
+        }
 
 
 class VerificationForm(FlaskForm):

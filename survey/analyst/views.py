@@ -1,16 +1,33 @@
-from flask import abort, current_app, render_template, request
+"""Sở Nội vụ pages: stored responses, the estimates report, and the survey rounds of the
+paper channel (create, import the frame, draw the sample, follow the response rates)."""
 
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from survey import questionnaires
 from survey.analyst import bp, queries
+from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, VerificationForm
 from survey.extensions import db
-from survey.models import Response
-from survey.questionnaire_forms import text_of
-from survey.security import role_required
+from survey.models import Response as StoredResponse
+from survey.models import SurveyRound
+from survey.models.base import LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.paper import fieldwork, frames
+from survey.paper.purge import purge_pii
+from survey.paper.rounds import RoundError, create_round
+from survey.paper.sample import draw_round
+from survey.questionnaires.definition import text_of
+from survey.reports import estimates
+from survey.security import ConfirmForm, role_required
 
 PAGE_SIZE = 50
+ANALYSTS = ("analyst", "admin")
 
 
 @bp.route("/")
-@role_required("analyst", "admin")
+@role_required(*ANALYSTS)
 def index() -> str:
     return render_template(
         "analyst/index.html",
@@ -20,16 +37,16 @@ def index() -> str:
 
 
 @bp.route("/phieu")
-@role_required("analyst", "admin")
+@role_required(*ANALYSTS)
 def responses() -> str:
     page = db.paginate(queries.responses_newest_first(), page=request.args.get("page", 1, type=int), per_page=PAGE_SIZE)
     return render_template("analyst/responses.html", page=page)
 
 
 @bp.route("/phieu/<int:response_id>")
-@role_required("analyst", "admin")
+@role_required(*ANALYSTS)
 def response_detail(response_id: int) -> str:
-    response = db.get_or_404(Response, response_id)
+    response = db.get_or_404(StoredResponse, response_id)
     return render_template(
         "analyst/response.html",
         response=response,
@@ -38,61 +55,225 @@ def response_detail(response_id: int) -> str:
     )
 
 
-def _report_from_request():  # type: ignore[no-untyped-def]
-    from survey import questionnaires, reports
-    from survey.models import SurveyRound
-
+# --- the estimates report ----------------------------------------------------------------------
+def _report_from_request() -> estimates.Report:
     row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
     if row is None:
         abort(404)
     round_id = request.args.get("dot", type=int)
     if round_id is not None:
         survey_round = db.get_or_404(SurveyRound, round_id)
-        return reports.build_report(db.session, row, channel="paper", survey_round=survey_round)
-    return reports.build_report(db.session, row, channel="qr")
+        return estimates.build_report(db.session, row, channel="paper", survey_round=survey_round)
+    return estimates.build_report(db.session, row, channel="qr")
 
 
 @bp.route("/bao-cao")
-@role_required("analyst", "admin")
+@role_required(*ANALYSTS)
 def report() -> str:
-    from survey import reports
-
     result = _report_from_request()
-    table = result.table
-    indicators = ("SIPAS", "A", "B", "C", "D", "E")
-
-    def rows(domain_var: str, indicator_set: tuple[str, ...]) -> list[dict]:
-        if table.empty:
-            return []
-        part = table[(table["domain_var"] == domain_var) & (table["indicator"].isin(indicator_set))]
-        return part.to_dict("records")
-
     return render_template(
         "analyst/report.html",
         result=result,
-        overall=sorted(rows("all", indicators), key=lambda r: indicators.index(r["indicator"])),
-        by_group=rows("field_group", ("SIPAS",)) + rows("ldx", ("SIPAS",)),
-        by_place=sorted(rows("place", ("SIPAS",)), key=lambda r: r["estimate"]),
-        items=rows("all", tuple(table["indicator"].unique()) if not table.empty else ()),
+        **estimates.report_sections(result),
         targets=current_app.config["TARGETS"],
-        rounds=reports.rounds_with_responses(db.session),
-        ldx_label=reports.LDX_LABEL,
+        rounds=estimates.rounds_with_responses(db.session),
+        ldx_label=LAND_CONSTRUCTION_INVESTMENT_LABEL,
     )
 
 
 @bp.route("/bao-cao.csv")
-@role_required("analyst", "admin")
-def report_csv():  # type: ignore[no-untyped-def]
-    from flask import Response as FlaskResponse
+@role_required(*ANALYSTS)
+def report_csv() -> Response:
+    body, name = estimates.estimates_csv(_report_from_request())
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    result = _report_from_request()
-    table = result.table.copy()
-    if not table.empty:
-        places = table["domain_var"] == "place"
-        table.loc[places, "domain"] = table.loc[places, "domain"].map(result.place_names)
-    name = f"sipas-{'giay-dot-' + str(result.round.id) if result.round else 'qr'}.csv"
-    return FlaskResponse(
-        ("\ufeff" + table.to_csv(index=False)).encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+
+# --- survey rounds -----------------------------------------------------------------------------
+@bp.route("/dot", methods=["GET", "POST"])
+@role_required(*ANALYSTS)
+def rounds() -> str | WerkzeugResponse:
+    form = RoundForm()
+    if form.validate_on_submit():
+        row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
+        try:
+            created = create_round(
+                db.session,
+                name=form.name.data,
+                period_start=form.period_start.data,
+                period_end=form.period_end.data,
+                questionnaire=row,
+            )
+        except RoundError as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("analyst.round_detail", round_id=created.id))
+    items = db.session.scalars(queries.rounds_newest_first()).all()
+    return render_template("analyst/rounds.html", form=form, rounds=items)
+
+
+@bp.route("/dot/<int:round_id>")
+@role_required(*ANALYSTS)
+def round_detail(round_id: int) -> str:
+    return _render_round(db.get_or_404(SurveyRound, round_id))
+
+
+def _draw_form(survey_round: SurveyRound, form: DrawForm | None = None) -> DrawForm:
+    form = form or DrawForm()
+    earlier = db.session.scalars(queries.earlier_drawn_rounds(survey_round.id)).all()
+    form.sd_round.choices = [(0, _("không dùng (S_h = 0,5 mọi tầng)"))] + [(r.id, r.name) for r in earlier]
+    return form
+
+
+def _render_round(
+    survey_round: SurveyRound,
+    *,
+    upload: FrameUploadForm | None = None,
+    draw: DrawForm | None = None,
+    checked: frames.FrameCheck | None = None,
+    token: str | None = None,
+    verification: VerificationForm | None = None,
+) -> str:
+    return render_template(
+        "analyst/round.html",
+        round=survey_round,
+        summary=frames.frame_summary(db.session, survey_round.id),
+        design=db.session.scalars(queries.stratum_designs(survey_round.id)).all(),
+        cases=fieldwork.case_summary(db.session, survey_round.id),
+        rates=fieldwork.response_rates(db.session, survey_round.id),
+        upload=upload or FrameUploadForm(),
+        draw=_draw_form(survey_round, draw),
+        confirm=ConfirmForm(),
+        verification=verification or VerificationForm(obj=survey_round),
+        checked=checked,
+        token=token,
     )
+
+
+@bp.route("/dot/<int:round_id>/khung", methods=["POST"])
+@role_required(*ANALYSTS)
+def upload_frame(round_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = FrameUploadForm()
+    if not form.validate_on_submit():
+        return _render_round(survey_round, upload=form), 400
+    storage = form.file.data
+    try:
+        done = frames.import_upload(
+            db.session,
+            survey_round,
+            storage.read(),
+            storage.filename or "tep.csv",
+            instance_path=current_app.instance_path,
+        )
+    except frames.FrameError as exc:
+        db.session.rollback()
+        form.file.errors = [str(exc)]
+        return _render_round(survey_round, upload=form), 400
+    if done.stored is None:  # problems: the file waits for the report or the confirmation
+        return _render_round(survey_round, checked=done.checked, token=done.token), 422
+    db.session.commit()
+    flash(_("Đã nhập %(n)s hồ sơ vào khung mẫu.", n=f"{done.stored:,}".replace(",", ".")), "success")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+def _kept_upload(survey_round: SurveyRound, token: str) -> frames.FrameCheck:
+    checked = frames.check_kept_upload(db.session, survey_round, token, instance_path=current_app.instance_path)
+    if checked is None:
+        abort(404)
+    return checked
+
+
+@bp.route("/dot/<int:round_id>/khung/<token>/loi.csv")
+@role_required(*ANALYSTS)
+def frame_problems(round_id: int, token: str) -> Response:
+    checked = _kept_upload(db.get_or_404(SurveyRound, round_id), token)
+    return Response(
+        checked.problems_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="loi-khung-mau-dot-{round_id}.csv"'},
+    )
+
+
+@bp.route("/dot/<int:round_id>/khung/<token>/xac-nhan", methods=["POST"])
+@role_required(*ANALYSTS)
+def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    checked = _kept_upload(survey_round, token)
+    label = _("các dòng hợp lệ của tệp tải lên")
+    try:
+        stored = frames.import_valid_rows(
+            db.session, survey_round, checked, label=label, instance_path=current_app.instance_path
+        )
+    except frames.FrameError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        bad = checked.n_rows - stored
+        flash(_("Đã nhập %(n)s dòng hợp lệ; %(bad)s dòng có lỗi không được nhập.", n=stored, bad=bad), "warning")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/chon-mau", methods=["POST"])
+@role_required(*ANALYSTS)
+def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = _draw_form(survey_round)
+    if not form.validate_on_submit():
+        return _render_round(survey_round, draw=form), 400
+    sd_round = db.get_or_404(SurveyRound, form.sd_round.data) if form.sd_round.data else None
+    try:
+        done = draw_round(db.session, survey_round, **form.draw_parameters(), sd_round=sd_round)
+    except RoundError as exc:
+        db.session.rollback()
+        form.method.errors = [str(exc)]
+        return _render_round(survey_round, draw=form), 400
+    db.session.commit()
+    if done.size_changed:
+        flash(
+            _(
+                "Lưu ý: cỡ mẫu đạt được %(a)d khác cỡ mẫu yêu cầu %(t)d do tối thiểu mỗi tầng.",
+                a=done.achieved,
+                t=done.requested,
+            ),
+            "warning",
+        )
+    flash(
+        _(
+            "Đã chọn %(n)d hồ sơ chính và %(r)d dự phòng (hạt giống %(seed)d).",
+            n=done.achieved,
+            r=done.reserves,
+            seed=done.seed,
+        ),
+        "success",
+    )
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/xoa-thong-tin-ca-nhan", methods=["POST"])
+@role_required("admin")
+def purge(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    if ConfirmForm().validate_on_submit():
+        cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
+        db.session.commit()
+        flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/kiem-tra-cheo", methods=["POST"])
+@role_required(*ANALYSTS)
+def verification(round_id: int) -> WerkzeugResponse | tuple[str, int]:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        return _render_round(survey_round, verification=form), 400
+    survey_round.verify_every = form.verify_every.data
+    survey_round.error_threshold = form.error_threshold.data
+    db.session.commit()
+    flash(_("Đã lưu cách kiểm tra chéo."), "success")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))

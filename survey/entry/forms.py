@@ -7,6 +7,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 class AssignForm(FlaskForm):
     surveyor = SelectField(_l("Giao cho điều tra viên"), coerce=int, validate_choice=False)
     cases = SelectMultipleField(coerce=int, validate_choice=False)
+    #: Every case the page showed under its current filter ("Giao tất cả N trường hợp").
+    visible = SelectMultipleField(coerce=int, validate_choice=False)
+
+    def chosen_cases(self, everything_shown: bool) -> list[int]:
+        return list(self.visible.data if everything_shown else self.cases.data)
 
 
 class OutcomeForm(FlaskForm):

@@ -18,6 +18,11 @@ NAMING_CONVENTION = {
 #: Field groups (nhóm lĩnh vực) with their own satisfaction targets.
 FIELD_GROUPS = ("dat_dai", "xay_dung", "dau_tu", "khac")
 
+#: Land, construction and investment: reported each and combined, with their own target.
+LAND_CONSTRUCTION_INVESTMENT = ("dat_dai", "xay_dung", "dau_tu")
+#: The label of the combined land + construction + investment domain in estimate tables.
+LAND_CONSTRUCTION_INVESTMENT_LABEL = "dat_dai+xay_dung+dau_tu"
+
 #: Identifiers stored as BIGINT on PostgreSQL (millions of responses) and INTEGER on
 #: SQLite, where only INTEGER PRIMARY KEY is an auto-incrementing rowid.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

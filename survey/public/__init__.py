@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from survey.public import qr, views  # noqa: E402,F401
+from survey.public import views  # noqa: E402,F401

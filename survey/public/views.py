@@ -1,11 +1,27 @@
-from flask import redirect, render_template, url_for
+"""Public pages: the home page, the health check, and the citizen's questionnaire behind a
+counter's QR code (the work is done by `survey.qr`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from survey.public import bp
+from survey.extensions import csrf, db, limiter
+from survey.i18n import select_locale
+from survey.models import Counter, Questionnaire
+from survey.public import bp, queries
+from survey.qr import counters, submit
+from survey.questionnaires.definition import field_code, text_of
+from survey.questionnaires.forms import questions_in_form
 from survey.security import ROLE_HOME
+
+SESSION_EXPIRED = _l("Phiên trả lời đã hết hạn. Câu trả lời của Ông/Bà vẫn còn, vui lòng bấm Gửi phiếu lần nữa.")
 
 
 @bp.route("/")
@@ -20,30 +36,85 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _messages() -> dict[int, tuple[str, str]]:
-    return {
-        400: (_("Yêu cầu không hợp lệ"), _("Dữ liệu gửi lên không đọc được. Vui lòng tải lại trang và thử lại.")),
-        403: (_("Không có quyền truy cập"), _("Tài khoản của bạn không được phép xem trang này.")),
-        404: (_("Không tìm thấy trang"), _("Địa chỉ này không tồn tại hoặc đã thay đổi.")),
-        405: (_("Thao tác không được hỗ trợ"), _("Trang này không nhận thao tác vừa gửi.")),
-        413: (_("Dữ liệu quá lớn"), _("Nội dung gửi lên vượt quá giới hạn cho phép.")),
-        429: (
-            _("Quá nhiều yêu cầu"),
-            _("Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng đợi một lát rồi thử lại."),
-        ),
-        500: (_("Lỗi hệ thống"), _("Đã có lỗi xảy ra. Vui lòng thử lại sau ít phút.")),
-    }
+@bp.route("/q", methods=["GET", "POST"])
+def enter_code() -> str | Response:
+    """For citizens who type the address printed under the QR code."""
+    if request.method == "POST":
+        code = (request.form.get("code") or "").strip()
+        if code:
+            return redirect(url_for("public.questionnaire", code=counters.normalise_code(code)))
+        flash(_("Vui lòng nhập mã in trên áp phích."), "error")
+    return render_template("public/enter_code.html")
 
 
-class InvalidEncoding(BadRequest):
-    """A form body that is not valid UTF-8."""
+@bp.route("/q/<code>", methods=["GET", "POST"])
+@csrf.exempt  # the generated form checks its own CSRF token, so a stale one keeps the answers
+@limiter.limit(lambda: current_app.config["QR_RATE_LIMIT"], methods=["POST"])
+def questionnaire(code: str) -> str | Response | tuple[str, int]:
+    secret = current_app.config["SECRET_KEY"]
+    counter = _counter_or_404(secret, code)
+    if isinstance(counter, tuple):
+        return counter
+    token = submit.read_form_token(secret, request.form.get("idem")) if request.method == "POST" else None
+    row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
+    if row is None:
+        abort(503)
+    form = submit.form_for(row, counter, lang=select_locale())
+    if token is None:  # a new form, or one whose key expired: the answers stay on the page
+        form.idem.data = submit.new_form_token(secret, row.id)
+        if request.method == "GET":
+            return _render(row, form, counter)
+        flash(str(SESSION_EXPIRED), "error")
+        return _render(row, form, counter), 400
+    receipt = submit.stored_receipt(db.session, token)  # double tap, retry, back-and-resubmit
+    if receipt is None and not form.validate():
+        if "csrf_token" in form.errors:
+            flash(str(SESSION_EXPIRED), "error")
+        return _render(row, form, counter), 400
+    if receipt is None:
+        client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
+        done = submit.submit(
+            db.session, row, counter, form, token=token, secret=secret, client=client, today=datetime.now(UTC).date()
+        )
+        if done.duplicate_dossier:
+            return _duplicate_dossier(row, form, counter)
+        db.session.commit()
+        receipt = done.receipt
+    return redirect(url_for("public.thanks", receipt=receipt))
 
 
-def render_error(error: Exception) -> tuple[str, int]:
-    code = error.code if isinstance(error, HTTPException) and error.code else 500
-    if not isinstance(error, HTTPException):
-        error = InternalServerError()
-    title, message = _messages().get(code, (_("Lỗi"), _("Đã có lỗi xảy ra.")))
-    if isinstance(error, InvalidEncoding):
-        message = _("Dữ liệu gửi lên có ký tự không hợp lệ (không phải UTF-8). Vui lòng tải lại trang và nhập lại.")
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+def _counter_or_404(secret: str, code: str) -> Counter | tuple[str, int]:
+    """The counter behind a poster's code, or the page saying its code was replaced."""
+    found = counters.lookup(db.session, secret, code)
+    if found.status == "invalid" or found.counter is None:
+        abort(404)
+    if found.status in ("rotated", "inactive"):
+        return render_template("public/code_unavailable.html", status=found.status, counter=found.counter), 410
+    return found.counter
+
+
+def _duplicate_dossier(row: Questionnaire, form: FlaskForm, counter: Counter) -> tuple[str, int]:
+    form[field_code(row.definition, "dossier_code")].errors = [
+        _("Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ đánh giá một lần; nếu mã hồ sơ nhập nhầm, vui lòng kiểm tra lại.")
+    ]
+    return _render(row, form, counter), 409
+
+
+def _render(row: Questionnaire, form: FlaskForm, counter: Counter) -> str:
+    lang = select_locale()
+    return render_template(
+        "public/questionnaire.html",
+        definition=row.definition,
+        form=form,
+        sections=list(questions_in_form(row.definition, form)),
+        counter=counter,
+        t=lambda block: text_of(block, lang),
+    )
+
+
+@bp.route("/cam-on/<receipt>")
+def thanks(receipt: str) -> str:
+    stored = db.session.scalar(queries.receipt(receipt))
+    if stored is None:
+        abort(404)
+    return render_template("public/thanks.html", receipt=stored)

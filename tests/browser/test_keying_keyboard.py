@@ -7,9 +7,11 @@ from datetime import date
 import sqlalchemy as sa
 
 from analysis.sampling import AllocationRule
-from survey import frames, questionnaires
+from survey import questionnaires
 from survey.models import Batch, Keying, PaperForm, SampledCase
-from survey.rounds import create_round, draw_sample
+from survey.paper import frames
+from survey.paper.rounds import create_round
+from survey.paper.sample import draw_sample
 from tests.survey.paper.conftest import frame_csv
 
 ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]

@@ -12,7 +12,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 import pytest
 
-from survey.posters import PDF_TITLE, PosterSpec, posters_pdf, qr_png, qr_svg
+from survey.qr.posters import PDF_TITLE, PosterSpec, posters_pdf, qr_png, qr_svg
 
 URL = "https://sipas.bacninh.gov.vn/q/ABCD2EFGH3JKLM4NPQR5STUV"
 TYPED = "sipas.bacninh.gov.vn/q/ABCD-2EFG-H3JK-LM4N-PQR5-STUV"

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from survey.models import Counter, Questionnaire, Response
-from survey.responses import decode_coded, encode_coded, wide_table
+from survey.responses.coded import decode_coded, encode_coded
+from survey.responses.wide import wide_table
 
 
 def test_encode_and_decode_round_trip() -> None:

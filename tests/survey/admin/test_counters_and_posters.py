@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from survey.counters import counter_url
 from survey.models import AuditLog, Counter, Place
+from survey.qr.counters import counter_url
 
 pytestmark = pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg (Debian zbar-tools) not installed")
 

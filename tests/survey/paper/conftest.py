@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture
 def survey_round(db, demo):  # type: ignore[no-untyped-def]
     from survey import questionnaires
-    from survey.rounds import create_round
+    from survey.paper.rounds import create_round
 
     row = questionnaires.get(db.session, "sipas-dich-vu")
     created = create_round(

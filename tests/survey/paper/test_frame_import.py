@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from survey import frames
 from survey.models import FrameRecord
+from survey.paper import frames
 from tests.survey.paper.conftest import HEADER, frame_csv
 
 

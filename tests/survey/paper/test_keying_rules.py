@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from analysis.sampling import AllocationRule
-from survey import frames, questionnaires
-from survey.keying import KeyingError, finish_keying, open_keying
+from survey import questionnaires
 from survey.models import Batch, Discrepancy, PaperForm, SampledCase
-from survey.rounds import draw_sample
+from survey.paper import frames
+from survey.paper.double_keying import KeyingError, finish_keying, open_keying
+from survey.paper.sample import draw_sample
 from tests.survey.paper.conftest import frame_csv
 
 ANSWERS = {"A1": 4, "loai_nguoi_tra_loi": "ca_nhan", "tuoi": "25-34"}
@@ -91,7 +92,8 @@ def test_neyman_standard_deviations_from_an_earlier_round(db, setup, demo) -> No
     import math
     from datetime import date
 
-    from survey.rounds import create_round, stratum_sd_from_round
+    from survey.paper.rounds import create_round
+    from survey.paper.sample import stratum_sd_from_round
 
     survey_round, batch, serials, clerk, _other = setup
     survey_round.verify_every = 1000  # almost no form drawn for the second keying: responses stored at once
@@ -137,7 +139,7 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
     import urllib.parse
     import urllib.request
 
-    from survey import keying as keying_service
+    from survey.paper import double_keying as keying_service
     from survey.models import Keying
 
     meet = threading.Barrier(2, timeout=20)

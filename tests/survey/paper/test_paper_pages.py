@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from survey.keying import operator_stats
 from survey.models import Discrepancy, PaperForm, PiiAccess, Response, SampledCase, SurveyRound
+from survey.paper.operators import operator_stats
 from tests.survey.paper.conftest import frame_csv
 
 PASSWORD = "mat-khau-dung-1"

@@ -6,20 +6,13 @@ import pytest
 import sqlalchemy as sa
 
 from analysis.sampling import AllocationRule
-from survey import frames
 from survey.models import FrameRecord, PiiAccess, SampledCase, StratumDesign
-from survey.rounds import (
-    RoundError,
-    assign,
-    draw_sample,
-    form_serial,
-    log_pii_view,
-    purge_pii,
-    record_outcome,
-    replace_case,
-    response_rates,
-    serial_is_valid,
-)
+from survey.paper import frames
+from survey.paper.fieldwork import assign, log_pii_view, record_outcome, replace_case, response_rates
+from survey.paper.purge import purge_pii
+from survey.paper.rounds import RoundError
+from survey.paper.sample import draw_sample
+from survey.paper.serials import form_serial, serial_is_valid
 from tests.survey.paper.conftest import frame_csv
 
 STRATA = {("TTPVHCC", "Đất đai"): 120, ("TTPVHCC", "Đầu tư"): 15, ("P001", "Xây dựng"): 60, ("X034", "Khác"): 40}
@@ -161,11 +154,12 @@ def test_assign_only_to_surveyors_and_only_active_cases(db, framed, make_user) -
         assign(db.session, framed, [reserve.id], make_user("surveyor"))
 
 
-def test_purge_removes_personal_data_and_keeps_the_design(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_purge_removes_personal_data_and_keeps_the_design(app, db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
     draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=2), seed=9)
-    log_pii_view(db.session, make_user("supervisor"), framed.id, [1, 2], "assignment")
+    shown = db.session.scalars(sa.select(SampledCase).where(SampledCase.round_id == framed.id).limit(2)).all()
+    log_pii_view(db.session, make_user("supervisor"), shown, "assignment")
     db.session.commit()
-    cleared = purge_pii(db.session, framed)
+    cleared = purge_pii(db.session, framed, instance_path=app.instance_path)
     db.session.commit()
     assert cleared == sum(STRATA.values())
     leftovers = db.session.scalar(

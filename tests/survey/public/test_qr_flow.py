@@ -8,9 +8,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from survey.counter_codes import grouped, make_code
-from survey.counters import counter_code, rotate
 from survey.models import Counter, Place, Response
+from survey.qr.codes import grouped, make_code
+from survey.qr.counters import counter_code, rotate
 
 ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]
 

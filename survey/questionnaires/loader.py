@@ -18,12 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import sqlalchemy as sa
 import yaml
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from survey.models import Questionnaire
 
 FILE_RE = re.compile(r"^v(?P<version>[1-9][0-9]*)\.yaml$")
 
@@ -266,56 +261,3 @@ def load_directory(directory: Path) -> dict[tuple[str, int], Definition]:
     if problems:
         raise QuestionnaireError(problems)
     return definitions
-
-
-def check_published(session: Session, definitions: dict[tuple[str, int], Definition]) -> None:
-    """Raise `PublishedQuestionnaireChanged` if a published version's file was edited or
-    removed: responses must never silently mix two wordings."""
-    rows = session.execute(sa.select(Questionnaire.slug, Questionnaire.version, Questionnaire.content_hash))
-    for slug, version, content_hash in rows:
-        definition = definitions.get((slug, version))
-        if definition is None:
-            raise PublishedQuestionnaireChanged(
-                f"Phiếu {slug} v{version} đã công bố nhưng không còn tệp {slug}/v{version}.yaml; hãy khôi phục tệp."
-            )
-        if definition.content_hash != content_hash:
-            raise PublishedQuestionnaireChanged(
-                f"Phiếu {slug} v{version} đã công bố nhưng tệp {definition.path} đã bị sửa "
-                f"(sha256 {definition.content_hash[:12]}… ≠ {content_hash[:12]}…). Phiếu đã công bố "
-                f"không được sửa: khôi phục tệp gốc, hoặc tạo phiên bản mới v{version + 1}.yaml."
-            )
-
-
-def publish(session: Session, definitions: dict[tuple[str, int], Definition]) -> list[Questionnaire]:
-    """Insert the versions not yet in the database (after `check_published`). Flushes; the
-    caller commits. Safe when several workers start at once."""
-    check_published(session, definitions)
-    existing = {tuple(row) for row in session.execute(sa.select(Questionnaire.slug, Questionnaire.version))}
-    added = []
-    for key, definition in sorted(definitions.items()):
-        if key in existing:
-            continue
-        row = Questionnaire(
-            slug=definition.slug,
-            version=definition.version,
-            content_hash=definition.content_hash,
-            title=definition.title,
-            definition=definition.data,
-            coded_layout=definition.coded_layout,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # another process published it a moment ago
-            continue
-        added.append(row)
-    check_published(session, definitions)
-    return added
-
-
-def get(session: Session, slug: str, version: int | None = None) -> Questionnaire | None:
-    """The published version `version` of `slug` (the newest if None)."""
-    stmt = sa.select(Questionnaire).where(Questionnaire.slug == slug)
-    if version is not None:
-        stmt = stmt.where(Questionnaire.version == version)
-    return session.scalars(stmt.order_by(Questionnaire.version.desc()).limit(1)).first()

@@ -8,16 +8,18 @@ for rated items (1–5, 9), the option's position (1, 2, 3…) for other closed 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, StringField
-from wtforms.validators import Length, Optional, Regexp, ValidationError
+from wtforms import BooleanField, Field, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
-from survey.questionnaire_forms import asked, text_of
+from survey.questionnaires.definition import asked, text_of
 
 #: Known from the sampled case, never keyed.
 FROM_CASE = {"dossier_code", "field_group"}
@@ -163,3 +165,62 @@ def straight_lined(definition: dict[str, Any], answers: dict[str, Any]) -> bool:
     items = [kq.code for _s, items in keyed_questions(definition) for kq in items if kq.element]
     values = {answers.get(code) for code in items}
     return len(items) > 3 and len(values) == 1 and None not in values
+
+
+# --- adjudication ------------------------------------------------------------------------------
+ADJUDICATION_CHOICES = ("first", "second", "other")
+
+
+class _AdjudicationForm(FlaskForm):
+    codes: tuple[str, ...] = ()
+    questions: dict[str, KeyedQuestion] = {}  # noqa: RUF012 - set per generated class
+
+    def resolved(self, discrepancies: list[Any]) -> dict[str, str | None]:
+        """The value settled for each mismatch, from the paper: the first keying's, the
+        second's, or the one typed (closed questions: stored as the option's code)."""
+        values: dict[str, str | None] = {}
+        for d in discrepancies:
+            choice = self[f"q-{d.question_code}"].data
+            if choice == "first":
+                values[d.question_code] = d.first_value
+            elif choice == "second":
+                values[d.question_code] = d.second_value
+            else:
+                values[d.question_code] = self[f"other-{d.question_code}"].data or None
+        return values
+
+
+def _other_value(code: str, kq: KeyedQuestion | None):  # type: ignore[no-untyped-def]
+    """Checks the value typed under "Khác" like the keying form does, and turns a closed
+    question's key into its stored code."""
+
+    def check(form: Any, field: Field) -> None:
+        if form[f"q-{code}"].data != "other":
+            return
+        typed = (field.data or "").strip()
+        if kq is not None and kq.keys:
+            if typed not in kq.keys:
+                raise ValidationError(_l("Giá trị %(v)s không hợp lệ.", v=typed or _l("(trống)")))
+            field.data = str(kq.keys[typed])
+        elif kq is not None and kq.type == "date":
+            field.data = typed
+            _vn_date(form, field)
+        else:
+            field.data = unicodedata.normalize("NFC", typed)
+
+    return check
+
+
+def build_adjudication_form_class(discrepancies: list[Any], definition: dict[str, Any]) -> type[_AdjudicationForm]:
+    """One choice (first / second / other) and one "other" value per mismatched question."""
+    questions = {kq.code: kq for _s, items in keyed_questions(definition) for kq in items}
+    attrs: dict[str, Any] = {"questions": questions, "codes": tuple(d.question_code for d in discrepancies)}
+    for d in discrepancies:
+        code = d.question_code
+        attrs[f"q-{code}"] = RadioField(
+            code,
+            choices=[SelectChoice(c, c) for c in ADJUDICATION_CHOICES],
+            validators=[InputRequired(_l("%(c)s: chọn giá trị đúng theo phiếu giấy.", c=code))],
+        )
+        attrs[f"other-{code}"] = StringField(code, validators=[_other_value(code, questions.get(code))])
+    return type("AdjudicationForm", (_AdjudicationForm,), attrs)

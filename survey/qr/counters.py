@@ -8,9 +8,9 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from survey.counter_codes import grouped, make_code, normalise, read_code
 from survey.models import Counter, Place
 from survey.models.base import FIELD_GROUP_LABELS
+from survey.qr.codes import grouped, make_code, normalise, read_code
 
 
 @dataclass(frozen=True)

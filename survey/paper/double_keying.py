@@ -1,5 +1,5 @@
-"""Keying paper forms: the first keying, the blind second keying, adjudication of the
-mismatches against the paper, and the statistics of every operator.
+"""Double keying of paper forms: the first keying, the blind second keying, and the
+adjudication of the mismatches against the paper.
 
 A form enters the analysis only as a verified `Response` (channel ``paper``): after two
 keyings that agree (or whose mismatches a supervisor settled from the paper), or — when
@@ -12,22 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from survey.models import Batch, Discrepancy, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import OUTCOMES
-from survey.questionnaire_forms import field_code
-from survey.responses import record_response
-from survey.rounds import serial_is_valid
+from survey.paper.keying_form import required_missing, straight_lined
+from survey.paper.operators import needs_verification
+from survey.paper.serials import normalise_serial, serial_is_valid
+from survey.questionnaires.definition import field_code
+from survey.responses.recording import record_response
 
 
 class KeyingError(ValueError):
     """A keying rule was broken; the message is shown to the operator."""
-
-
-def normalise_serial(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
 
 
 def case_for_serial(session: Session, survey_round: SurveyRound, serial: str) -> SampledCase:
@@ -194,131 +193,44 @@ def _accept(
     form.response_id = response.id
 
 
-# --- verification rate and operator statistics -------------------------------------------------
-@dataclass(frozen=True)
-class OperatorStats:
-    user_id: int
-    name: str
-    forms: int
-    fields: int
-    hours: float
-    errors: int
-
-    @property
-    def forms_per_hour(self) -> float | None:
-        return self.forms / self.hours if self.hours > 0 else None
-
-    @property
-    def errors_per_1000(self) -> float | None:
-        return 1000 * self.errors / self.fields if self.fields else None
-
-
-def _scoped(stmt: sa.Select, round_id: int | None, batch_id: int | None, keyer_id: int | None) -> sa.Select:
-    """Restrict a keying statement (joined to PaperForm and Batch) to a round, batch or keyer."""
-    if round_id is not None:
-        stmt = stmt.where(Batch.round_id == round_id)
-    if batch_id is not None:
-        stmt = stmt.where(PaperForm.batch_id == batch_id)
-    if keyer_id is not None:
-        stmt = stmt.where(Keying.keyer_id == keyer_id)
-    return stmt
-
-
-def _attributed_errors(
-    session: Session, round_id: int | None = None, batch_id: int | None = None, keyer_id: int | None = None
-) -> dict[int, int]:
-    """Errors per keyer: a mismatch settled against a keying counts against its keyer."""
-    errors: dict[int, int] = {}
-    for pass_no, blamed in ((1, ("first", "both")), (2, ("second", "both"))):
-        stmt = (
-            sa.select(Keying.keyer_id, sa.func.count())
-            .join(Discrepancy, Discrepancy.form_id == Keying.form_id)
-            .join(PaperForm, PaperForm.id == Keying.form_id)
-            .join(Batch, Batch.id == PaperForm.batch_id)
-            .where(Keying.pass_no == pass_no, Discrepancy.attributed_to.in_(blamed))
-            .group_by(Keying.keyer_id)
-        )
-        for keyer, n in session.execute(_scoped(stmt, round_id, batch_id, keyer_id)):
-            errors[keyer] = errors.get(keyer, 0) + n
-    return errors
-
-
-def operator_stats(
-    session: Session, *, round_id: int | None = None, batch_id: int | None = None, keyer_id: int | None = None
-) -> list[OperatorStats]:
-    stmt = (
-        sa.select(Keying.keyer_id, User.full_name, Keying.fields_keyed, Keying.started_at, Keying.finished_at)
-        .join(User, User.id == Keying.keyer_id)
-        .join(PaperForm, PaperForm.id == Keying.form_id)
-        .join(Batch, Batch.id == PaperForm.batch_id)
-        .where(Keying.draft.is_(False))
-    )
-    totals: dict[int, list[Any]] = {}
-    for keyer, name, fields, started, finished in session.execute(_scoped(stmt, round_id, batch_id, keyer_id)):
-        entry = totals.setdefault(keyer, [name, 0, 0, 0.0])
-        entry[1] += 1
-        entry[2] += fields
-        if started and finished:
-            entry[3] += max((finished - started).total_seconds(), 0) / 3600
-    errors = _attributed_errors(session, round_id, batch_id, keyer_id)
-    return [
-        OperatorStats(user_id=k, name=v[0], forms=v[1], fields=v[2], hours=v[3], errors=errors.get(k, 0))
-        for k, v in sorted(totals.items(), key=lambda kv: kv[1][0])
-    ]
-
-
-def needs_verification(session: Session, survey_round: SurveyRound, keyer_id: int) -> bool:
-    """Every form when the round says so; otherwise one in N with a random start (from the
-    round's seed), and every form of an operator whose error rate passed the threshold."""
-    if survey_round.verify_every <= 1:
-        return True
-    [own] = operator_stats(session, round_id=survey_round.id, keyer_id=keyer_id) or [None]
-    if own is not None and own.errors_per_1000 is not None and own.errors_per_1000 > survey_round.error_threshold:
-        return True
-    keyed = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Keying)
-        .join(PaperForm, PaperForm.id == Keying.form_id)
-        .join(Batch, Batch.id == PaperForm.batch_id)
-        .where(Batch.round_id == survey_round.id, Keying.pass_no == 1, Keying.draft.is_(False))
-    )
-    start = (survey_round.seed or 0) % survey_round.verify_every
-    return (int(keyed or 0) - 1) % survey_round.verify_every == start
+def start_keying(session: Session, batch: Batch, serial: str, user: User) -> Keying:
+    """`open_keying`, looking once more if another clerk opened the same new form at the same
+    moment (the loser's insert fails on the unique form; the session is rolled back)."""
+    try:
+        return open_keying(session, batch, serial, user)
+    except IntegrityError:
+        session.rollback()
+        return open_keying(session, batch, serial, user)
 
 
 @dataclass(frozen=True)
-class BatchControl:
-    received: int
-    keyed: int
-    awaiting_second: int
-    mismatched: int
-    verified: int
-    accepted: int
+class KeyingCheck:
+    """Why a keying was not finished: required answers missing, or every rated item with
+    one and the same code (straight-lining) not yet confirmed against the paper."""
+
+    missing: tuple[str, ...] = ()
+    straight_lined: bool = False
 
     @property
-    def missing(self) -> int:
-        """Forms counted as received but not yet found by keying."""
-        return max(self.received - self.keyed, 0)
-
-    @property
-    def surplus(self) -> int:
-        """Forms keyed beyond the received count: a counting or serial error to check."""
-        return max(self.keyed - self.received, 0)
+    def finished(self) -> bool:
+        return not self.missing and not self.straight_lined
 
 
-def batch_control(session: Session, batch: Batch) -> BatchControl:
-    counts = dict(
-        session.execute(
-            sa.select(PaperForm.status, sa.func.count())
-            .where(PaperForm.batch_id == batch.id)
-            .group_by(PaperForm.status)
-        ).all()
-    )
-    return BatchControl(
-        received=batch.received,
-        keyed=sum(counts.values()),
-        awaiting_second=counts.get("awaiting_second", 0),
-        mismatched=counts.get("mismatch", 0),
-        verified=counts.get("verified", 0),
-        accepted=counts.get("accepted", 0),
-    )
+def submit_keying(
+    session: Session,
+    keying: Keying,
+    answers: dict[str, Any],
+    questionnaire: Questionnaire,
+    *,
+    confirmed_straight: bool,
+) -> KeyingCheck:
+    """Finish a keying unless a required answer is missing or an unconfirmed straight line
+    needs a second look at the paper. Flushes."""
+    definition = questionnaire.definition
+    missing = tuple(required_missing(definition, answers))
+    if missing:
+        return KeyingCheck(missing=missing)
+    if straight_lined(definition, answers) and not confirmed_straight:
+        return KeyingCheck(straight_lined=True)
+    finish_keying(session, keying, answers, questionnaire)
+    return KeyingCheck()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from survey.models import Counter, CounterFieldGroup, Place
 
 
-class AdminError(ValueError):
+class PlaceError(ValueError):
     """A rule the user broke; the message is shown beside the form."""
 
 
@@ -17,7 +17,7 @@ def save_place(session: Session, place: Place | None, *, code: str, name: str, k
     code = code.strip().upper()
     clash = session.scalar(sa.select(Place.id).where(Place.code == code, Place.id != (place.id if place else -1)))
     if clash is not None:
-        raise AdminError(f"Mã {code} đã được dùng cho nơi tiếp nhận khác.")
+        raise PlaceError(f"Mã {code} đã được dùng cho nơi tiếp nhận khác.")
     if place is None:
         place = Place(code=code, name=name.strip(), kind=kind, active=active)
         session.add(place)
@@ -39,14 +39,14 @@ def save_counter(
 ) -> Counter:
     code = code.strip().upper()
     if not field_groups:
-        raise AdminError("Chọn ít nhất một nhóm lĩnh vực.")
+        raise PlaceError("Chọn ít nhất một nhóm lĩnh vực.")
     clash = session.scalar(
         sa.select(Counter.id).where(
             Counter.place_id == place.id, Counter.code == code, Counter.id != (counter.id if counter else -1)
         )
     )
     if clash is not None:
-        raise AdminError(f"Mã quầy {code} đã có tại {place.name}.")
+        raise PlaceError(f"Mã quầy {code} đã có tại {place.name}.")
     if counter is None:
         counter = Counter(place=place, code=code, name=name.strip(), active=active)
         session.add(counter)

@@ -47,7 +47,7 @@ MIN_QR_WIDTH: dict[str, float] = {"A4": 9.0 * cm, "A5": 6.5 * cm}
 _ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_Q
 _QUIET_ZONE = 4  # modules, as required by ISO/IEC 18004
 
-FONT_DIR = Path(__file__).resolve().parent / "static" / "fonts"
+FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
 _FONT_FILES = {
     "SIPAS-DejaVuSans": "DejaVuSans.ttf",
     "SIPAS-DejaVuSans-Bold": "DejaVuSans-Bold.ttf",

@@ -16,15 +16,11 @@ from wtforms import DateField, Field, HiddenField, RadioField, StringField, Text
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
 
+from survey.questionnaires.definition import asked, text_of
+
 REQUIRED = _l("Vui lòng chọn hoặc nhập câu trả lời.")
 NOT_A_CHOICE = _l("Lựa chọn không hợp lệ.")
 BAD_CHARACTERS = _l("Nội dung có ký tự không hợp lệ; vui lòng nhập lại.")
-
-
-def text_of(block: dict[str, str] | None, lang: str) -> str:
-    if not block:
-        return ""
-    return block.get(lang) or block["vi"]
 
 
 @dataclass(frozen=True)
@@ -54,19 +50,6 @@ def _options(question: dict[str, Any], definition: dict[str, Any], lang: str) ->
     else:
         options = question["options"]
     return [(str(o["code"]), text_of(o["label"], lang)) for o in options]
-
-
-def field_code(definition: dict[str, Any], field: str) -> str | None:
-    """Code of the question that fills a response column (``field: dossier_code`` …)."""
-    for section in definition["sections"]:
-        for q in section["questions"]:
-            if q.get("field") == field:
-                return str(q["code"])
-    return None
-
-
-def asked(question: dict[str, Any], channel: str) -> bool:
-    return channel in question.get("channels", ("qr", "paper"))
 
 
 def build_form_class(

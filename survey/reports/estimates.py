@@ -11,6 +11,7 @@ module only reads the stored responses and describes the design.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,11 +22,8 @@ from analysis.design import make_design
 from analysis.estimation import estimate_rates
 from analysis.questionnaire import index_spec
 from survey.models import PaperForm, Place, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
-from survey.responses import wide_table
-
-#: Land, construction and investment: one combined domain with its own target.
-LDX = ("dat_dai", "xay_dung", "dau_tu")
-LDX_LABEL = "dat_dai+xay_dung+dau_tu"
+from survey.models.base import LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.responses.wide import wide_table
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ def build_report(
     else:
         design = make_design(n=len(wide))
     group = wide["field_group"].astype(str).to_numpy()
-    ldx = np.where(np.isin(group, LDX), LDX_LABEL, None)
+    ldx = np.where(np.isin(group, LAND_CONSTRUCTION_INVESTMENT), LAND_CONSTRUCTION_INVESTMENT_LABEL, None)
     place_label = wide["place_id"].astype(str).to_numpy()
     table = estimate_rates(
         wide[list(spec.items)],
@@ -102,3 +100,38 @@ def rounds_with_responses(session: Session) -> list[SurveyRound]:
 
 def response_total(session: Session, channel: str) -> int:
     return int(session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.channel == channel)) or 0)
+
+
+#: Indicators of the overview table, in the order shown.
+HEADLINE = ("SIPAS", "A", "B", "C", "D", "E")
+
+
+def _rows(table: pd.DataFrame, domain_var: str, indicators: tuple[str, ...]) -> list[dict[str, Any]]:
+    if table.empty:
+        return []
+    part = table[(table["domain_var"] == domain_var) & (table["indicator"].isin(indicators))]
+    return list(part.to_dict("records"))
+
+
+def report_sections(report: Report) -> dict[str, list[dict[str, Any]]]:
+    """The report's tables as the page shows them: overall (SIPAS and elements), by field
+    group and land + construction + investment, by place (lowest first), every item."""
+    table = report.table
+    every = tuple(table["indicator"].unique()) if not table.empty else ()
+    return {
+        "overall": sorted(_rows(table, "all", HEADLINE), key=lambda r: HEADLINE.index(r["indicator"])),
+        "by_group": _rows(table, "field_group", ("SIPAS",)) + _rows(table, "ldx", ("SIPAS",)),
+        "by_place": sorted(_rows(table, "place", ("SIPAS",)), key=lambda r: r["estimate"]),
+        "items": _rows(table, "all", every),
+    }
+
+
+def estimates_csv(report: Report) -> tuple[bytes, str]:
+    """The estimates table as CSV (UTF-8 with a byte-order mark, for Excel), places by name,
+    and its file name."""
+    table = report.table.copy()
+    if not table.empty:
+        places = table["domain_var"] == "place"
+        table.loc[places, "domain"] = table.loc[places, "domain"].map(report.place_names)
+    name = f"sipas-{'giay-dot-' + str(report.round.id) if report.round else 'qr'}.csv"
+    return ("\ufeff" + table.to_csv(index=False)).encode("utf-8"), name

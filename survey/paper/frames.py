@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from survey.models import FrameRecord, Place, Procedure, SurveyRound
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS
+from survey.paper import uploads
 
 COLUMNS = {
     "dossier_code": ("mã hồ sơ", "ma ho so", "số hồ sơ", "so ho so", "dossier code"),
@@ -366,40 +367,44 @@ def frame_summary(session: Session, round_id: int) -> list[sa.Row]:
 __all__ = ["FrameCheck", "FrameError", "Problem", "check", "frame_summary", "read_table", "store"]
 
 
-# --- uploaded files waiting for confirmation ---------------------------------------------------
-# A file with problems is kept (it holds personal data) only until the user imports its valid
-# rows, a later upload succeeds, or the round's personal data is purged.
-_UPLOAD_RE = re.compile(r"^(?P<round>\d+)-[0-9a-f]{32}\.(csv|xlsx|txt)$")
+# --- the upload page's steps ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded frame file: imported whole (`stored` rows), or kept with its problems
+    (`token`) so that the user can download the report or confirm the valid rows."""
+
+    checked: FrameCheck
+    stored: int | None
+    token: str | None
 
 
-def _upload_dir(instance_path: str) -> Path:
-    path = Path(instance_path) / "uploads"
-    path.mkdir(exist_ok=True)
-    return path
+def import_upload(
+    session: Session, survey_round: SurveyRound, data: bytes, filename: str, *, instance_path: str
+) -> Upload:
+    """Check an uploaded file; store it if it has no problem, else keep it for the next step.
+    A file that cannot be read at all raises `FrameError`. Flushes; the caller commits."""
+    checked = check(session, survey_round, read_table(data, filename))
+    if checked.problems:
+        return Upload(checked, None, uploads.keep_upload(instance_path, survey_round.id, data, filename))
+    stored = store(session, survey_round, checked)
+    survey_round.frame_file = filename
+    uploads.remove_uploads(instance_path, survey_round.id)
+    return Upload(checked, stored, None)
 
 
-def keep_upload(instance_path: str, round_id: int, data: bytes, filename: str) -> str:
-    import uuid
-
-    suffix = Path(filename).suffix.lower()
-    token = f"{round_id}-{uuid.uuid4().hex}{suffix if suffix in ('.csv', '.xlsx', '.txt') else '.csv'}"
-    (_upload_dir(instance_path) / token).write_bytes(data)
-    return token
-
-
-def read_upload(instance_path: str, round_id: int, token: str) -> bytes | None:
-    match = _UPLOAD_RE.match(token)
-    path = _upload_dir(instance_path) / token
-    if match is None or int(match["round"]) != round_id or not path.exists():
-        return None
-    return path.read_bytes()
+def check_kept_upload(
+    session: Session, survey_round: SurveyRound, token: str, *, instance_path: str
+) -> FrameCheck | None:
+    """The check of a kept upload again (None if it is gone or not this round's)."""
+    data = uploads.read_upload(instance_path, survey_round.id, token)
+    return None if data is None else check(session, survey_round, read_table(data, token))
 
 
-def remove_uploads(instance_path: str, round_id: int) -> int:
-    removed = 0
-    for path in _upload_dir(instance_path).iterdir():
-        match = _UPLOAD_RE.match(path.name)
-        if match and int(match["round"]) == round_id:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+def import_valid_rows(
+    session: Session, survey_round: SurveyRound, checked: FrameCheck, *, label: str, instance_path: str
+) -> int:
+    """Store the valid rows of a kept upload the user confirmed, then drop the kept file."""
+    stored = store(session, survey_round, checked, valid_only=True)
+    survey_round.frame_file = label
+    uploads.remove_uploads(instance_path, survey_round.id)
+    return stored

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from survey import counters
 from survey.models import Counter
-from survey.posters import PosterSpec, posters_pdf, qr_png, qr_svg
+from survey.qr import counters
+from survey.qr.posters import PosterSpec, posters_pdf, qr_png, qr_svg
 
 __all__ = ["PosterConfigError", "poster_pdf", "public_base_url", "qr_png", "qr_svg"]
 

@@ -1,0 +1,38 @@
+"""``flask demo``: demonstration data."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from survey.demo import DEMO_PASSWORD, load, write_frame_file
+from survey.extensions import db
+
+demo_cli = AppGroup("demo", help="Dữ liệu mẫu để chạy thử.")
+
+
+@demo_cli.command("frame-file")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--rows", type=int, default=2000, show_default=True)
+@click.option("--year", type=int, help="Năm (mặc định: năm nay).")
+@click.option("--quarter", type=click.IntRange(1, 4), default=1, show_default=True)
+def demo_frame_file(out: str, rows: int, year: int | None, quarter: int) -> None:
+    """Ghi một tệp khung mẫu thử (CSV) cho các nơi tiếp nhận mẫu, để thử nhập khung mẫu."""
+    write_frame_file(out, rows=rows, year=year, quarter=quarter)
+    click.echo(f"Đã ghi {rows} hồ sơ thử vào {out} (quý {quarter}).")
+
+
+@demo_cli.command("load")
+def load_demo() -> None:
+    """Nạp dữ liệu mẫu vào cơ sở dữ liệu trống (chạy lại không nạp trùng)."""
+    definitions = current_app.extensions["sipas_questionnaires"]
+    report = load(db.session, definitions)
+    db.session.commit()
+    if report.loaded:
+        click.echo(report.summary)
+    else:
+        click.echo("Cơ sở dữ liệu đã có dữ liệu: không nạp lại dữ liệu mẫu.")
+    click.echo(f"Tài khoản chạy thử (mật khẩu: {DEMO_PASSWORD}):")
+    for username, role in report.logins:
+        click.echo(f"  {username:<14} {role}")

@@ -1,0 +1,46 @@
+"""``flask frame``: import the sampling frame of a round."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from survey.cli.common import fail, round_or_fail
+from survey.extensions import db
+from survey.paper import frames
+
+frame_cli = AppGroup("frame", help="Khung mẫu: danh sách hồ sơ đã trả kết quả.")
+
+
+@frame_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--round", "round_id", type=int, required=True, help="Số đợt khảo sát.")
+@click.option("--valid-only", is_flag=True, help="Chỉ nhập các dòng hợp lệ khi tệp có lỗi.")
+@click.option("--report", type=click.Path(dir_okay=False), help="Ghi danh sách lỗi (CSV) vào tệp này.")
+def frame_import(path: str, round_id: int, valid_only: bool, report: str | None) -> None:
+    """Nhập khung mẫu từ tệp CSV hoặc XLSX. Tệp có lỗi không được nhập, trừ khi --valid-only."""
+    survey_round = round_or_fail(round_id)
+    try:
+        table = frames.read_table(Path(path).read_bytes(), path)
+        checked = frames.check(db.session, survey_round, table)
+    except frames.FrameError as exc:
+        fail(str(exc))
+    for problem in checked.problems[:20]:
+        click.echo(f"dòng {problem.row}, cột {problem.column}: {problem.message}", err=True)
+    if len(checked.problems) > 20:
+        click.echo(f"… và {len(checked.problems) - 20} lỗi khác.", err=True)
+    if report and checked.problems:
+        Path(report).write_bytes(checked.problems_csv())
+        click.echo(f"Danh sách lỗi: {report}", err=True)
+    if checked.problems and not valid_only:
+        fail(f"{len(checked.problems)} lỗi ở {checked.n_rows - checked.n_valid} dòng; chưa nhập dòng nào")
+    try:
+        stored = frames.store(db.session, survey_round, checked, valid_only=valid_only)
+    except frames.FrameError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    survey_round.frame_file = Path(path).name
+    db.session.commit()
+    click.echo(f"Đã nhập {stored:,} hồ sơ vào khung mẫu của đợt {survey_round.id}.".replace(",", "."))

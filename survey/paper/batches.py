@@ -1,0 +1,63 @@
+"""Batches of paper forms as received from the post offices, and their control counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from survey.models import Batch, PaperForm
+
+
+class BatchError(ValueError):
+    """A rule about batches was broken; the message is shown to the team leader."""
+
+
+def create_batch(session: Session, round_id: int, *, code: str, post_office: str, received: int) -> Batch:
+    """Register a batch of paper forms as counted by hand at reception. Flushes."""
+    code = code.strip().upper()
+    if session.scalar(sa.select(Batch.id).where(Batch.round_id == round_id, Batch.code == code)) is not None:
+        raise BatchError(f"Mã lô {code} đã có.")
+    batch = Batch(round_id=round_id, code=code, post_office=post_office.strip(), received=received)
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+@dataclass(frozen=True)
+class BatchControl:
+    received: int
+    keyed: int
+    awaiting_second: int
+    mismatched: int
+    verified: int
+    accepted: int
+
+    @property
+    def missing(self) -> int:
+        """Forms counted as received but not yet found by keying."""
+        return max(self.received - self.keyed, 0)
+
+    @property
+    def surplus(self) -> int:
+        """Forms keyed beyond the received count: a counting or serial error to check."""
+        return max(self.keyed - self.received, 0)
+
+
+def batch_control(session: Session, batch: Batch) -> BatchControl:
+    counts = dict(
+        session.execute(
+            sa.select(PaperForm.status, sa.func.count())
+            .where(PaperForm.batch_id == batch.id)
+            .group_by(PaperForm.status)
+        ).all()
+    )
+    return BatchControl(
+        received=batch.received,
+        keyed=sum(counts.values()),
+        awaiting_second=counts.get("awaiting_second", 0),
+        mismatched=counts.get("mismatch", 0),
+        verified=counts.get("verified", 0),
+        accepted=counts.get("accepted", 0),
+    )

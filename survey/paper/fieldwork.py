@@ -1,0 +1,129 @@
+"""Fieldwork of a paper round: assignments, outcomes, replacements by reserves, response
+rates, and the log of every view of personal data. Plain functions: they flush, the caller
+commits."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from survey.models import SampledCase, SurveyRound, User
+from survey.models.base import utcnow
+from survey.models.paper import OUTCOMES, PiiAccess
+from survey.paper.rounds import RoundError
+
+
+def assign(session: Session, survey_round: SurveyRound, case_ids: list[int], surveyor: User | None) -> int:
+    """Give active cases to a surveyor (None: take them back). Returns how many changed."""
+    if surveyor is not None and surveyor.role != "surveyor":
+        raise RoundError("Chỉ giao phiếu cho điều tra viên.")
+    cases = session.scalars(
+        sa.select(SampledCase).where(SampledCase.round_id == survey_round.id, SampledCase.id.in_(case_ids))
+    ).all()
+    if len(cases) != len(set(case_ids)):
+        raise RoundError("Có trường hợp không thuộc đợt khảo sát này.")
+    changed = 0
+    for case in cases:
+        if not case.active:
+            raise RoundError(f"Phiếu {case.form_serial} là phiếu dự phòng chưa được dùng.")
+        if case.outcome is not None:
+            raise RoundError(f"Phiếu {case.form_serial} đã có kết quả phỏng vấn.")
+        if case.surveyor_id != (surveyor.id if surveyor else None):
+            case.surveyor_id = surveyor.id if surveyor else None
+            case.assigned_at = utcnow() if surveyor else None
+            changed += 1
+    if survey_round.status == "sampled" and surveyor is not None:
+        survey_round.status = "fieldwork"
+    session.flush()
+    return changed
+
+
+def record_outcome(session: Session, case: SampledCase, outcome: str) -> None:
+    if outcome not in OUTCOMES:
+        raise RoundError(f"Mã kết quả {outcome!r} không hợp lệ.")
+    if not case.active:
+        raise RoundError("Phiếu dự phòng chưa được dùng: không ghi kết quả.")
+    case.outcome = outcome
+    case.outcome_at = utcnow()
+    session.flush()
+
+
+def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCase:
+    """Take the next unused reserve of the same stratum in place of `case`, recording why."""
+    if not reason.strip():
+        raise RoundError("Phải ghi lý do thay thế.")
+    if not case.active or case.replaced_by_id is not None:
+        raise RoundError(f"Phiếu {case.form_serial} không thể thay thế.")
+    if case.outcome == "completed":
+        raise RoundError(f"Phiếu {case.form_serial} đã phỏng vấn xong: không thay thế.")
+    reserve = session.scalars(
+        sa.select(SampledCase)
+        .where(
+            SampledCase.round_id == case.round_id,
+            SampledCase.stratum == case.stratum,
+            SampledCase.role == "reserve",
+            SampledCase.active.is_(False),
+        )
+        .order_by(SampledCase.draw_order)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if reserve is None:
+        raise RoundError(f"Tầng {case.stratum} đã hết phiếu dự phòng.")
+    reserve.active = True
+    reserve.surveyor_id = case.surveyor_id
+    reserve.assigned_at = utcnow() if case.surveyor_id else None
+    case.replaced_by_id = reserve.id
+    case.replacement_reason = reason.strip()
+    session.flush()
+    return reserve
+
+
+@dataclass(frozen=True)
+class ResponseRates:
+    counts: dict[str, int]
+    dispositions: dict[str, int]
+    rr1: float | None
+    active: int
+    pending: int
+
+
+def response_rates(session: Session, round_id: int) -> ResponseRates:
+    """AAPOR RR1 = I / (I + P + R + NC + O + UH + UO) over the cases put in the field."""
+    rows = (
+        session.execute(sa.select(SampledCase.outcome).where(SampledCase.round_id == round_id, SampledCase.active))
+        .scalars()
+        .all()
+    )
+    counts = Tally(o for o in rows if o)
+    dispositions: dict[str, int] = Tally()
+    for outcome, n in counts.items():
+        dispositions[OUTCOMES[outcome][0]] += n
+    eligible_or_unknown = sum(n for d, n in dispositions.items() if d != "NE")
+    rr1 = dispositions.get("I", 0) / eligible_or_unknown if eligible_or_unknown else None
+    return ResponseRates(dict(counts), dict(dispositions), rr1, len(rows), sum(1 for o in rows if not o))
+
+
+def case_summary(session: Session, round_id: int) -> dict[str, Any]:
+    return dict(
+        session.execute(
+            sa.select(SampledCase.role, sa.func.count())
+            .where(SampledCase.round_id == round_id)
+            .group_by(SampledCase.role)
+        ).all()
+    )
+
+
+def log_pii_view(session: Session, user: User, cases: Sequence[SampledCase], purpose: str) -> None:
+    """Record that `user` was shown the personal data of `cases` (one row per round)."""
+    by_round: dict[int, list[int]] = {}
+    for case in cases:
+        by_round.setdefault(case.round_id, []).append(case.id)
+    for round_id, case_ids in sorted(by_round.items()):
+        session.add(PiiAccess(user_id=user.id, round_id=round_id, case_ids=sorted(case_ids), purpose=purpose))
+    session.flush()

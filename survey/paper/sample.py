@@ -1,0 +1,192 @@
+"""The sample draw of a paper round: allocation and SRSWOR per stratum through
+`analysis.sampling`, main and reserve cases, and the design kept with the round."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from analysis import sampling
+from survey.models import FrameRecord, Questionnaire, SampledCase, StratumDesign, SurveyRound
+from survey.paper.rounds import RoundError
+from survey.paper.serials import form_serial
+
+
+def stratum_sd_from_round(session: Session, previous: SurveyRound) -> pd.Series:
+    """S_h for a Neyman allocation from an earlier round's stored paper responses:
+    ``sqrt(p_h (1 - p_h))`` with ``p_h`` the share of satisfied answers among the rated
+    answers in stratum h, shrunk as ``(x + 0.5) / (m + 1)`` so that a stratum where everyone
+    was satisfied still gets a positive S_h. Strata the earlier round did not reach are left
+    out (the allocation then uses 0.5)."""
+    from analysis.questionnaire import index_spec
+    from survey.models import PaperForm, Response
+
+    questionnaire = session.get(Questionnaire, previous.questionnaire_id)
+    assert questionnaire is not None
+    spec = index_spec(questionnaire.definition)
+    layout = list(questionnaire.coded_layout)
+    positions = [layout.index(code) for code in spec.items]
+    rows = session.execute(
+        sa.select(SampledCase.stratum, Response.coded)
+        .join(PaperForm, PaperForm.case_id == SampledCase.id)
+        .join(Response, Response.id == PaperForm.response_id)
+        .where(SampledCase.round_id == previous.id)
+    ).all()
+    satisfied = {str(c) for c in spec.satisfied_codes}
+    valid = {str(c) for c in spec.valid_codes}
+    tally: dict[str, list[int]] = {}
+    for stratum, coded in rows:
+        counts = tally.setdefault(stratum, [0, 0])
+        for i in positions:
+            ch = coded[i]
+            counts[0] += ch in satisfied
+            counts[1] += ch in valid
+    shares = {k: (x + 0.5) / (m + 1) for k, (x, m) in tally.items()}
+    return pd.Series({k: float(np.sqrt(p * (1 - p))) for k, p in shares.items()}, name="S_h", dtype=float)
+
+
+def draw_sample(
+    session: Session,
+    survey_round: SurveyRound,
+    rule: sampling.AllocationRule,
+    *,
+    seed: int | None = None,
+    stratum_sd: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Allocate, draw main and reserve cases per stratum, and keep the design with the round.
+    The same frame and seed give the same sample, bit for bit."""
+    if survey_round.status != "frame":
+        raise RoundError("Đợt khảo sát này đã chọn mẫu.")
+    frame = pd.DataFrame(
+        session.execute(
+            sa.select(FrameRecord.id, FrameRecord.stratum, FrameRecord.place_id, FrameRecord.field_group).where(
+                FrameRecord.round_id == survey_round.id
+            )
+        ).all(),
+        columns=["id", "stratum", "place_id", "field_group"],
+    )
+    if frame.empty:
+        raise RoundError("Đợt khảo sát chưa có khung mẫu: hãy nhập danh sách hồ sơ trước.")
+    sizes = frame.groupby("stratum").size()
+    groups = frame.groupby("stratum")["field_group"].first()
+    try:
+        sd = stratum_sd.reindex(sizes.index) if stratum_sd is not None and rule.method == "neyman" else None
+        design = sampling.allocate(sizes, rule, field_group_of=groups, stratum_sd=sd)
+    except ValueError as exc:
+        raise RoundError(f"Không phân bổ được cỡ mẫu: {exc}") from None
+    seed = seed if seed is not None else secrets.randbits(31)
+    selection = sampling.draw(frame[["id", "stratum"]], design, stratum_col="stratum", id_col="id", seed=seed)
+    places = frame.groupby("stratum")["place_id"].first()
+    for stratum, row in design.iterrows():
+        session.add(
+            StratumDesign(
+                round_id=survey_round.id,
+                stratum=str(stratum),
+                place_id=int(places[stratum]),
+                field_group=str(groups[stratum]),
+                population=int(row["N_h"]),
+                sample_size=int(row["n_h"]),
+                reserve_size=int(row["reserve_h"]),
+            )
+        )
+    selection = selection.sort_values(["stratum", "role", "order"], kind="stable")
+    cases = []
+    for sequence, row in enumerate(selection.itertuples(index=False), start=1):
+        cases.append(
+            {
+                "round_id": survey_round.id,
+                "frame_record_id": int(row.id),
+                "stratum": row.stratum,
+                "role": row.role,
+                "draw_order": int(row.order),
+                "active": row.role == "main",
+                "form_serial": form_serial(survey_round.id, sequence),
+            }
+        )
+    session.execute(sa.insert(SampledCase.__table__), cases)
+    survey_round.seed = seed
+    survey_round.allocation = {
+        "method": rule.method,
+        "total_n": rule.total_n,
+        "per_stratum": rule.per_stratum,
+        "minimum": rule.minimum,
+        "oversample": dict(rule.oversample),
+        "reserve_rate": rule.reserve_rate,
+    }
+    survey_round.status = "sampled"
+    session.flush()
+    return design
+
+
+@dataclass(frozen=True)
+class Draw:
+    """What a draw did: the design per stratum and the seed kept with the round."""
+
+    design: pd.DataFrame
+    seed: int
+    requested: int | None
+
+    @property
+    def achieved(self) -> int:
+        return int(self.design["n_h"].sum())
+
+    @property
+    def reserves(self) -> int:
+        return int(self.design["reserve_h"].sum())
+
+    @property
+    def size_changed(self) -> bool:
+        """Per-stratum minimums moved the sample size away from the one asked for."""
+        return self.requested is not None and self.achieved != self.requested
+
+
+def parse_oversample(items: Iterable[str]) -> dict[str, float]:
+    """``["dat_dai=1.5", …]`` → ``{"dat_dai": 1.5, …}`` (the command line's form)."""
+    factors = {}
+    for item in items:
+        group, _, factor = item.partition("=")
+        try:
+            factors[group.strip()] = float(factor)
+        except ValueError:
+            raise RoundError(f"--oversample {item!r}: cần dạng nhom=hệ_số, ví dụ dat_dai=1.5") from None
+    return factors
+
+
+def draw_round(
+    session: Session,
+    survey_round: SurveyRound,
+    *,
+    method: str,
+    total_n: int | None = None,
+    per_stratum: int | None = None,
+    minimum: int = 0,
+    oversample: Mapping[str, float] | None = None,
+    reserve_rate: float = 0.4,
+    seed: int | None = None,
+    sd_round: SurveyRound | None = None,
+) -> Draw:
+    """The draw as the page and the command line ask for it: build the allocation rule
+    (field groups with a factor of 1 are not oversampled), take the Neyman S_h from an
+    earlier round if one is named, and draw. A broken rule raises `RoundError`."""
+    factors = {group: factor for group, factor in (oversample or {}).items() if factor not in (None, 1.0)}
+    try:
+        rule = sampling.AllocationRule(
+            method=method,  # type: ignore[arg-type]  # checked by AllocationRule
+            total_n=total_n,
+            per_stratum=per_stratum,
+            minimum=minimum,
+            oversample=factors,
+            reserve_rate=reserve_rate,
+        )
+        stratum_sd = stratum_sd_from_round(session, sd_round) if sd_round is not None else None
+        design = draw_sample(session, survey_round, rule, seed=seed, stratum_sd=stratum_sd)
+    except ValueError as exc:  # RoundError included
+        raise RoundError(str(exc)) from None
+    assert survey_round.seed is not None
+    return Draw(design, survey_round.seed, total_n if method != "fixed" else None)

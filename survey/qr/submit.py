@@ -1,0 +1,142 @@
+"""The citizen's submit behind a counter's QR code: which questionnaire version a form was
+built from, its signed idempotency key, and storing the answers exactly once.
+
+Each rendered form carries a signed, timestamped token (`new_form_token`): a random key,
+the questionnaire version the form was built from, and — its timestamp — the start time. A
+double tap, a retry after a timeout or a back-and-resubmit finds the response stored with
+that key and shows the same receipt; concurrent submits of one form race on the unique key
+and the losers look the winner up. A form is always checked against the version it was
+built from, even if a newer one was published while the citizen was answering: never two
+wordings in one response.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_wtf import FlaskForm
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from survey import questionnaires
+from survey.models import Counter, Questionnaire
+from survey.questionnaires.definition import field_code
+from survey.questionnaires.forms import answers_from_form, build_form_class
+from survey.responses.recording import DuplicateDossier, device_hash, find_by_idempotency_key, record_response
+
+FORM_SALT = "sipas-qr-form"
+FORM_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class FormToken:
+    """What a rendered form's hidden ``idem`` field carries, once its signature is checked."""
+
+    key: str
+    questionnaire_id: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The outcome of a submit: the receipt to show, or the dossier code already rated."""
+
+    receipt: str | None
+    duplicate_dossier: bool = False
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=FORM_SALT)
+
+
+def new_form_token(secret: str, questionnaire_id: int) -> str:
+    return _serializer(secret).dumps([uuid.uuid4().hex, questionnaire_id])
+
+
+def read_form_token(secret: str, token: str | None) -> FormToken | None:
+    """The token's content if its signature is valid and it is under a day old (never raises)."""
+    if not token:
+        return None
+    try:
+        payload, signed_at = _serializer(secret).loads(token, max_age=FORM_MAX_AGE, return_timestamp=True)
+        key, questionnaire_id = str(payload[0]), int(payload[1])
+    except (BadData, TypeError, ValueError, IndexError):
+        return None
+    return FormToken(key, questionnaire_id, signed_at.astimezone(UTC))
+
+
+def questionnaire_for(session: Session, slug: str, token: FormToken | None) -> Questionnaire | None:
+    """The version a submitted form was built from, else the newest published version."""
+    newest = questionnaires.get(session, slug)
+    if newest is None or token is None:
+        return newest
+    built_from = session.get(Questionnaire, token.questionnaire_id)
+    return built_from if built_from is not None and built_from.slug == slug else newest
+
+
+def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> FlaskForm:
+    """The citizen's form for this counter: the field-group question lists only the groups the
+    counter serves, and is not asked at all when it serves one."""
+    form_class = build_form_class(
+        questionnaire.definition, channel="qr", lang=lang, field_groups=tuple(counter.field_groups)
+    )
+    return form_class()
+
+
+def stored_receipt(session: Session, token: FormToken) -> str | None:
+    """The receipt of the response already stored for this form, if any."""
+    stored = find_by_idempotency_key(session, token.key)
+    return stored.receipt_code if stored is not None else None
+
+
+def submit(
+    session: Session,
+    questionnaire: Questionnaire,
+    counter: Counter,
+    form: FlaskForm,
+    *,
+    token: FormToken,
+    secret: str,
+    client: tuple[str, str],
+    today: date,
+) -> Submitted:
+    """Store the validated `form` once. `client` is (address, user agent), hashed with a salt
+    of the day into the device hash that flags likely duplicates. Flushes; on a lost race the
+    session is rolled back and the winner's receipt returned. The caller commits."""
+    definition = questionnaire.definition
+    answers: dict[str, Any] = answers_from_form(definition, form)
+    groups = tuple(counter.field_groups)
+    group_code = field_code(definition, "field_group")
+    field_group = groups[0] if len(groups) == 1 or group_code is None else answers.get(group_code)
+    if len(groups) == 1 and group_code is not None:
+        answers[group_code] = field_group
+    try:
+        response, _created = record_response(
+            session,
+            questionnaire,
+            answers,
+            channel="qr",
+            place_id=counter.place_id,
+            counter_id=counter.id,
+            field_group=str(field_group),
+            idempotency_key=token.key,
+            started_at=token.started_at,
+            device=device_hash(secret, client[0], client[1], today),
+        )
+    except DuplicateDossier:
+        session.rollback()
+        return Submitted(None, duplicate_dossier=True)
+    except IntegrityError:
+        # Lost a race with a concurrent submit of the same form (or the same dossier).
+        session.rollback()
+        receipt = stored_receipt(session, token)
+        if receipt is not None:
+            return Submitted(receipt)
+        if answers.get(field_code(definition, "dossier_code") or ""):
+            return Submitted(None, duplicate_dossier=True)
+        raise
+    return Submitted(response.receipt_code)

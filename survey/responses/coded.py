@@ -1,0 +1,42 @@
+"""``Response.coded``: the codes of a questionnaire's scale questions as one string of
+digits (``.`` for no answer) in the order of ``Questionnaire.coded_layout``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def decode_coded(coded: list[str] | np.ndarray, width: int) -> np.ndarray:
+    """Decode ``coded`` strings of `width` characters into a float matrix (NaN = no answer).
+
+    Raises `ValueError` if a string has the wrong length or a character that is neither a
+    digit nor ``.``."""
+    n = len(coded)
+    if n == 0:
+        return np.empty((0, width))
+    joined = "".join(coded)
+    if len(joined) != n * width:
+        bad = next(i for i, c in enumerate(coded) if len(c) != width)
+        raise ValueError(f"response #{bad}: coded answers have {len(coded[bad])} characters, expected {width}")
+    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
+    values = raw.astype(np.float64) - ord("0")
+    blank = raw == ord(".")
+    if np.any(~blank & ((values < 0) | (values > 9))):
+        raise ValueError("coded answers contain a character that is neither a digit nor '.'")
+    values[blank] = np.nan
+    return values
+
+
+def encode_coded(answers: dict[str, object], layout: list[str]) -> str:
+    """The ``coded`` string for `answers` (codes of the scale questions in `layout` order)."""
+    out = []
+    for code in layout:
+        value = answers.get(code)
+        if value is None or value == "":
+            out.append(".")
+        else:
+            digit = int(value)  # type: ignore[call-overload]
+            if not 0 <= digit <= 9:
+                raise ValueError(f"{code}: code {digit} is not a single digit")
+            out.append(str(digit))
+    return "".join(out)
