@@ -96,6 +96,17 @@ class Calibration:
     psu_x: np.ndarray
 
     @property
+    def g_inverse(self) -> np.ndarray:
+        """``d / c`` per row, the inverse calibration factor ``1/g``: weight before over weight
+        after calibration (0 where the calibrated weight is 0).
+
+        The GREG-residual linearization regresses ``x / g`` on the calibration variables
+        (``survey:::svyrecvar`` after ``calibrate``/``postStratify``; Lumley 2010, pp. 135-146).
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.cal_weights > 0, self.base_weights / self.cal_weights, 0.0)
+
+    @property
     def n_columns(self) -> int:
         """Number of columns of the reduced calibration model matrix."""
         return int(self.gram_pinv.shape[0])

@@ -33,7 +33,14 @@ import numpy.typing as npt
 
 from analysis.design import Design, DesignError
 
-__all__ = ["domain_degf", "domain_psu_totals", "domain_variance", "stratified_variance"]
+__all__ = [
+    "domain_degf",
+    "domain_psu_totals",
+    "domain_variance",
+    "row_psu_totals",
+    "stratified_covariance",
+    "stratified_variance",
+]
 
 
 def _as2d(x: npt.ArrayLike) -> np.ndarray:
@@ -97,6 +104,38 @@ def domain_psu_totals(
         beta = cal.gram_pinv @ xtv
         tot -= cal.psu_x @ beta
     return tot.reshape(design.n_psus, n_dom, k)
+
+
+def row_psu_totals(design: Design, values: npt.ArrayLike, domain_mask: npt.ArrayLike | None = None) -> np.ndarray:
+    """PSU totals of row-level linearized values, calibration residual included, shape
+    ``(n_psu, k)``.
+
+    One domain (``domain_mask``, or every row), each row its own cell: the shortcut of
+    :func:`domain_psu_totals` that ``svymean``/``svyratio``/``svyglm`` need (R hands the same
+    matrix to ``svyrecvar``). On a calibrated design the values divided by ``g``
+    (:attr:`analysis.design.Calibration.g_inverse`) feed the GREG residual.
+
+    Parameters
+    ----------
+    design : Design
+    values : array, shape (n,) or (n, k)
+        Linearized values of every row, already multiplied by the (current) weights; zero
+        outside the domain.
+    domain_mask : bool array, shape (n,), optional
+        Rows in the domain (default: all rows).
+    """
+    linearized = _as2d(values)
+    if domain_mask is None:
+        row_domain = np.zeros(design.n, dtype=np.int64)
+    else:
+        row_domain = np.where(np.asarray(domain_mask, dtype=bool), 0, -1)
+    calibration = design.calibration
+    if calibration is None:
+        return domain_psu_totals(design, linearized, design.psu, row_domain, 1)[:, 0, :]
+    linearized_over_g = linearized * calibration.g_inverse[:, None]
+    return domain_psu_totals(design, linearized, design.psu, row_domain, 1, linearized_over_g, calibration.codes)[
+        :, 0, :
+    ]
 
 
 def _stratum_scale(design: Design) -> np.ndarray:
