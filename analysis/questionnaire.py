@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from analysis.estimation import Composite
+from analysis.rates import Composite
 
 __all__ = ["IndexSpec", "QuestionnaireError", "ShareSpec", "index_spec", "load_index_spec"]
 
