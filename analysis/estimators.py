@@ -110,7 +110,8 @@ def _domain_mask(design: Design, domain: npt.ArrayLike | None, *columns: FloatAr
         raise DesignError(f"domain mask has shape {mask.shape}, expected ({design.n},)")
     for column in columns:
         mask = mask & np.isfinite(column)
-    return mask & (design.weights != 0)
+    in_domain: npt.NDArray[np.bool_] = mask & (design.weights != 0)
+    return in_domain
 
 
 def _as_column(values: npt.ArrayLike, design: Design, what: str) -> FloatArray:

@@ -108,7 +108,8 @@ def _combine_items(cell_values: FloatArray, coefficients: FloatArray, cell_domai
     """Indicator values per cell, ``cell_values[c] @ coefficients[cell_domain[c]]``, without
     materialising ``coefficients[cell_domain]`` when every domain has the same coefficients."""
     if coefficients.shape[0] == 1 or bool(np.all(coefficients == coefficients[:1])):
-        return cell_values @ coefficients[0]
+        same_for_all: FloatArray = cell_values @ coefficients[0]
+        return same_for_all
     out = np.empty((cell_values.shape[0], coefficients.shape[2]))
     for k in range(coefficients.shape[2]):
         out[:, k] = np.einsum("cj,cj->c", cell_values, coefficients[cell_domain, :, k])
@@ -124,7 +125,8 @@ def _design_effect(
         s2 = s2_population * n / (n - 1)
         fpc = np.where(weight_sum > n, 1.0 / n - 1.0 / weight_sum, 1.0 / n)
         variance_srs = s2 * fpc
-        return np.where((n >= 2) & (variance_srs > 0), variance / variance_srs, np.nan)
+        deff: FloatArray = np.where((n >= 2) & (variance_srs > 0), variance / variance_srs, np.nan)
+    return deff
 
 
 class _RateEngine:

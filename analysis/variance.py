@@ -178,7 +178,8 @@ def stratified_variance(design: Design, tot: np.ndarray) -> np.ndarray:
     means[lonely] = 0.0  # "adjust": centre a lonely PSU at the grand mean (zero)
     centred = t - np.repeat(means, n_h, axis=0)
     ss = np.add.reduceat(centred * centred, design.stratum_start, axis=0)
-    return (scale[:, None] * ss).sum(axis=0).reshape(shape)
+    variance: np.ndarray = (scale[:, None] * ss).sum(axis=0).reshape(shape)
+    return variance
 
 
 def stratified_covariance(design: Design, tot: np.ndarray) -> np.ndarray:
@@ -191,7 +192,8 @@ def stratified_covariance(design: Design, tot: np.ndarray) -> np.ndarray:
     means[lonely] = 0.0
     centred = tot - np.repeat(means, n_h, axis=0)
     weighted = centred * np.repeat(scale, n_h)[:, None]
-    return centred.T @ weighted
+    covariance: np.ndarray = centred.T @ weighted
+    return covariance
 
 
 def domain_variance(
@@ -242,4 +244,5 @@ def domain_degf(
     has = has.reshape(design.n_psus, n_dom * k)
     n_psu = has.sum(axis=0)
     n_str = (np.add.reduceat(has.astype(np.int64), design.stratum_start, axis=0) > 0).sum(axis=0)
-    return (n_psu - n_str).reshape(n_dom, k).astype(np.int64)
+    df: np.ndarray = (n_psu - n_str).reshape(n_dom, k).astype(np.int64)
+    return df
