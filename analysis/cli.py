@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import DesignError, make_design
-from analysis.estimation import OUTPUT_COLUMNS, estimate_rates
+from analysis.output import OUTPUT_COLUMNS
 from analysis.questionnaire import QuestionnaireError, load_index_spec
+from analysis.rates import estimate_rates
 from analysis.weighting import (
     WeightingError,
     calibrate_design,

@@ -31,6 +31,9 @@ __all__ = [
 
 LONELY_PSU_RULES = ("adjust", "remove", "certainty", "fail")
 
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
 
 class DesignError(ValueError):
     """A design that cannot be built from the given columns (one-line message)."""
@@ -86,14 +89,25 @@ class Calibration:
         PSU totals of ``c * X`` (``c`` = calibrated weights), shape ``(n_psu, p)``.
     """
 
-    codes: tuple[np.ndarray, ...]
+    codes: tuple[IntArray, ...]
     n_levels: tuple[int, ...]
     names: tuple[str, ...]
-    base_weights: np.ndarray
-    cal_weights: np.ndarray
+    base_weights: FloatArray
+    cal_weights: FloatArray
     offsets: tuple[int, ...]
-    gram_pinv: np.ndarray
-    psu_x: np.ndarray
+    gram_pinv: FloatArray
+    psu_x: FloatArray
+
+    @property
+    def g_inverse(self) -> FloatArray:
+        """``d / c`` per row, the inverse calibration factor ``1/g``: weight before over weight
+        after calibration (0 where the calibrated weight is 0).
+
+        The GREG-residual linearization regresses ``x / g`` on the calibration variables
+        (``survey:::svyrecvar`` after ``calibrate``/``postStratify``; Lumley 2010, pp. 135-146).
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.cal_weights > 0, self.base_weights / self.cal_weights, 0.0)
 
     @property
     def n_columns(self) -> int:
@@ -139,13 +153,13 @@ class Design:
         GREG-residual linearization.
     """
 
-    weights: np.ndarray
-    strata: np.ndarray
-    psu: np.ndarray
-    psu_stratum: np.ndarray
-    n_psu: np.ndarray
-    stratum_start: np.ndarray
-    fpc: np.ndarray
+    weights: FloatArray
+    strata: IntArray
+    psu: IntArray
+    psu_stratum: IntArray
+    n_psu: IntArray
+    stratum_start: IntArray
+    fpc: FloatArray
     lonely_psu: str
     strata_labels: np.ndarray
     calibration: Calibration | None = None
@@ -353,6 +367,6 @@ def build_calibration(
         base_weights=np.asarray(base_weights, dtype=np.float64),
         cal_weights=np.asarray(cal_weights, dtype=np.float64),
         offsets=tuple(offsets),
-        gram_pinv=gram_pinv,
+        gram_pinv=gram_pinv.astype(np.float64, copy=False),
         psu_x=psu_x,
     )

@@ -27,8 +27,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analysis.design import Design, DesignError
-from analysis.estimation import _g_inverse
-from analysis.variance import domain_psu_totals, stratified_covariance
+from analysis.variance import row_psu_totals, stratified_covariance
 
 __all__ = ["element_scores", "fit_drivers"]
 
@@ -110,20 +109,9 @@ def fit_drivers(
     mu = 1.0 / (1.0 + np.exp(-(xm[keep] @ beta)))
     a = (xm[keep] * (w * mu * (1 - mu))[:, None]).T @ xm[keep]
     a_inv = np.linalg.inv(a)
-    infl = np.zeros_like(xm)
-    infl[keep] = (xm[keep] * (w * (yv[keep] - mu))[:, None]) @ a_inv
-    ginv = _g_inverse(design)
-    cal = design.calibration
-    tot = domain_psu_totals(
-        design,
-        infl,
-        design.psu,
-        np.zeros(design.n, dtype=np.int64),
-        1,
-        None if ginv is None else infl * ginv[:, None],
-        None if cal is None else cal.codes,
-    )[:, 0, :]
-    vcov = stratified_covariance(design, tot)
+    influence = np.zeros_like(xm)
+    influence[keep] = (xm[keep] * (w * (yv[keep] - mu))[:, None]) @ a_inv
+    vcov = stratified_covariance(design, row_psu_totals(design, influence))
     se = np.sqrt(np.diag(vcov))
     df = design.degf(keep) - xm.shape[1] + 1
     q = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from analysis.estimation import Composite
+from analysis.rates import Composite
 
 __all__ = ["IndexSpec", "QuestionnaireError", "ShareSpec", "index_spec", "load_index_spec"]
 
@@ -100,6 +100,7 @@ def index_spec(doc: dict[str, Any]) -> IndexSpec:
         sc = _req(scales, sh["scale"], "scales.")
         codes = tuple(int(o["code"]) for o in sc["options"] if not o.get("missing"))
         rep = sh.get("report")
+        report: tuple[tuple[str, tuple[int, ...]], ...]
         if rep == "distribution":
             report = tuple((str(c), (c,)) for c in codes)
         else:

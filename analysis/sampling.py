@@ -42,9 +42,10 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -214,7 +215,7 @@ def _check_counts(values: pd.Series, what: str) -> list[int]:
     return [int(v) for v in values.tolist()]
 
 
-def _aligned(series: pd.Series | None, keys: list[str], what: str) -> dict[str, object]:
+def _aligned(series: pd.Series | None, keys: list[str], what: str) -> dict[str, Any]:
     """A per-stratum series as a dict over ``keys``; refuse keys that are not strata."""
     if series is None:
         return {}
@@ -226,7 +227,8 @@ def _aligned(series: pd.Series | None, keys: list[str], what: str) -> dict[str, 
     extra = [k for k in series.index if k not in known]
     if extra:
         raise SamplingError(f"{what} names stratum/strata not in stratum_sizes: {_preview(extra)}")
-    return {k: v for k, v in series.items() if not (pd.api.types.is_scalar(v) and pd.isna(v))}
+    # every index value is one of ``keys`` (checked above), so a string
+    return {str(k): v for k, v in series.items() if not (pd.api.types.is_scalar(v) and pd.isna(v))}
 
 
 def _water_fill(weights: list[Fraction], lower: list[int], upper: list[int], total: int) -> list[Fraction]:
@@ -238,7 +240,10 @@ def _water_fill(weights: list[Fraction], lower: list[int], upper: list[int], tot
     """
 
     def g(lam: Fraction) -> Fraction:
-        return sum((min(max(lam * w, lo), up) for w, lo, up in zip(weights, lower, upper, strict=True)), Fraction(0))
+        return sum(
+            (min(max(lam * w, Fraction(lo)), Fraction(up)) for w, lo, up in zip(weights, lower, upper, strict=True)),
+            Fraction(0),
+        )
 
     points = {Fraction(0)}
     for w, lo, up in zip(weights, lower, upper, strict=True):
@@ -540,7 +545,11 @@ def draw(frame: pd.DataFrame, design: pd.DataFrame, *, stratum_col: str, id_col:
         raise SamplingError(f"frame column {stratum_col!r}: stratum keys must be strings, got {_preview(bad)}")
     plan = _check_design(design)
 
-    positions = pd.Series(np.arange(len(frame)), dtype=np.int64).groupby(key_values, sort=False).indices
+    # stratum key (a string, checked above) -> frame row positions; pandas-stubs types the keys as Hashable
+    positions = cast(
+        dict[str, npt.NDArray[np.intp]],
+        pd.Series(np.arange(len(frame)), dtype=np.int64).groupby(key_values, sort=False).indices,
+    )
     not_in_design = sorted(k for k in positions if k not in plan)
     if not_in_design:
         raise SamplingError(f"frame strata missing from the design: {_preview(not_in_design)}")
@@ -633,7 +642,8 @@ def next_reserve(
         raise SamplingError(f"stratum {stratum!r} has no row in the selection")
     used_set = set(used)
     reserves = selection.loc[in_stratum & (selection["role"] == "reserve"), [id_col, "order"]]
-    for unit in reserves.sort_values("order", kind="stable")[id_col].tolist():
+    candidates: list[Hashable] = reserves.sort_values("order", kind="stable")[id_col].tolist()
+    for unit in candidates:
         if unit not in used_set:
             return unit
     return None

@@ -33,7 +33,14 @@ import numpy.typing as npt
 
 from analysis.design import Design, DesignError
 
-__all__ = ["domain_degf", "domain_psu_totals", "domain_variance", "stratified_variance"]
+__all__ = [
+    "domain_degf",
+    "domain_psu_totals",
+    "domain_variance",
+    "row_psu_totals",
+    "stratified_covariance",
+    "stratified_variance",
+]
 
 
 def _as2d(x: npt.ArrayLike) -> np.ndarray:
@@ -43,60 +50,95 @@ def _as2d(x: npt.ArrayLike) -> np.ndarray:
 
 def domain_psu_totals(
     design: Design,
-    xw: npt.ArrayLike,
+    linearized: npt.ArrayLike,
     cell_psu: np.ndarray,
-    cell_dom: np.ndarray,
-    n_dom: int,
-    xd: npt.ArrayLike | None = None,
-    cell_cal: tuple[np.ndarray, ...] | None = None,
+    cell_domain: np.ndarray,
+    n_domains: int,
+    linearized_over_g: npt.ArrayLike | None = None,
+    cell_calibration: tuple[np.ndarray, ...] | None = None,
 ) -> np.ndarray:
     """PSU totals of the (calibration-residualised) linearized values, per domain.
 
     Parameters
     ----------
     design : Design
-    xw : array, shape (m, k)
+    linearized : array, shape (m, k)
         Linearized values summed over each cell, with the current weights.
-    cell_psu, cell_dom : int arrays, shape (m,)
-        PSU and domain code (``0 .. n_dom-1``; ``-1`` = in no domain) of each cell.
-    n_dom : int
-    xd : array, shape (m, k), optional
+    cell_psu, cell_domain : int arrays, shape (m,)
+        PSU and domain code (``0 .. n_domains-1``; ``-1`` = in no domain) of each cell.
+    n_domains : int
+    linearized_over_g : array, shape (m, k), optional
         The same sums divided by the g-weights (``x / g``); needed for calibrated designs.
-    cell_cal : tuple of int arrays, optional
+    cell_calibration : tuple of int arrays, optional
         Calibration category codes of each cell, one array per calibration factor.
 
     Returns
     -------
-    ndarray, shape (n_psu, n_dom, k)
+    ndarray, shape (n_psu, n_domains, k)
     """
-    xw = _as2d(xw)
-    k = xw.shape[1]
-    keep = cell_dom >= 0
-    idx = cell_psu[keep] * n_dom + cell_dom[keep]
-    size = design.n_psus * n_dom
-    tot = np.empty((size, k))
-    for j in range(k):
-        tot[:, j] = np.bincount(idx, weights=xw[keep, j], minlength=size)
-    tot = tot.reshape(design.n_psus, n_dom * k)
-    cal = design.calibration
-    if cal is not None:
-        if xd is None or cell_cal is None:
+    values = _as2d(linearized)
+    k = values.shape[1]
+    in_domain = cell_domain >= 0
+    psu_domain = cell_psu[in_domain] * n_domains + cell_domain[in_domain]
+    size = design.n_psus * n_domains
+    psu_totals = np.empty((size, k))
+    for col in range(k):
+        psu_totals[:, col] = np.bincount(psu_domain, weights=values[in_domain, col], minlength=size)
+    psu_totals = psu_totals.reshape(design.n_psus, n_domains * k)
+    calibration = design.calibration
+    if calibration is not None:
+        if linearized_over_g is None or cell_calibration is None:
             raise DesignError("a calibrated design needs x/g and calibration codes")
-        xd = _as2d(xd)
-        xtv = np.zeros((cal.n_columns, n_dom * k))
-        for f in range(len(cal.n_levels)):
-            codes = cell_cal[f] if f == 0 else cell_cal[f] - 1
-            nl = cal.n_levels[f] if f == 0 else cal.n_levels[f] - 1
-            sel = keep & (codes >= 0)
-            cidx = codes[sel] * n_dom + cell_dom[sel]
-            block = np.empty((nl * n_dom, k))
-            for j in range(k):
-                block[:, j] = np.bincount(cidx, weights=xd[sel, j], minlength=nl * n_dom)
-            o = cal.offsets[f]
-            xtv[o : o + nl] = block.reshape(nl, n_dom * k)
-        beta = cal.gram_pinv @ xtv
-        tot -= cal.psu_x @ beta
-    return tot.reshape(design.n_psus, n_dom, k)
+        values_over_g = _as2d(linearized_over_g)
+        # X' (x / g): totals of x / g per column of the reduced calibration model matrix
+        xt_values = np.zeros((calibration.n_columns, n_domains * k))
+        for factor in range(len(calibration.n_levels)):
+            codes = cell_calibration[factor] if factor == 0 else cell_calibration[factor] - 1
+            n_levels = calibration.n_levels[factor] if factor == 0 else calibration.n_levels[factor] - 1
+            selected = in_domain & (codes >= 0)
+            level_domain = codes[selected] * n_domains + cell_domain[selected]
+            block = np.empty((n_levels * n_domains, k))
+            for col in range(k):
+                block[:, col] = np.bincount(
+                    level_domain, weights=values_over_g[selected, col], minlength=n_levels * n_domains
+                )
+            offset = calibration.offsets[factor]
+            xt_values[offset : offset + n_levels] = block.reshape(n_levels, n_domains * k)
+        regression_coef = calibration.gram_pinv @ xt_values
+        psu_totals -= calibration.psu_x @ regression_coef
+    return psu_totals.reshape(design.n_psus, n_domains, k)
+
+
+def row_psu_totals(design: Design, values: npt.ArrayLike, domain_mask: npt.ArrayLike | None = None) -> np.ndarray:
+    """PSU totals of row-level linearized values, calibration residual included, shape
+    ``(n_psu, k)``.
+
+    One domain (``domain_mask``, or every row), each row its own cell: the shortcut of
+    :func:`domain_psu_totals` that ``svymean``/``svyratio``/``svyglm`` need (R hands the same
+    matrix to ``svyrecvar``). On a calibrated design the values divided by ``g``
+    (:attr:`analysis.design.Calibration.g_inverse`) feed the GREG residual.
+
+    Parameters
+    ----------
+    design : Design
+    values : array, shape (n,) or (n, k)
+        Linearized values of every row, already multiplied by the (current) weights; zero
+        outside the domain.
+    domain_mask : bool array, shape (n,), optional
+        Rows in the domain (default: all rows).
+    """
+    linearized = _as2d(values)
+    if domain_mask is None:
+        row_domain = np.zeros(design.n, dtype=np.int64)
+    else:
+        row_domain = np.where(np.asarray(domain_mask, dtype=bool), 0, -1)
+    calibration = design.calibration
+    if calibration is None:
+        return domain_psu_totals(design, linearized, design.psu, row_domain, 1)[:, 0, :]
+    linearized_over_g = linearized * calibration.g_inverse[:, None]
+    return domain_psu_totals(design, linearized, design.psu, row_domain, 1, linearized_over_g, calibration.codes)[
+        :, 0, :
+    ]
 
 
 def _stratum_scale(design: Design) -> np.ndarray:
@@ -112,72 +154,77 @@ def _stratum_scale(design: Design) -> np.ndarray:
     return scale
 
 
-def stratified_variance(design: Design, tot: np.ndarray) -> np.ndarray:
+def stratified_variance(design: Design, psu_totals: np.ndarray) -> np.ndarray:
     """Between-PSU variance within strata of PSU totals (``survey:::onestage``).
 
     Parameters
     ----------
     design : Design
-    tot : array, shape (n_psu, ...)
+    psu_totals : array, shape (n_psu, ...)
         PSU totals of linearized values (any trailing shape).
 
     Returns
     -------
     ndarray
-        Variances, shape ``tot.shape[1:]``.
+        Variances, shape ``psu_totals.shape[1:]``.
     """
-    shape = tot.shape[1:]
-    t = tot.reshape(design.n_psus, -1)
+    shape = psu_totals.shape[1:]
+    totals = psu_totals.reshape(design.n_psus, -1)
     n_h = design.n_psu
     lonely = n_h == 1
     if design.lonely_psu == "fail" and lonely.any():
         h = int(np.flatnonzero(lonely)[0])
         raise DesignError(f"stratum {design.strata_labels[h]!s} has only one PSU")
     scale = _stratum_scale(design)
-    sums = np.add.reduceat(t, design.stratum_start, axis=0)
+    sums = np.add.reduceat(totals, design.stratum_start, axis=0)
     means = sums / n_h[:, None]
     means[lonely] = 0.0  # "adjust": centre a lonely PSU at the grand mean (zero)
-    centred = t - np.repeat(means, n_h, axis=0)
-    ss = np.add.reduceat(centred * centred, design.stratum_start, axis=0)
-    return (scale[:, None] * ss).sum(axis=0).reshape(shape)
+    centred = totals - np.repeat(means, n_h, axis=0)
+    sum_squares = np.add.reduceat(centred * centred, design.stratum_start, axis=0)
+    variance: np.ndarray = (scale[:, None] * sum_squares).sum(axis=0).reshape(shape)
+    return variance
 
 
-def stratified_covariance(design: Design, tot: np.ndarray) -> np.ndarray:
-    """Covariance matrix of the columns of ``tot`` (shape ``(n_psu, k)``), same rules."""
+def stratified_covariance(design: Design, psu_totals: np.ndarray) -> np.ndarray:
+    """Covariance matrix of the columns of ``psu_totals`` (shape ``(n_psu, k)``), same rules."""
     n_h = design.n_psu
     lonely = n_h == 1
     scale = _stratum_scale(design)
-    sums = np.add.reduceat(tot, design.stratum_start, axis=0)
+    sums = np.add.reduceat(psu_totals, design.stratum_start, axis=0)
     means = sums / n_h[:, None]
     means[lonely] = 0.0
-    centred = tot - np.repeat(means, n_h, axis=0)
+    centred = psu_totals - np.repeat(means, n_h, axis=0)
     weighted = centred * np.repeat(scale, n_h)[:, None]
-    return centred.T @ weighted
+    covariance: np.ndarray = centred.T @ weighted
+    return covariance
 
 
 def domain_variance(
     design: Design,
-    xw: npt.ArrayLike,
+    linearized: npt.ArrayLike,
     cell_psu: np.ndarray,
-    cell_dom: np.ndarray,
-    n_dom: int,
-    xd: npt.ArrayLike | None = None,
-    cell_cal: tuple[np.ndarray, ...] | None = None,
+    cell_domain: np.ndarray,
+    n_domains: int,
+    linearized_over_g: npt.ArrayLike | None = None,
+    cell_calibration: tuple[np.ndarray, ...] | None = None,
 ) -> np.ndarray:
-    """Linearization variance of every column of ``xw`` in every domain, shape ``(n_dom, k)``.
+    """Linearization variance of every column of ``linearized`` in every domain, shape
+    ``(n_domains, k)``.
 
     See :func:`domain_psu_totals` for the parameters.
     """
-    tot = domain_psu_totals(design, xw, cell_psu, cell_dom, n_dom, xd, cell_cal)
-    return stratified_variance(design, tot)
+    psu_totals = domain_psu_totals(
+        design, linearized, cell_psu, cell_domain, n_domains, linearized_over_g, cell_calibration
+    )
+    return stratified_variance(design, psu_totals)
 
 
 def domain_degf(
     design: Design,
-    contrib: npt.ArrayLike,
+    contributors: npt.ArrayLike,
     cell_psu: np.ndarray,
-    cell_dom: np.ndarray,
-    n_dom: int,
+    cell_domain: np.ndarray,
+    n_domains: int,
 ) -> np.ndarray:
     """Degrees of freedom per domain and column, as R's ``degf()`` of the domain subset.
 
@@ -185,22 +232,23 @@ def domain_degf(
 
     Parameters
     ----------
-    contrib : array, shape (m, k)
+    contributors : array, shape (m, k)
         Number of contributing rows (non-zero weight, valid answer) in each cell.
 
     Returns
     -------
-    ndarray of int, shape (n_dom, k)
+    ndarray of int, shape (n_domains, k)
     """
-    c = _as2d(contrib)
-    k = c.shape[1]
-    keep = cell_dom >= 0
-    idx = cell_psu[keep] * n_dom + cell_dom[keep]
-    size = design.n_psus * n_dom
-    has = np.empty((size, k), dtype=bool)
-    for j in range(k):
-        has[:, j] = np.bincount(idx, weights=c[keep, j], minlength=size) > 0
-    has = has.reshape(design.n_psus, n_dom * k)
-    n_psu = has.sum(axis=0)
-    n_str = (np.add.reduceat(has.astype(np.int64), design.stratum_start, axis=0) > 0).sum(axis=0)
-    return (n_psu - n_str).reshape(n_dom, k).astype(np.int64)
+    counts = _as2d(contributors)
+    k = counts.shape[1]
+    in_domain = cell_domain >= 0
+    psu_domain = cell_psu[in_domain] * n_domains + cell_domain[in_domain]
+    size = design.n_psus * n_domains
+    psu_contributes = np.empty((size, k), dtype=bool)
+    for col in range(k):
+        psu_contributes[:, col] = np.bincount(psu_domain, weights=counts[in_domain, col], minlength=size) > 0
+    psu_contributes = psu_contributes.reshape(design.n_psus, n_domains * k)
+    n_psus = psu_contributes.sum(axis=0)
+    n_strata = (np.add.reduceat(psu_contributes.astype(np.int64), design.stratum_start, axis=0) > 0).sum(axis=0)
+    df: np.ndarray = (n_psus - n_strata).reshape(n_domains, k).astype(np.int64)
+    return df

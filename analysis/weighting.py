@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -130,7 +131,8 @@ def margins_from_frame(margins: MarginsLike) -> dict[str, dict[str, float]]:
         for row in margins.itertuples(index=False):
             var, cat = str(row.variable), str(row.category)
             try:
-                tot = float(row.total)
+                total: Any = row.total  # a cell of the margins table, of any dtype
+                tot = float(total)
             except (TypeError, ValueError):
                 raise WeightingError(f"margin {var}={cat} has a non-numeric total {row.total!r}") from None
             if not np.isfinite(tot) or tot < 0:
@@ -286,7 +288,7 @@ def trim_weights(
         outside = (pw < lower) | (pw > upper)
         if not outside.any():
             return pw
-        new = np.clip(pw, lower, upper)
+        new: np.ndarray = np.clip(pw, lower, upper)
         trimmed = pw - new
         new[~outside] += trimmed.sum() / (~outside).sum()
         pw = new

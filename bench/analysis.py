@@ -95,8 +95,8 @@ def generate(rows: int, out: Path, seed: int = 5) -> None:
 def run_python(folder: Path, work: str) -> dict:
     """Time one full run (in this process) and report peak RSS."""
     from analysis.design import make_design
-    from analysis.estimation import estimate_rates
     from analysis.questionnaire import load_index_spec
+    from analysis.rates import estimate_rates
     from analysis.weighting import calibrate_design
 
     spec = load_index_spec(ROOT / "questionnaires" / "sipas-dich-vu" / "v1.yaml")

@@ -27,7 +27,7 @@ def make(seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame]:
     pid = 0
     for pl, size in places.items():
         for g, eff in groups.items():
-            frame = int(np.round(size * rng.integers(300, 1500)))
+            frame_size = int(np.round(size * rng.integers(300, 1500)))
             n = 40
             for _ in range(n):
                 pid += 1
@@ -37,7 +37,7 @@ def make(seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame]:
                         "noi_tiep_nhan": pl,
                         "nhom_linh_vuc": g,
                         "tang": f"{pl}|{g}",
-                        "so_ho_so_khung": frame,
+                        "so_ho_so_khung": frame_size,
                         "eff": eff,
                     }
                 )

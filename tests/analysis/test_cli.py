@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.estimation import OUTPUT_COLUMNS
+from analysis.output import OUTPUT_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "analysis" / "examples"

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from analysis.design import make_design
-from analysis.estimation import Composite, estimate_rates, svy_ratio
+from analysis.estimators import svy_ratio
+from analysis.rates import Composite, estimate_rates
 from analysis.weighting import rake, trim_and_rake
 
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -12,7 +12,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from analysis.design import make_design
-from analysis.estimation import compare_domains, estimate_rates, svy_mean, svy_ratio, svy_total
+from analysis.estimators import svy_mean, svy_ratio, svy_total
+from analysis.rates import compare_domains, estimate_rates
 from analysis.weighting import trim_weights
 
 RTOL = 1e-6

@@ -9,7 +9,8 @@ from numpy.testing import assert_allclose
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.design import DesignError, make_design
-from analysis.estimation import Composite, ci_logit, ci_wilson, estimate_rates
+from analysis.intervals import ci_logit, ci_wilson
+from analysis.rates import Composite, estimate_rates
 from analysis.weighting import (
     WeightingError,
     design_weights,
@@ -138,7 +139,7 @@ def test_design_errors():
 
 
 def test_shares_distribution_sums_to_100(spec):
-    from analysis.estimation import estimate_shares
+    from analysis.rates import estimate_shares
 
     rng = np.random.default_rng(5)
     n = 200
