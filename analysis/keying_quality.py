@@ -127,7 +127,7 @@ def error_rate_interval(errors: int, fields: int, *, confidence: float = 0.95) -
 
     ``(k + z²/2) / (n + z²) ± z / (n + z²) · sqrt(k (n - k) / n + z²/4)`` with ``k = errors``,
     ``n = fields`` and ``z`` the two-sided normal quantile (Wilson 1927; Brown, Cai & DasGupta
-    2001, eq. 4), times 1,000. It equals ``scipy.stats.binomtest(k, n).proportion_ci(confidence,
+    2001, sec. 4.1.1), times 1,000. It equals ``scipy.stats.binomtest(k, n).proportion_ci(confidence,
     method="wilson")``. Each keyed field counts as an independent trial (see the module notes).
 
     Parameters
