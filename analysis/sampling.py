@@ -31,6 +31,10 @@ Balinski, M. L., Young, H. P. (2001). *Fair Representation*, 2nd ed. Brookings (
 (Hamilton) apportionment).
 Knuth, D. E. (1997). *The Art of Computer Programming*, vol. 2, 3rd ed., Algorithm 3.4.2P
 (Fisher–Yates shuffle).
+Jeffreys, H. (1946). An invariant form for the prior probability in estimation problems.
+*Proc. R. Soc. Lond. A* 186, 453-461 (the Beta(1/2, 1/2) prior used by :func:`stratum_sd_from_counts`).
+Brown, L. D., Cai, T. T., DasGupta, A. (2001). Interval estimation for a binomial proportion.
+*Statistical Science* 16, 101-133 (the Jeffreys prior for a binomial proportion, sec. 4.1.2).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ __all__ = [
     "inclusion_probabilities",
     "next_reserve",
     "sample_size_for_margin",
+    "stratum_sd_from_counts",
 ]
 
 FIELD_GROUPS: tuple[str, ...] = ("dat_dai", "xay_dung", "dau_tu", "khac")
@@ -721,3 +726,92 @@ def inclusion_probabilities(design: pd.DataFrame) -> pd.Series:
     plan = _check_design(design)
     values = [small_n / big_n if big_n > 0 else math.nan for big_n, small_n, _ in plan.values()]
     return pd.Series(np.array(values, dtype=np.float64), index=design.index.copy(), name="pi_h")
+
+
+# --------------------------------------------------------------------------------------------
+# stratum standard deviations for Neyman allocation
+# --------------------------------------------------------------------------------------------
+
+
+def stratum_sd_from_counts(satisfied: pd.Series, rated: pd.Series, *, prior: float = 0.5) -> pd.Series:
+    """Stratum standard deviations ``S_h`` of a satisfaction proportion, for Neyman allocation.
+
+    From an earlier round's counts per stratum h: ``x_h`` satisfied item answers among ``m_h``
+    rated (valid) item answers,
+
+    ``p_h = (x_h + a) / (m_h + 2a)``,  ``S_h = sqrt(p_h (1 - p_h))``,  ``a = prior``.
+
+    With the default ``a = 0.5``, ``p_h`` is the posterior mean of the proportion under the
+    Jeffreys Beta(1/2, 1/2) prior (Jeffreys 1946; Brown, Cai & DasGupta 2001, sec. 4.1.2), i.e.
+    ``(x_h + 0.5) / (m_h + 1)``. The shrinkage keeps ``0 < p_h < 1``, so a stratum where every
+    rated answer was "satisfied" (or none was) still gets ``S_h > 0``; with the raw share it would
+    get ``S_h = 0`` and Neyman allocation (``n_h ∝ N_h S_h``, Cochran 1977, pp. 96-99) would give
+    it no sample beyond the minimum. A stratum with ``m_h = 0`` gets ``p_h = 0.5`` and
+    ``S_h = 0.5``, the same as :data:`DEFAULT_PROPORTION_SD` used by :func:`allocate` for a
+    stratum without ``S_h``.
+
+    Parameters
+    ----------
+    satisfied : Series
+        ``x_h``: number of satisfied item answers per stratum (non-negative whole numbers),
+        indexed by the stratum key (unique strings), as a ``GROUP BY stratum`` returns it.
+    rated : Series
+        ``m_h``: number of rated (valid, i.e. not "no opinion"/missing) item answers per stratum,
+        with the same stratum keys as ``satisfied`` (in any order); ``x_h <= m_h``.
+    prior : float, default 0.5
+        Pseudo-count ``a > 0`` added to both the satisfied and the not-satisfied answers
+        (Beta(a, a) prior); 0.5 is Jeffreys', 1 would be Laplace's rule of succession.
+
+    Returns
+    -------
+    Series
+        float64 ``S_h`` in ``(0, 0.5]``, indexed like ``satisfied`` (same keys, same order), named
+        ``"S_h"``; empty (float64) for empty input. Pass it as ``stratum_sd`` to :func:`allocate`.
+
+    Notes
+    -----
+    The binomial form treats each rated item answer as one Bernoulli trial. The items of one
+    respondent are correlated, so ``m_h`` overstates the information and ``S_h`` is only an
+    anticipated unit-level standard deviation for *allocation*; it is not a variance estimate
+    for the round's results (those come from :mod:`analysis.variance`). A constant factor on all
+    ``S_h`` (e.g. a design effect common to the strata) does not change Neyman allocation.
+    The inputs are not modified.
+
+    Raises
+    ------
+    SamplingError
+        (a ValueError) when an input is not a Series, the stratum keys are duplicated, not strings
+        or differ between the two series, a count is missing, negative, non-integer or
+        non-numeric, ``satisfied > rated`` in some stratum, or ``prior`` is not a finite number > 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stratum_sd_from_counts(pd.Series({"a": 10, "b": 3}), pd.Series({"a": 10, "b": 9})).round(4)
+    a    0.2083
+    b    0.4770
+    Name: S_h, dtype: float64
+    """
+    if not isinstance(satisfied, pd.Series) or not isinstance(rated, pd.Series):
+        raise SamplingError("satisfied and rated must be pandas Series of counts indexed by stratum key")
+    if not _finite_number(prior) or float(prior) <= 0:
+        raise SamplingError(f"prior must be a finite number > 0, got {prior!r}")
+    keys = _check_keys(satisfied.index, "satisfied")
+    _check_keys(rated.index, "rated")
+    only_satisfied = [k for k in keys if k not in set(rated.index)]
+    only_rated = [k for k in rated.index if k not in set(keys)]
+    if only_satisfied or only_rated:
+        raise SamplingError(
+            "satisfied and rated must have the same stratum keys; "
+            f"only in satisfied: {_preview(only_satisfied) or '-'}; only in rated: {_preview(only_rated) or '-'}"
+        )
+    if not keys:  # nothing counted yet; an empty Series from a query may have object dtype
+        return pd.Series([], index=satisfied.index.copy(), name="S_h", dtype=np.float64)
+    x = _check_counts(satisfied, "satisfied")
+    m = _check_counts(rated.reindex(satisfied.index), "rated")
+    over = [k for k, xh, mh in zip(keys, x, m, strict=True) if xh > mh]
+    if over:
+        raise SamplingError(f"satisfied exceeds rated in stratum/strata {_preview(over)}")
+    a = float(prior)
+    p = (np.array(x, dtype=np.float64) + a) / (np.array(m, dtype=np.float64) + 2 * a)
+    return pd.Series(np.sqrt(p * (1 - p)), index=satisfied.index.copy(), name="S_h", dtype=np.float64)
