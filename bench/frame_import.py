@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from _common import arguments, fresh_app
 
 from survey import questionnaires
-from survey.paper import frames
 from survey.demo import PROVINCE_CENTRE
 from survey.extensions import db
+from survey.paper import frames
 from survey.paper.rounds import create_round
 
 

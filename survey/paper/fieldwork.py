@@ -4,7 +4,6 @@ commits."""
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from analysis.response_rates import AaporRates, aapor_rates, disposition_counts
 from survey.models import SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import OUTCOMES, PiiAccess
@@ -91,22 +91,24 @@ class ResponseRates:
     rr1: float | None
     active: int
     pending: int
+    aapor: AaporRates
 
 
 def response_rates(session: Session, round_id: int) -> ResponseRates:
-    """AAPOR RR1 = I / (I + P + R + NC + O + UH + UO) over the cases put in the field."""
-    rows = (
-        session.execute(sa.select(SampledCase.outcome).where(SampledCase.round_id == round_id, SampledCase.active))
-        .scalars()
-        .all()
-    )
-    counts = Tally(o for o in rows if o)
-    dispositions: dict[str, int] = Tally()
-    for outcome, n in counts.items():
-        dispositions[OUTCOMES[outcome][0]] += n
-    eligible_or_unknown = sum(n for d, n in dispositions.items() if d != "NE")
-    rr1 = dispositions.get("I", 0) / eligible_or_unknown if eligible_or_unknown else None
-    return ResponseRates(dict(counts), dict(dispositions), rr1, len(rows), sum(1 for o in rows if not o))
+    """AAPOR rates (`analysis.response_rates`) over the cases put in the field, from the
+    outcome counts the database aggregated. Cases without an outcome yet are left out of
+    the rates and reported as pending."""
+    rows = session.execute(
+        sa.select(SampledCase.outcome, sa.func.count())
+        .where(SampledCase.round_id == round_id, SampledCase.active)
+        .group_by(SampledCase.outcome)
+    ).all()
+    counts = {str(outcome): int(n) for outcome, n in rows if outcome}
+    pending = sum(int(n) for outcome, n in rows if not outcome)
+    dispositions = disposition_counts(counts, {code: d for code, (d, _label) in OUTCOMES.items()})
+    rates = aapor_rates(dispositions)
+    by_code = {code: n for code, n in dispositions.as_dict().items() if n}
+    return ResponseRates(counts, by_code, rates.rr1, sum(counts.values()) + pending, pending, rates)
 
 
 def case_summary(session: Session, round_id: int) -> dict[str, Any]:

@@ -3,31 +3,38 @@ sends a form to a blind second keying."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from analysis.keying_quality import exceeds_error_threshold, keyer_rates
 from survey.models import Batch, Discrepancy, Keying, PaperForm, SurveyRound, User
 
 
 @dataclass(frozen=True)
 class OperatorStats:
+    """One keyer's totals and the rates `analysis.keying_quality` computed from them."""
+
     user_id: int
     name: str
     forms: int
     fields: int
     hours: float
     errors: int
+    forms_per_hour: float | None
+    errors_per_1000: float | None
 
-    @property
-    def forms_per_hour(self) -> float | None:
-        return self.forms / self.hours if self.hours > 0 else None
 
-    @property
-    def errors_per_1000(self) -> float | None:
-        return 1000 * self.errors / self.fields if self.fields else None
+def _keying_seconds(dialect: str) -> sa.ColumnElement[float]:
+    """Seconds between the start and the end of a keying (0 if either is missing)."""
+    if dialect == "postgresql":
+        seconds = sa.func.extract("epoch", Keying.finished_at - Keying.started_at)
+    else:
+        seconds = (sa.func.julianday(Keying.finished_at) - sa.func.julianday(Keying.started_at)) * 86400.0
+    return sa.case((seconds > 0, seconds), else_=0.0)
 
 
 def _scoped(stmt: sa.Select, round_id: int | None, batch_id: int | None, keyer_id: int | None) -> sa.Select:
@@ -63,24 +70,47 @@ def _attributed_errors(
 def operator_stats(
     session: Session, *, round_id: int | None = None, batch_id: int | None = None, keyer_id: int | None = None
 ) -> list[OperatorStats]:
+    """Per keyer (by name): finished keyings, fields, hours and attributed errors, summed by
+    the database, with the rates from `analysis.keying_quality.keyer_rates`."""
     stmt = (
-        sa.select(Keying.keyer_id, User.full_name, Keying.fields_keyed, Keying.started_at, Keying.finished_at)
+        sa.select(
+            Keying.keyer_id,
+            User.full_name,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(Keying.fields_keyed), 0),
+            sa.func.coalesce(sa.func.sum(_keying_seconds(session.get_bind().dialect.name)), 0.0),
+        )
         .join(User, User.id == Keying.keyer_id)
         .join(PaperForm, PaperForm.id == Keying.form_id)
         .join(Batch, Batch.id == PaperForm.batch_id)
         .where(Keying.draft.is_(False))
+        .group_by(Keying.keyer_id, User.full_name)
     )
-    totals: dict[int, list[Any]] = {}
-    for keyer, name, fields, started, finished in session.execute(_scoped(stmt, round_id, batch_id, keyer_id)):
-        entry = totals.setdefault(keyer, [name, 0, 0, 0.0])
-        entry[1] += 1
-        entry[2] += fields
-        if started and finished:
-            entry[3] += max((finished - started).total_seconds(), 0) / 3600
-    errors = _attributed_errors(session, round_id, batch_id, keyer_id)
+    totals = pd.DataFrame(
+        session.execute(_scoped(stmt, round_id, batch_id, keyer_id)).all(),
+        columns=["keyer", "name", "forms", "fields", "seconds"],
+    ).set_index("keyer")
+    if totals.empty:
+        return []
+    errors = pd.Series(_attributed_errors(session, round_id, batch_id, keyer_id), dtype="int64")
+    rates = keyer_rates(
+        forms=totals["forms"].astype("int64"),
+        fields=totals["fields"].astype("int64"),
+        seconds=totals["seconds"].astype(float),
+        errors=errors.reindex(totals.index, fill_value=0),
+    )
     return [
-        OperatorStats(user_id=k, name=v[0], forms=v[1], fields=v[2], hours=v[3], errors=errors.get(k, 0))
-        for k, v in sorted(totals.items(), key=lambda kv: kv[1][0])
+        OperatorStats(
+            user_id=int(keyer),
+            name=str(totals.at[keyer, "name"]),
+            forms=int(row.forms),
+            fields=int(row.fields),
+            hours=float(row.hours),
+            errors=int(row.errors),
+            forms_per_hour=None if math.isnan(row.forms_per_hour) else float(row.forms_per_hour),
+            errors_per_1000=None if math.isnan(row.errors_per_1000) else float(row.errors_per_1000),
+        )
+        for keyer, row in sorted(rates.iterrows(), key=lambda kv: str(totals.at[kv[0], "name"]))
     ]
 
 
@@ -90,7 +120,7 @@ def needs_verification(session: Session, survey_round: SurveyRound, keyer_id: in
     if survey_round.verify_every <= 1:
         return True
     [own] = operator_stats(session, round_id=survey_round.id, keyer_id=keyer_id) or [None]
-    if own is not None and own.errors_per_1000 is not None and own.errors_per_1000 > survey_round.error_threshold:
+    if own is not None and exceeds_error_threshold(own.errors, own.fields, survey_round.error_threshold):
         return True
     keyed = session.scalar(
         sa.select(sa.func.count())

@@ -7,48 +7,53 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from analysis import sampling
-from survey.models import FrameRecord, Questionnaire, SampledCase, StratumDesign, SurveyRound
+from analysis.questionnaire import index_spec
+from survey.models import FrameRecord, PaperForm, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
 from survey.paper.rounds import RoundError
 from survey.paper.serials import form_serial
 
 
-def stratum_sd_from_round(session: Session, previous: SurveyRound) -> pd.Series:
-    """S_h for a Neyman allocation from an earlier round's stored paper responses:
-    ``sqrt(p_h (1 - p_h))`` with ``p_h`` the share of satisfied answers among the rated
-    answers in stratum h, shrunk as ``(x + 0.5) / (m + 1)`` so that a stratum where everyone
-    was satisfied still gets a positive S_h. Strata the earlier round did not reach are left
-    out (the allocation then uses 0.5)."""
-    from analysis.questionnaire import index_spec
-    from survey.models import PaperForm, Response
+def _count_codes(positions: list[int], codes: set[str]) -> sa.ColumnElement[int]:
+    """Per response: how many of the characters of ``coded`` at `positions` are in `codes`."""
+    terms = [sa.case((sa.func.substr(Response.coded, p + 1, 1).in_(sorted(codes)), 1), else_=0) for p in positions]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
 
+
+def stratum_sd_from_round(session: Session, previous: SurveyRound) -> pd.Series:
+    """S_h for a Neyman allocation from an earlier round's stored paper responses: the
+    database counts, per stratum, the satisfied and the rated answers to the index items;
+    `analysis.sampling.stratum_sd_from_counts` turns them into S_h (its docstring and
+    ``docs/methodology.md`` state the prior). Strata the earlier round did not reach are
+    left out (the allocation then uses 0.5)."""
     questionnaire = session.get(Questionnaire, previous.questionnaire_id)
     assert questionnaire is not None
     spec = index_spec(questionnaire.definition)
     layout = list(questionnaire.coded_layout)
     positions = [layout.index(code) for code in spec.items]
     rows = session.execute(
-        sa.select(SampledCase.stratum, Response.coded)
+        sa.select(
+            SampledCase.stratum,
+            sa.func.sum(_count_codes(positions, {str(c) for c in spec.satisfied_codes})),
+            sa.func.sum(_count_codes(positions, {str(c) for c in spec.valid_codes})),
+        )
         .join(PaperForm, PaperForm.case_id == SampledCase.id)
         .join(Response, Response.id == PaperForm.response_id)
         .where(SampledCase.round_id == previous.id)
+        .group_by(SampledCase.stratum)
+        .order_by(SampledCase.stratum)
     ).all()
-    satisfied = {str(c) for c in spec.satisfied_codes}
-    valid = {str(c) for c in spec.valid_codes}
-    tally: dict[str, list[int]] = {}
-    for stratum, coded in rows:
-        counts = tally.setdefault(stratum, [0, 0])
-        for i in positions:
-            ch = coded[i]
-            counts[0] += ch in satisfied
-            counts[1] += ch in valid
-    shares = {k: (x + 0.5) / (m + 1) for k, (x, m) in tally.items()}
-    return pd.Series({k: float(np.sqrt(p * (1 - p))) for k, p in shares.items()}, name="S_h", dtype=float)
+    strata = [str(stratum) for stratum, _x, _m in rows]
+    satisfied = pd.Series([int(x) for _s, x, _m in rows], index=strata, dtype="int64")
+    rated = pd.Series([int(m) for _s, _x, m in rows], index=strata, dtype="int64")
+    return sampling.stratum_sd_from_counts(satisfied, rated)
 
 
 def draw_sample(

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from analysis.design import make_design
-from analysis.estimation import estimate_rates
 from analysis.questionnaire import index_spec
+from analysis.rates import estimate_rates
 from survey.models import PaperForm, Place, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
 from survey.models.base import LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.responses.wide import wide_table
@@ -29,7 +29,7 @@ from survey.responses.wide import wide_table
 @dataclass(frozen=True)
 class Report:
     channel: str
-    table: pd.DataFrame  # analysis.estimation output columns
+    table: pd.DataFrame  # analysis.output.OUTPUT_COLUMNS
     respondents: int
     place_names: dict[str, str]
     round: SurveyRound | None = None

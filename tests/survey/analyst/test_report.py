@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analysis.design import make_design
-from analysis.estimation import estimate_rates
+from analysis.rates import estimate_rates
 from survey import questionnaires
 from survey.demo import _qr_responses
 from survey.models import Response

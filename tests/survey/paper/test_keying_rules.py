@@ -139,8 +139,8 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
     import urllib.parse
     import urllib.request
 
-    from survey.paper import double_keying as keying_service
     from survey.models import Keying
+    from survey.paper import double_keying as keying_service
 
     meet = threading.Barrier(2, timeout=20)
     real_lookup = keying_service.case_for_serial
