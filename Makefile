@@ -25,14 +25,15 @@ run: install
 	$(FLASK) demo load
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint:
+# ruff (lint and format), the import contracts of pyproject.toml, mypy (strict on analysis/).
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format:
 	$(BIN)/ruff format .

@@ -194,3 +194,46 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PaperForm)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Keying)) == 1
+
+
+def test_adjudication_form_checks_the_value_typed_under_other(app) -> None:  # type: ignore[no-untyped-def]
+    """ "Khác" takes what is on the paper: a closed question's printed key becomes its code, a
+    key that is not on the paper is refused beside the form, a date is stored as a date, text
+    is stored in NFC; a mismatch left without a choice is refused too."""
+    from types import SimpleNamespace
+
+    from werkzeug.datastructures import MultiDict
+
+    from survey.paper.keying_form import build_adjudication_form_class
+
+    definition = questionnaires.load_directory(app.config["QUESTIONNAIRES_DIR"])[("sipas-dich-vu", 1)].data
+    mismatches = [
+        SimpleNamespace(question_code="A2", first_value="5", second_value="3"),
+        SimpleNamespace(question_code="gioi_tinh", first_value="nam", second_value="nu"),
+        SimpleNamespace(question_code="ngay_tra_ket_qua", first_value="2026-03-15", second_value="2026-03-16"),
+        SimpleNamespace(question_code="y_kien", first_value="a", second_value="b"),
+    ]
+    form_class = build_adjudication_form_class(mismatches, definition)
+    typed = {
+        "q-A2": "other",
+        "other-A2": "4",
+        "q-gioi_tinh": "second",
+        "q-ngay_tra_ket_qua": "other",
+        "other-ngay_tra_ket_qua": "17/03/2026",
+        "q-y_kien": "other",
+        "other-y_kien": "Cán bo\u0302\u0323 nhiệt tình",  # decomposed ộ (an NFD keyboard)
+    }
+    with app.test_request_context(method="POST"):
+        form = form_class(formdata=MultiDict(typed))
+        assert form.validate(), form.errors
+        assert form.resolved(mismatches) == {
+            "A2": "4",
+            "gioi_tinh": "nu",
+            "ngay_tra_ket_qua": "2026-03-17",
+            "y_kien": "Cán bộ nhiệt tình",
+        }
+        wrong = form_class(formdata=MultiDict(typed | {"other-A2": "7"}))
+        assert not wrong.validate() and wrong.errors["other-A2"] == ["Giá trị 7 không hợp lệ."]
+        unchosen = form_class(formdata=MultiDict({k: v for k, v in typed.items() if k != "q-gioi_tinh"}))
+        assert not unchosen.validate()
+        assert unchosen.errors["q-gioi_tinh"] == ["gioi_tinh: chọn giá trị đúng theo phiếu giấy."]

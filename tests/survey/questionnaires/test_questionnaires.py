@@ -12,7 +12,7 @@ import yaml
 from survey import ConfigError, create_app, questionnaires
 from survey.questionnaires import QuestionnaireError, load_directory, load_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "questionnaires" / "sipas-dich-vu" / "v1.yaml"
 
 
