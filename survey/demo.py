@@ -3,6 +3,7 @@ all four field groups, and one user per role. Place names are illustrative."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -290,8 +291,6 @@ def write_frame_file(
 ) -> None:
     """A demo export of completed dossiers (the sampling frame) for the demo places, with
     made-up names, phones and addresses — to try `flask frame import` or the upload page."""
-    import csv
-
     rng = np.random.default_rng(seed)
     year = year or utcnow().year
     codes = [PROVINCE_CENTRE[0]] + [f"P{i:03d}" for i in range(1, len(WARDS) + 1)]

@@ -33,7 +33,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator
 

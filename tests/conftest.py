@@ -56,7 +56,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.write_line(
         "required-groups: " + ", ".join(f"{m} ran={_ran[m]} skipped={len(_skipped[m])}" for m in _REQUIRED_MARKERS)
     )
@@ -105,7 +105,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     """The application on a migrated database (migrations run once per backend)."""
     from flask_migrate import upgrade
 
@@ -137,7 +137,7 @@ def _clear(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def db(app):  # type: ignore[no-untyped-def]
+def db(app):
     """The database session inside an app context; every table is emptied after the test."""
     from survey.extensions import db as _db
     from survey.extensions import limiter
@@ -150,7 +150,7 @@ def db(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def published(app, db):  # type: ignore[no-untyped-def]
+def published(app, db):
     """The shipped questionnaires, published."""
     from survey import questionnaires
 
@@ -160,7 +160,7 @@ def published(app, db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def demo(app, db):  # type: ignore[no-untyped-def]
+def demo(app, db):
     """The demo data set (places, counters, procedures, one user per role), without the
     demo QR responses (tests/survey/test_cli.py loads those)."""
     from survey.demo import load
@@ -171,23 +171,23 @@ def demo(app, db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app, db):  # type: ignore[no-untyped-def]
+def client(app, db):
     return app.test_client()
 
 
 @pytest.fixture
-def runner(app, db):  # type: ignore[no-untyped-def]
+def runner(app, db):
     return app.test_cli_runner()
 
 
 @pytest.fixture
-def make_user(db) -> Callable[..., object]:  # type: ignore[no-untyped-def]
+def make_user(db) -> Callable[..., object]:
     """Factory: ``make_user("surveyor")`` creates and commits an active user."""
     from survey.users import create_user
 
     counter = iter(range(1, 10_000))
 
-    def make(role: str, *, username: str | None = None, password: str = "mat-khau-dung-1", active: bool = True):  # type: ignore[no-untyped-def]
+    def make(role: str, *, username: str | None = None, password: str = "mat-khau-dung-1", active: bool = True):
         username = username or f"{role}{next(counter)}"
         user = create_user(
             db.session,
@@ -204,10 +204,10 @@ def make_user(db) -> Callable[..., object]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def login_as(client, make_user) -> Callable[[str], object]:  # type: ignore[no-untyped-def]
+def login_as(client, make_user) -> Callable[[str], object]:
     """``login_as("analyst")`` creates a user with that role and signs the client in."""
 
-    def login(role: str):  # type: ignore[no-untyped-def]
+    def login(role: str):
         user = make_user(role)
         response = client.post("/dang-nhap", data={"username": user.username, "password": "mat-khau-dung-1"})
         assert response.status_code == 302, response.get_data(as_text=True)
@@ -222,7 +222,7 @@ def project_root() -> Path:
 
 
 @pytest.fixture
-def live_server(app, db):  # type: ignore[no-untyped-def]
+def live_server(app, db):
     """The app served by a real threaded WSGI server on 127.0.0.1; yields (host, port)."""
     import threading
 

@@ -59,7 +59,7 @@ def place(place_id: int | None = None) -> str | WerkzeugResponse:
 @role_required("admin")
 def counter(place_id: int | None = None, counter_id: int | None = None) -> str | WerkzeugResponse:
     existing = db.get_or_404(Counter, counter_id) if counter_id is not None else None
-    place = existing.place if existing else db.get_or_404(Place, place_id)  # type: ignore[arg-type]
+    place = existing.place if existing else db.get_or_404(Place, place_id)
     form = CounterForm(obj=existing)
     if request.method == "GET" and existing is not None:
         form.field_groups.data = existing.field_groups

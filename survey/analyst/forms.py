@@ -15,7 +15,7 @@ class RoundForm(FlaskForm):
     period_start = DateField(_l("Hồ sơ trả kết quả từ ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
     period_end = DateField(_l("đến ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
 
-    def validate_period_end(self, field) -> None:  # type: ignore[no-untyped-def]
+    def validate_period_end(self, field) -> None:
         if self.period_start.data and field.data and field.data < self.period_start.data:
             raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))
 

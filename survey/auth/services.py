@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
 from survey.models import User
 from survey.models.base import utcnow
@@ -20,8 +21,6 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with these credentials, or None. Records the login time."""
     user = session.scalars(sa.select(User).where(User.username == username.strip().lower())).first()
     if user is None:
-        from werkzeug.security import check_password_hash
-
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not user.active or not user.check_password(password):

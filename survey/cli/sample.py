@@ -25,7 +25,7 @@ sample_cli = AppGroup("sample", help="Chọn mẫu phân tầng.")
 @click.option("--reserve-rate", type=float, default=0.4, show_default=True)
 @click.option("--seed", type=int, help="Hạt giống ngẫu nhiên (bỏ trống: tạo mới, được lưu cùng đợt).")
 @click.option("--sd-from-round", type=int, help="Neyman: độ lệch chuẩn mỗi tầng lấy từ phiếu của đợt này.")
-def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reserve_rate, seed, sd_from_round) -> None:  # type: ignore[no-untyped-def]
+def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reserve_rate, seed, sd_from_round) -> None:
     """Chọn mẫu ngẫu nhiên phân tầng (nơi tiếp nhận × nhóm lĩnh vực) kèm danh sách dự phòng."""
     survey_round = round_or_fail(round_id)
     try:

@@ -237,7 +237,7 @@ def key_form(keying_id: int) -> str | WerkzeugResponse | tuple[str, int]:
 
 def _render_keying(keying: Keying, form: object, check: double_keying.KeyingCheck | None = None) -> str:
     for code in check.missing if check else ():
-        form[code].errors = [_("Câu bắt buộc: nhập mã đã đánh dấu trên phiếu.")]  # type: ignore[index]
+        form[code].errors = [_("Câu bắt buộc: nhập mã đã đánh dấu trên phiếu.")]
     warning = None
     if check is not None and check.straight_lined:
         warning = _("Mọi câu đánh giá có cùng một mức. Hãy xem lại phiếu giấy rồi đánh dấu ô xác nhận.")

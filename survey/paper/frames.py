@@ -138,7 +138,7 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
 
 
 def _read_xlsx(data: bytes) -> pd.DataFrame:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # only when an Excel file comes: keeps it out of every worker's start-up
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

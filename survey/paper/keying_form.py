@@ -70,7 +70,7 @@ def keyed_questions(definition: dict[str, Any], lang: str = "vi") -> list[tuple[
     return sections
 
 
-def _one_of(keys: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _one_of(keys: dict[str, Any]):
     allowed = ", ".join(keys)
 
     def check(form: Any, field: Field) -> None:
@@ -190,7 +190,7 @@ class _AdjudicationForm(FlaskForm):
         return values
 
 
-def _other_value(code: str, kq: KeyedQuestion | None):  # type: ignore[no-untyped-def]
+def _other_value(code: str, kq: KeyedQuestion | None):
     """Checks the value typed under "Khác" like the keying form does, and turns a closed
     question's key into its stored code."""
 

@@ -182,7 +182,7 @@ def draw_round(
     factors = {group: factor for group, factor in (oversample or {}).items() if factor not in (None, 1.0)}
     try:
         rule = sampling.AllocationRule(
-            method=method,  # type: ignore[arg-type]  # checked by AllocationRule
+            method=method,  # checked by AllocationRule
             total_n=total_n,
             per_stratum=per_stratum,
             minimum=minimum,

@@ -87,9 +87,7 @@ def build_form_class(
                 validators = [*base, _valid_text]
                 max_length = q.get("max_length")
                 if max_length:
-                    validators.append(
-                        Length(max=max_length, message=_l("Tối đa %(n)d ký tự.", n=max_length))  # type: ignore[call-arg]
-                    )
+                    validators.append(Length(max=max_length, message=_l("Tối đa %(n)d ký tự.", n=max_length)))
                 if q.get("pattern"):
                     validators.append(Regexp(q["pattern"], message=_l("Định dạng không hợp lệ.")))
                 cls = TextAreaField if q["type"] == "text" else StringField

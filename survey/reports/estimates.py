@@ -34,6 +34,8 @@ class Report:
     place_names: dict[str, str]
     round: SurveyRound | None = None
     element_labels: dict[str, str] | None = None
+    #: The overall index's code in the questionnaire (``index.code``, e.g. ``SIPAS``).
+    index_code: str = "SIPAS"
 
 
 def _paper_design_columns(session: Session, survey_round: SurveyRound) -> pd.DataFrame:
@@ -62,7 +64,7 @@ def build_report(
     places = dict(session.execute(sa.select(Place.id, Place.name)).all())
     labels = {e["code"]: e["label"]["vi"] for e in questionnaire.definition.get("elements", [])}
     if wide.empty:
-        return Report(channel, pd.DataFrame(), 0, {}, survey_round, labels)
+        return Report(channel, pd.DataFrame(), 0, {}, survey_round, labels, spec.code)
     if channel == "paper":
         design = make_design(strata=wide["stratum"].to_numpy(), fpc=wide["population"].to_numpy(dtype=float))
     else:
@@ -79,7 +81,7 @@ def build_report(
         by={"field_group": group, "ldx": ldx, "place": place_label},
     )
     names = {str(pid): places[int(pid)] for pid in set(place_label)}
-    return Report(channel, table, len(wide), names, survey_round, labels)
+    return Report(channel, table, len(wide), names, survey_round, labels, spec.code)
 
 
 def rounds_with_responses(session: Session) -> list[SurveyRound]:
@@ -102,10 +104,6 @@ def response_total(session: Session, channel: str) -> int:
     return int(session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.channel == channel)) or 0)
 
 
-#: Indicators of the overview table, in the order shown.
-HEADLINE = ("SIPAS", "A", "B", "C", "D", "E")
-
-
 def _rows(table: pd.DataFrame, domain_var: str, indicators: tuple[str, ...]) -> list[dict[str, Any]]:
     if table.empty:
         return []
@@ -117,11 +115,13 @@ def report_sections(report: Report) -> dict[str, list[dict[str, Any]]]:
     """The report's tables as the page shows them: overall (SIPAS and elements), by field
     group and land + construction + investment, by place (lowest first), every item."""
     table = report.table
+    index = (report.index_code,)
+    headline = (report.index_code, *(report.element_labels or {}))  # the index, then its elements in order
     every = tuple(table["indicator"].unique()) if not table.empty else ()
     return {
-        "overall": sorted(_rows(table, "all", HEADLINE), key=lambda r: HEADLINE.index(r["indicator"])),
-        "by_group": _rows(table, "field_group", ("SIPAS",)) + _rows(table, "ldx", ("SIPAS",)),
-        "by_place": sorted(_rows(table, "place", ("SIPAS",)), key=lambda r: r["estimate"]),
+        "overall": sorted(_rows(table, "all", headline), key=lambda r: headline.index(r["indicator"])),
+        "by_group": _rows(table, "field_group", index) + _rows(table, "ldx", index),
+        "by_place": sorted(_rows(table, "place", index), key=lambda r: r["estimate"]),
         "items": _rows(table, "all", every),
     }
 

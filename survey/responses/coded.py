@@ -35,7 +35,7 @@ def encode_coded(answers: dict[str, object], layout: list[str]) -> str:
         if value is None or value == "":
             out.append(".")
         else:
-            digit = int(value)  # type: ignore[call-overload]
+            digit = int(value)
             if not 0 <= digit <= 9:
                 raise ValueError(f"{code}: code {digit} is not a single digit")
             out.append(str(digit))

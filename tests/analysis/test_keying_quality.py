@@ -162,7 +162,7 @@ def test_duplicate_keyer_ids() -> None:
 
 def test_not_a_series() -> None:
     with pytest.raises(ValueError, match="errors must be a pandas Series indexed by keyer id"):
-        keyer_rates(**{**ROUND, "errors": [6, 0, 4]})  # type: ignore[arg-type, unused-ignore]
+        keyer_rates(**{**ROUND, "errors": [6, 0, 4]})
 
 
 @pytest.mark.parametrize("threshold", [-1.0, math.nan, math.inf, True])
@@ -190,4 +190,4 @@ def test_invalid_scalar_counts(errors: int, fields: int) -> None:
 
 
 def test_numpy_integer_counts_are_accepted() -> None:
-    assert exceeds_error_threshold(np.int64(2), np.int64(200), 5.0) is True  # type: ignore[arg-type, unused-ignore]
+    assert exceeds_error_threshold(np.int64(2), np.int64(200), 5.0) is True

@@ -154,7 +154,7 @@ def test_disposition_counts_from_outcome_codes() -> None:
     assert outcomes == before
     assert disposition_counts({}, OUTCOME_DISPOSITION) == DispositionCounts()
     from_numpy = {"completed": np.int64(3)}  # counts as a DataFrame query returns them
-    assert disposition_counts(from_numpy, OUTCOME_DISPOSITION).complete == 3  # type: ignore[arg-type]
+    assert disposition_counts(from_numpy, OUTCOME_DISPOSITION).complete == 3
 
 
 def test_as_dict_and_totals() -> None:
@@ -167,9 +167,9 @@ def test_results_are_frozen() -> None:
     r = aapor_rates(ROUND)
     assert isinstance(r, AaporRates)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        r.rr1 = 0.0  # type: ignore[misc]
+        r.rr1 = 0.0
     with pytest.raises(dataclasses.FrozenInstanceError):
-        ROUND.complete = 0  # type: ignore[misc]
+        ROUND.complete = 0
 
 
 def test_unknown_outcome_code_is_named() -> None:
@@ -185,27 +185,27 @@ def test_unknown_disposition_in_the_mapping() -> None:
 @pytest.mark.parametrize("n", [-1, 2.5, math.nan, True, "3"])
 def test_bad_outcome_count(n: object) -> None:
     with pytest.raises(ValueError, match="count of outcome 'refused' must be a non-negative integer"):
-        disposition_counts({"refused": n}, OUTCOME_DISPOSITION)  # type: ignore[dict-item]
+        disposition_counts({"refused": n}, OUTCOME_DISPOSITION)
 
 
 @pytest.mark.parametrize("n", [-1, 1.0, math.nan, None, True])
 def test_bad_disposition_count(n: object) -> None:
     with pytest.raises(ValueError, match="refusal must be a non-negative integer count"):
-        DispositionCounts(refusal=n)  # type: ignore[arg-type]
+        DispositionCounts(refusal=n)
 
 
 @pytest.mark.parametrize("e", [-0.1, 1.5, math.nan, math.inf, True, "0.5"])
 def test_bad_e(e: object) -> None:
     with pytest.raises(ValueError, match=r"e must be a finite number in \[0, 1\]"):
-        aapor_rates(ROUND, e=e)  # type: ignore[arg-type]
+        aapor_rates(ROUND, e=e)
 
 
 @pytest.mark.parametrize("pending", [-1, 1.5, None, True])
 def test_bad_pending(pending: object) -> None:
     with pytest.raises(ValueError, match="pending must be a non-negative integer"):
-        aapor_rates(ROUND, pending=pending)  # type: ignore[arg-type]
+        aapor_rates(ROUND, pending=pending)
 
 
 def test_counts_must_be_disposition_counts() -> None:
     with pytest.raises(ValueError, match="counts must be a DispositionCounts, got dict"):
-        aapor_rates({"I": 3})  # type: ignore[arg-type]
+        aapor_rates({"I": 3})

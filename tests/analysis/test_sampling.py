@@ -183,9 +183,9 @@ def test_allocate_does_not_mutate_inputs_and_keeps_the_index() -> None:
 def test_rule_is_frozen_and_hashable() -> None:
     rule = AllocationRule("proportional", total_n=10, oversample={"dat_dai": 1.5})
     with pytest.raises(dataclasses.FrozenInstanceError):
-        rule.total_n = 20  # type: ignore[misc]
+        rule.total_n = 20
     with pytest.raises(TypeError):
-        rule.oversample["dat_dai"] = 3.0  # type: ignore[index]
+        rule.oversample["dat_dai"] = 3.0
     assert hash(rule) == hash(AllocationRule("proportional", total_n=10, oversample={"dat_dai": 1.5}))
 
 
@@ -512,7 +512,7 @@ def test_draw_errors(frame: pd.DataFrame, design: pd.DataFrame) -> None:
     with pytest.raises(SamplingError, match=r"seed must be a non-negative integer, got -1"):
         draw(frame, design, stratum_col="stratum", id_col="dossier", seed=-1)
     with pytest.raises(SamplingError, match=r"seed must be a non-negative integer, got 1.5"):
-        draw(frame, design, stratum_col="stratum", id_col="dossier", seed=1.5)  # type: ignore[arg-type]
+        draw(frame, design, stratum_col="stratum", id_col="dossier", seed=1.5)
     missing_id = frame.assign(dossier=frame["dossier"].where(frame.index != 3, None))
     with pytest.raises(SamplingError, match=r"'dossier' has 1 missing id\(s\)"):
         draw(missing_id, design, **kw)

@@ -108,4 +108,4 @@ def test_invalid_prior_is_refused(prior: float) -> None:
 
 def test_not_a_series_is_refused() -> None:
     with pytest.raises(SamplingError, match="must be pandas Series"):
-        stratum_sd_from_counts({"a": 1}, counts(a=2))  # type: ignore[arg-type, unused-ignore]
+        stratum_sd_from_counts({"a": 1}, counts(a=2))

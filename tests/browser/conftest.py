@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(__file__)
     for item in items:
         if str(item.fspath).startswith(here):
@@ -35,7 +35,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     if not os.path.exists(CHROMIUM):
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("SIPAS_TEST_REQUIRE_BROWSER") in ("1", "true", "yes"):
@@ -50,7 +50,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def base_url(app, live_server):  # type: ignore[no-untyped-def]
+def base_url(app, live_server):
     host, port = live_server
     url = f"http://{host}:{port}"
     app.config["PUBLIC_BASE_URL"] = url
@@ -59,7 +59,7 @@ def base_url(app, live_server):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(params=[True, False], ids=["js", "no-js"])
-def phone(browser, request):  # type: ignore[no-untyped-def]
+def phone(browser, request):
     """A phone-sized page (360×740, touch), with JavaScript on and off."""
     context = browser.new_context(
         viewport={"width": 360, "height": 740},

@@ -17,7 +17,7 @@ from tests.survey.paper.conftest import frame_csv
 ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]
 
 
-def test_key_a_complete_form_with_the_keyboard_only(browser, base_url, db, demo, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_key_a_complete_form_with_the_keyboard_only(browser, base_url, db, demo, make_user) -> None:
     survey_round = create_round(
         db.session,
         name="Quý I/2026",

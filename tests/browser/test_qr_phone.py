@@ -17,12 +17,12 @@ ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2",
 SHOTS = os.environ.get("SIPAS_TEST_SCREENSHOTS")  # a folder: save screenshots there to look at
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page, name: str) -> None:
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-def poster_url(browser, base_url: str, place_name: str, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def poster_url(browser, base_url: str, place_name: str, tmp_path: Path) -> str:
     """Sign in as the admin, download the place's A4 posters, decode the first QR code."""
     import pypdfium2 as pdfium
 
@@ -47,7 +47,7 @@ def poster_url(browser, base_url: str, place_name: str, tmp_path: Path) -> str: 
     ).stdout.strip()
 
 
-def test_poster_to_receipt_on_a_phone(browser, phone, base_url, app, db, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_poster_to_receipt_on_a_phone(browser, phone, base_url, app, db, demo, tmp_path: Path) -> None:
     url = poster_url(browser, base_url, "Phường Kinh Bắc", tmp_path)
     assert url.startswith(base_url + "/q/")
 

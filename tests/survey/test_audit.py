@@ -8,11 +8,11 @@ from survey.audit import set_actor
 from survey.models import AuditLog, Place
 
 
-def _audit(db) -> list[AuditLog]:  # type: ignore[no-untyped-def]
+def _audit(db) -> list[AuditLog]:
     return list(db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id)))
 
 
-def test_create_update_delete_are_audited(db, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_create_update_delete_are_audited(db, make_user) -> None:
     admin = make_user("admin")
     set_actor(db.session, admin.id)
     place = Place(code="X900", name="Xã Thử", kind="xa")
@@ -31,7 +31,7 @@ def test_create_update_delete_are_audited(db, make_user) -> None:  # type: ignor
     assert rows[2].changes["name"] == ["Xã Thử Nghiệm", None]
 
 
-def test_password_change_is_audited_without_the_hash(db, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_is_audited_without_the_hash(db, make_user) -> None:
     admin = make_user("admin")
     other = make_user("surveyor")
     set_actor(db.session, admin.id)
@@ -41,7 +41,7 @@ def test_password_change_is_audited_without_the_hash(db, make_user) -> None:  # 
     assert row.changes == {"password_hash": ["***", "***"]}
 
 
-def test_changes_without_a_signed_in_user_are_not_audited(db) -> None:  # type: ignore[no-untyped-def]
+def test_changes_without_a_signed_in_user_are_not_audited(db) -> None:
     set_actor(db.session, None)
     db.session.add(Place(code="X901", name="Xã Khác", kind="xa"))
     db.session.commit()

@@ -7,7 +7,7 @@ import pytest
 PASSWORD = "mat-khau-dung-1"
 
 
-def test_login_with_right_password_lands_on_role_home(client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_login_with_right_password_lands_on_role_home(client, make_user) -> None:
     make_user("analyst", username="chuyenvien")
     response = client.post("/dang-nhap", data={"username": "chuyenvien", "password": PASSWORD})
     assert response.status_code == 302
@@ -17,7 +17,7 @@ def test_login_with_right_password_lands_on_role_home(client, make_user) -> None
     assert "Xin chào" in page
 
 
-def test_username_is_case_insensitive(client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_username_is_case_insensitive(client, make_user) -> None:
     make_user("admin", username="quantri")
     assert client.post("/dang-nhap", data={"username": " QuanTri ", "password": PASSWORD}).status_code == 302
 
@@ -25,7 +25,7 @@ def test_username_is_case_insensitive(client, make_user) -> None:  # type: ignor
 @pytest.mark.parametrize(
     "username, password", [("chuyenvien", "sai-mat-khau"), ("khongco", PASSWORD), ("chuyenvien", "")]
 )
-def test_wrong_credentials_are_refused_in_vietnamese(client, make_user, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_credentials_are_refused_in_vietnamese(client, make_user, username: str, password: str) -> None:
     make_user("analyst", username="chuyenvien")
     response = client.post("/dang-nhap", data={"username": username, "password": password})
     assert response.status_code == 200
@@ -34,13 +34,13 @@ def test_wrong_credentials_are_refused_in_vietnamese(client, make_user, username
     assert client.get("/phan-tich/").status_code == 302  # still anonymous
 
 
-def test_inactive_user_cannot_sign_in(client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_inactive_user_cannot_sign_in(client, make_user) -> None:
     make_user("admin", username="dakhoa", active=False)
     response = client.post("/dang-nhap", data={"username": "dakhoa", "password": PASSWORD})
     assert "không đúng" in response.get_data(as_text=True)
 
 
-def test_login_records_last_login(client, make_user, db) -> None:  # type: ignore[no-untyped-def]
+def test_login_records_last_login(client, make_user, db) -> None:
     user = make_user("analyst")
     assert user.last_login_at is None
     client.post("/dang-nhap", data={"username": user.username, "password": PASSWORD})
@@ -48,7 +48,7 @@ def test_login_records_last_login(client, make_user, db) -> None:  # type: ignor
     assert user.last_login_at is not None
 
 
-def test_next_parameter_only_follows_local_paths(client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_next_parameter_only_follows_local_paths(client, make_user) -> None:
     make_user("admin", username="quantri")
     data = {"username": "quantri", "password": PASSWORD}
     assert client.post("/dang-nhap?next=//evil.example/x", data=data).headers["Location"] == "/admin/"
@@ -56,20 +56,20 @@ def test_next_parameter_only_follows_local_paths(client, make_user) -> None:  # 
     assert client.post("/dang-nhap?next=/phan-tich/", data=data).headers["Location"] == "/phan-tich/"
 
 
-def test_logout_needs_post(client, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_logout_needs_post(client, login_as) -> None:
     login_as("admin")
     assert client.get("/dang-xuat").status_code == 405
     assert client.post("/dang-xuat").status_code == 302
     assert client.get("/admin/").status_code == 302
 
 
-def test_password_is_hashed_with_scrypt(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_password_is_hashed_with_scrypt(make_user) -> None:
     user = make_user("admin")
     assert user.password_hash.startswith("scrypt:")
     assert PASSWORD not in user.password_hash
 
 
-def test_csrf_is_required_on_login(app, client, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_csrf_is_required_on_login(app, client, make_user, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     make_user("admin", username="quantri")
     response = client.post("/dang-nhap", data={"username": "quantri", "password": PASSWORD})
@@ -81,7 +81,7 @@ def test_csrf_is_required_on_login(app, client, make_user, monkeypatch) -> None:
     assert ok.status_code == 302
 
 
-def test_login_is_rate_limited(app, client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_login_is_rate_limited(app, client, make_user) -> None:
     make_user("admin", username="quantri")
     limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
     for _ in range(limit):
@@ -96,7 +96,7 @@ PAGES = {"/admin/": {"admin"}, "/nhap-phieu/": {"supervisor", "surveyor"}, "/pha
 
 
 @pytest.mark.parametrize("role", ["admin", "supervisor", "surveyor", "analyst"])
-def test_each_role_sees_only_its_pages(client, login_as, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_role_sees_only_its_pages(client, login_as, role: str) -> None:
     login_as(role)
     for path, allowed in PAGES.items():
         status = client.get(path).status_code
@@ -104,13 +104,13 @@ def test_each_role_sees_only_its_pages(client, login_as, role: str) -> None:  # 
 
 
 @pytest.mark.parametrize("path", sorted(PAGES))
-def test_anonymous_users_are_sent_to_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_users_are_sent_to_login(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/dang-nhap?next=")
 
 
-def test_forbidden_page_is_in_vietnamese(client, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_forbidden_page_is_in_vietnamese(client, login_as) -> None:
     login_as("surveyor")
     page = client.get("/admin/").get_data(as_text=True)
     assert "Không có quyền truy cập" in page

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from survey.models import Counter, Place, Procedure, Questionnaire, User
 
 
-def test_users_create_and_list(runner, db) -> None:  # type: ignore[no-untyped-def]
+def test_users_create_and_list(runner, db) -> None:
     result = runner.invoke(
         args=[
             "users",
@@ -32,14 +32,14 @@ def test_users_create_and_list(runner, db) -> None:  # type: ignore[no-untyped-d
     assert "lan.nt\tsupervisor\tNguyễn Thị Lan" in listing.output
 
 
-def test_users_create_prompts_for_password(runner, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_users_create_prompts_for_password(runner, db, monkeypatch) -> None:
     answers = iter(["mot-hai-ba-bon", "mot-hai-ba-bon"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     result = runner.invoke(args=["users", "create", "an", "--role", "analyst", "--full-name", "An"])
     assert result.exit_code == 0, result.output
 
 
-def test_users_create_errors_are_one_precise_line(runner, db, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_users_create_errors_are_one_precise_line(runner, db, make_user) -> None:
     make_user("admin", username="trung")
     cases = {
         ("trung", "admin", "mot-hai-ba-bon"): "đã tồn tại",
@@ -60,13 +60,13 @@ def test_users_create_errors_are_one_precise_line(runner, db, make_user) -> None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1  # nothing half-written
 
 
-def test_questionnaires_check_ok(runner) -> None:  # type: ignore[no-untyped-def]
+def test_questionnaires_check_ok(runner) -> None:
     result = runner.invoke(args=["questionnaires", "check"])
     assert result.exit_code == 0
     assert "OK sipas-dich-vu v1: 40 câu hỏi, 16 câu tính chỉ số" in result.output
 
 
-def test_questionnaires_check_reports_problems(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_questionnaires_check_reports_problems(runner, tmp_path: Path) -> None:
     bad = tmp_path / "x" / "v1.yaml"
     bad.parent.mkdir()
     bad.write_text("slug: x\nversion: 1\n", "utf-8")
@@ -76,13 +76,13 @@ def test_questionnaires_check_reports_problems(runner, tmp_path: Path) -> None: 
     assert "lỗi." in result.output
 
 
-def test_questionnaires_publish(runner, db) -> None:  # type: ignore[no-untyped-def]
+def test_questionnaires_publish(runner, db) -> None:
     assert "Đã công bố sipas-dich-vu v1." in runner.invoke(args=["questionnaires", "publish"]).output
     assert "Không có phiên bản mới" in runner.invoke(args=["questionnaires", "publish"]).output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Questionnaire)) == 1
 
 
-def test_demo_load_is_idempotent(runner, db) -> None:  # type: ignore[no-untyped-def]
+def test_demo_load_is_idempotent(runner, db) -> None:
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
     assert "Đã nạp dữ liệu mẫu: 100 nơi tiếp nhận, 104 quầy" in first.output
@@ -116,7 +116,7 @@ def test_demo_load_is_idempotent(runner, db) -> None:  # type: ignore[no-untyped
     assert 0.9 < satisfied < 0.995  # counter ratings run high, as in the method document
 
 
-def test_demo_frame_file_imports_cleanly(runner, db, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_frame_file_imports_cleanly(runner, db, demo, tmp_path) -> None:
     path = tmp_path / "khung.csv"
     assert runner.invoke(args=["demo", "frame-file", str(path), "--rows", "300", "--year", "2026"]).exit_code == 0
     created = runner.invoke(args=["round", "create", "--name", "Thử", "--from", "2026-01-01", "--to", "2026-03-31"])

@@ -20,7 +20,7 @@ _apps: list = []
 
 
 @pytest.fixture(autouse=True)
-def _dispose_engines():  # type: ignore[no-untyped-def]
+def _dispose_engines():
     """Close the pooled connections of the apps a test made (no ResourceWarning later)."""
     from survey.extensions import db
 
@@ -30,7 +30,7 @@ def _dispose_engines():  # type: ignore[no-untyped-def]
             db.engine.dispose()
 
 
-def make(tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
+def make(tmp_path: Path, **overrides: object):
     app = create_app(
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}", **overrides}, instance_path=str(tmp_path / "instance")
     )
@@ -141,5 +141,5 @@ def test_invalid_questionnaire_directory_stops_start_up(tmp_path: Path) -> None:
         make(tmp_path, QUESTIONNAIRES_DIR=str(qdir))
 
 
-def test_health_endpoint(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_endpoint(client) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}

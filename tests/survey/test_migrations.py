@@ -10,13 +10,13 @@ from flask_migrate import downgrade, upgrade
 from survey.models import Base
 
 
-def test_upgraded_schema_matches_models(app, db) -> None:  # type: ignore[no-untyped-def]
+def test_upgraded_schema_matches_models(app, db) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
 
 
-def test_downgrade_to_base_and_upgrade_again(app, db) -> None:  # type: ignore[no-untyped-def]
+def test_downgrade_to_base_and_upgrade_again(app, db) -> None:
     downgrade(revision="base")
     tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
@@ -24,7 +24,7 @@ def test_downgrade_to_base_and_upgrade_again(app, db) -> None:  # type: ignore[n
     assert set(Base.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
 
 
-def test_constraints_are_enforced_by_the_database(app, db, demo) -> None:  # type: ignore[no-untyped-def]
+def test_constraints_are_enforced_by_the_database(app, db, demo) -> None:
     import pytest
 
     from survey.models import Place

@@ -6,14 +6,14 @@ import re
 import unicodedata
 
 
-def test_home_page_is_vietnamese(client) -> None:  # type: ignore[no-untyped-def]
+def test_home_page_is_vietnamese(client) -> None:
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="vi">' in page
     assert "Khảo sát sự hài lòng của người dân, tổ chức" in page
     assert unicodedata.normalize("NFC", page) == page
 
 
-def test_english_on_request_and_remembered(client) -> None:  # type: ignore[no-untyped-def]
+def test_english_on_request_and_remembered(client) -> None:
     page = client.get("/?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "Sign in" in page
@@ -21,7 +21,7 @@ def test_english_on_request_and_remembered(client) -> None:  # type: ignore[no-u
     assert '<html lang="vi">' in client.get("/?lang=vi").get_data(as_text=True)
 
 
-def test_no_external_assets(client, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_no_external_assets(client, login_as) -> None:
     pages = [client.get("/").get_data(as_text=True), client.get("/dang-nhap").get_data(as_text=True)]
     login_as("admin")
     pages.append(client.get("/admin/").get_data(as_text=True))
@@ -30,26 +30,26 @@ def test_no_external_assets(client, login_as) -> None:  # type: ignore[no-untype
             assert not attr.startswith(("http:", "https:", "//")), attr
 
 
-def test_stylesheet_is_served(client) -> None:  # type: ignore[no-untyped-def]
+def test_stylesheet_is_served(client) -> None:
     response = client.get("/static/css/site.css")
     assert response.status_code == 200
     assert b"@media print" in response.data
     response.close()
 
 
-def test_not_found_page_is_friendly(client) -> None:  # type: ignore[no-untyped-def]
+def test_not_found_page_is_friendly(client) -> None:
     response = client.get("/khong-co-trang-nay")
     assert response.status_code == 404
     assert "Không tìm thấy trang" in response.get_data(as_text=True)
 
 
-def test_oversized_body_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+def test_oversized_body_is_refused(client) -> None:
     response = client.post("/dang-nhap", data={"username": "x" * (2 * 1024 * 1024), "password": "y"})
     assert response.status_code == 413
     assert "Dữ liệu quá lớn" in response.get_data(as_text=True)
 
 
-def test_admin_home_shows_demo_data(client, demo, db) -> None:  # type: ignore[no-untyped-def]
+def test_admin_home_shows_demo_data(client, demo, db) -> None:
     from survey.demo import DEMO_PASSWORD
 
     client.post("/dang-nhap", data={"username": "admin", "password": DEMO_PASSWORD})

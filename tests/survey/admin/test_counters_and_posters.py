@@ -45,7 +45,7 @@ def decode_png(png: bytes, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def admin_client(client, demo):  # type: ignore[no-untyped-def]
+def admin_client(client, demo):
     from survey.demo import DEMO_PASSWORD
 
     client.post("/dang-nhap", data={"username": "admin", "password": DEMO_PASSWORD})
@@ -54,7 +54,7 @@ def admin_client(client, demo):  # type: ignore[no-untyped-def]
 
 def test_counter_poster_decodes_to_the_counter_url_and_that_url_opens_the_form(
     app, admin_client, db, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://sipas.bacninh.gov.vn")
     counter = db.session.scalars(sa.select(Counter).join(Place).where(Place.code == "P001")).one()
     pdf = admin_client.get(f"/admin/quay/{counter.id}/ap-phich.pdf?kho=A5")
@@ -68,7 +68,7 @@ def test_counter_poster_decodes_to_the_counter_url_and_that_url_opens_the_form(
 
 def test_place_and_province_posters_have_a_page_per_active_counter(
     app, admin_client, db, tmp_path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://sipas.bacninh.gov.vn")
     centre = db.session.scalars(sa.select(Place).where(Place.kind == "tinh")).one()
     centre.counters[1].active = False
@@ -86,7 +86,7 @@ def test_place_and_province_posters_have_a_page_per_active_counter(
     everything.close()
 
 
-def test_qr_png_and_svg(app, admin_client, db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_qr_png_and_svg(app, admin_client, db, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://sipas.bacninh.gov.vn")
     counter = db.session.scalars(sa.select(Counter)).first()
     png = admin_client.get(f"/admin/quay/{counter.id}/qr.png")
@@ -98,7 +98,7 @@ def test_qr_png_and_svg(app, admin_client, db, tmp_path, monkeypatch) -> None:  
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
 
 
-def test_posters_refuse_to_print_without_public_url_outside_development(app, admin_client, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_posters_refuse_to_print_without_public_url_outside_development(app, admin_client, db, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "ENV", "production")
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
     counter = db.session.scalars(sa.select(Counter)).first()
@@ -108,7 +108,7 @@ def test_posters_refuse_to_print_without_public_url_outside_development(app, adm
     assert "Chưa đặt SIPAS_PUBLIC_BASE_URL" in page
 
 
-def test_rotating_a_code_invalidates_old_posters_and_is_audited(app, admin_client, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_rotating_a_code_invalidates_old_posters_and_is_audited(app, admin_client, db, monkeypatch) -> None:
     counter = db.session.scalars(sa.select(Counter)).first()
     old_url = counter_url("", app.config["SECRET_KEY"], counter)
     assert admin_client.get(old_url).status_code == 200
@@ -125,7 +125,7 @@ def test_rotating_a_code_invalidates_old_posters_and_is_audited(app, admin_clien
     assert audit.user_id is not None
 
 
-def test_create_and_edit_place_and_counter(admin_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_create_and_edit_place_and_counter(admin_client, db) -> None:
     result = admin_client.post(
         "/admin/noi-tiep-nhan/moi", data={"code": "x200", "name": "Xã Mới", "kind": "xa", "active": "y"}
     )
@@ -154,7 +154,7 @@ def test_create_and_edit_place_and_counter(admin_client, db) -> None:  # type: i
     } <= entities
 
 
-def test_other_roles_cannot_manage_counters(client, db, demo, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_other_roles_cannot_manage_counters(client, db, demo, login_as) -> None:
     counter = db.session.scalars(sa.select(Counter)).first()
     for role in ("analyst", "supervisor", "surveyor"):
         login_as(role)
@@ -163,7 +163,7 @@ def test_other_roles_cannot_manage_counters(client, db, demo, login_as) -> None:
         client.post("/dang-xuat")
 
 
-def test_cli_writes_the_province_posters(app, runner, db, demo, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_writes_the_province_posters(app, runner, db, demo, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://sipas.bacninh.gov.vn")
     out = tmp_path / "posters.pdf"
     result = runner.invoke(args=["qr", "posters", "--place", "ttpvhcc", "--size", "a5", "--out", str(out)])

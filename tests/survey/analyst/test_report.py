@@ -15,7 +15,7 @@ from survey.demo import _qr_responses
 from survey.models import Response
 
 
-def test_qr_report_matches_the_analysis_package_and_is_labelled(client, db, demo, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_qr_report_matches_the_analysis_package_and_is_labelled(client, db, demo, login_as) -> None:
     _qr_responses(db.session, seed=5)
     db.session.commit()
     login_as("analyst")
@@ -50,11 +50,11 @@ def test_qr_report_matches_the_analysis_package_and_is_labelled(client, db, demo
     assert "Phường Kinh Bắc" in set(table["domain"])
 
 
-def test_empty_report(client, db, demo, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_empty_report(client, db, demo, login_as) -> None:
     login_as("analyst")
     assert "Chưa có phiếu trả lời nào." in client.get("/phan-tich/bao-cao").get_data(as_text=True)
 
 
-def test_report_is_for_analysts_and_admins_only(client, db, demo, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_report_is_for_analysts_and_admins_only(client, db, demo, login_as) -> None:
     login_as("surveyor")
     assert client.get("/phan-tich/bao-cao").status_code == 403

@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.fixture
-def survey_round(db, demo):  # type: ignore[no-untyped-def]
+def survey_round(db, demo):
     from survey import questionnaires
     from survey.paper.rounds import create_round
 

@@ -14,11 +14,11 @@ from survey.paper import frames
 from tests.survey.paper.conftest import HEADER, frame_csv
 
 
-def count(db) -> int:  # type: ignore[no-untyped-def]
+def count(db) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(FrameRecord))
 
 
-def run(db, survey_round, data: bytes, name: str = "khung.csv", *, valid_only: bool = False):  # type: ignore[no-untyped-def]
+def run(db, survey_round, data: bytes, name: str = "khung.csv", *, valid_only: bool = False):
     checked = frames.check(db.session, survey_round, frames.read_table(data, name))
     if not checked.problems or valid_only:
         frames.store(db.session, survey_round, checked, valid_only=valid_only)
@@ -26,7 +26,7 @@ def run(db, survey_round, data: bytes, name: str = "khung.csv", *, valid_only: b
     return checked
 
 
-def test_valid_csv_with_bom_and_vietnamese_headers(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_valid_csv_with_bom_and_vietnamese_headers(db, survey_round) -> None:
     data = ("\ufeff" + frame_csv({("TTPVHCC", "Đất đai"): 30, ("P001", "Xây dựng"): 12, ("X034", "khac"): 5})).encode()
     checked = run(db, survey_round, data)
     assert checked.problems == [] and count(db) == 47
@@ -36,12 +36,12 @@ def test_valid_csv_with_bom_and_vietnamese_headers(db, survey_round) -> None:  #
     assert record.applicant_name == "Nguyễn Văn 1" and record.result_date.isoformat() == "2026-02-02"
 
 
-def test_semicolon_csv_and_place_by_name(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_semicolon_csv_and_place_by_name(db, survey_round) -> None:
     data = "ma_ho_so;nhom_linh_vuc;noi_tiep_nhan;ngay_tra_ket_qua\nA-1;dau_tu;Phường Kinh Bắc;2026-03-31\n".encode()
     assert run(db, survey_round, data).problems == [] and count(db) == 1
 
 
-def test_field_group_derived_from_procedure_code(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_field_group_derived_from_procedure_code(db, survey_round) -> None:
     data = (
         "Mã hồ sơ,Mã thủ tục,Nơi tiếp nhận,Ngày trả kết quả\nA-1,XD.01,P001,15/01/2026\nA-2,KHONGCO,P001,15/01/2026\n"
     )
@@ -50,7 +50,7 @@ def test_field_group_derived_from_procedure_code(db, survey_round) -> None:  # t
     assert count(db) == 0
 
 
-def test_xlsx_with_excel_dates(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_xlsx_with_excel_dates(db, survey_round) -> None:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -68,19 +68,19 @@ def test_xlsx_with_excel_dates(db, survey_round) -> None:  # type: ignore[no-unt
     assert dates == ["2026-02-14", "2026-02-17"]
 
 
-def test_wrong_encoding_is_refused_in_vietnamese(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_encoding_is_refused_in_vietnamese(db, survey_round) -> None:
     data = "Mã hồ sơ,Nhóm lĩnh vực,Nơi tiếp nhận,Ngày trả kết quả\nA,Đất đai,P001,01/02/2026\n".encode("utf-16")
     with pytest.raises(frames.FrameError, match="không phải UTF-8"):
         frames.read_table(data, "khung.csv")
 
 
-def test_missing_column(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_missing_column(db, survey_round) -> None:
     table = frames.read_table(b"Ma ho so,Noi tiep nhan\nA,P001\n", "khung.csv")
     with pytest.raises(frames.FrameError, match="Thiếu cột: Ngày trả kết quả, Nhóm lĩnh vực"):
         frames.check(db.session, survey_round, table)
 
 
-def test_unsupported_file_type(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_unsupported_file_type(db, survey_round) -> None:
     with pytest.raises(frames.FrameError, match="chỉ nhận CSV hoặc XLSX"):
         frames.read_table(b"x", "khung.pdf")
 
@@ -100,7 +100,7 @@ BAD = "\n".join(
 )
 
 
-def test_every_problem_by_row_and_column_and_nothing_stored(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_every_problem_by_row_and_column_and_nothing_stored(db, survey_round) -> None:
     checked = run(db, survey_round, BAD.encode())
     found = [(p.row, p.column, p.message.split(" (")[0]) for p in checked.problems]
     assert found == [
@@ -120,13 +120,13 @@ def test_every_problem_by_row_and_column_and_nothing_stored(db, survey_round) ->
     assert report[0] == "dòng,cột,lỗi" and report[1].startswith("2,Mã hồ sơ,")
 
 
-def test_valid_only_after_confirmation_stores_exactly_the_valid_rows(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_valid_only_after_confirmation_stores_exactly_the_valid_rows(db, survey_round) -> None:
     checked = run(db, survey_round, BAD.encode(), valid_only=True)
     assert checked.n_valid == 1  # B-1 twice is refused both times; B-8 valid
     assert sorted(db.session.scalars(sa.select(FrameRecord.dossier_code))) == ["B-8"]
 
 
-def test_reimport_replaces_the_frame_until_sampled(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_reimport_replaces_the_frame_until_sampled(db, survey_round) -> None:
     run(db, survey_round, frame_csv({("P001", "Đất đai"): 5}).encode())
     run(db, survey_round, frame_csv({("P002", "Đất đai"): 3}).encode())
     assert count(db) == 3
@@ -141,7 +141,7 @@ def test_reimport_replaces_the_frame_until_sampled(db, survey_round) -> None:  #
     assert count(db) == 3
 
 
-def test_cli_refuses_a_file_with_errors_and_writes_the_report(runner, db, survey_round, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_refuses_a_file_with_errors_and_writes_the_report(runner, db, survey_round, tmp_path: Path) -> None:
     path = tmp_path / "khung.csv"
     path.write_text(BAD, "utf-8")
     report = tmp_path / "loi.csv"

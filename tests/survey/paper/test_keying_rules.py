@@ -17,7 +17,7 @@ ANSWERS = {"A1": 4, "loai_nguoi_tra_loi": "ca_nhan", "tuoi": "25-34"}
 
 
 @pytest.fixture
-def setup(db, survey_round, make_user):  # type: ignore[no-untyped-def]
+def setup(db, survey_round, make_user):
     checked = frames.check(
         db.session, survey_round, frames.read_table(frame_csv({("P001", "Đất đai"): 40}).encode(), "k.csv")
     )
@@ -30,19 +30,19 @@ def setup(db, survey_round, make_user):  # type: ignore[no-untyped-def]
     return survey_round, batch, serials, make_user("surveyor"), make_user("surveyor")
 
 
-def key(db, batch, serial, user):  # type: ignore[no-untyped-def]
+def key(db, batch, serial, user):
     keying = open_keying(db.session, batch, serial, user)
     form = finish_keying(db.session, keying, dict(ANSWERS), questionnaires.get(db.session, "sipas-dich-vu"))
     db.session.commit()
     return form
 
 
-def test_every_form_is_verified_by_default(db, setup) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_is_verified_by_default(db, setup) -> None:
     _round, batch, serials, clerk, _ = setup
     assert all(key(db, batch, s, clerk).needs_verification for s in serials[:5])
 
 
-def test_one_in_n_with_random_start_then_escalation(db, setup) -> None:  # type: ignore[no-untyped-def]
+def test_one_in_n_with_random_start_then_escalation(db, setup) -> None:
     survey_round, batch, serials, clerk, other = setup
     survey_round.verify_every = 3
     survey_round.error_threshold = 5.0
@@ -71,7 +71,7 @@ def test_one_in_n_with_random_start_then_escalation(db, setup) -> None:  # type:
     assert not all(key(db, batch, s, other).needs_verification for s in serials[13:19])
 
 
-def test_serial_rules(db, setup, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_serial_rules(db, setup, survey_round) -> None:
     _round, batch, serials, clerk, other = setup
     key(db, batch, serials[0], clerk)
     second_batch = Batch(round_id=survey_round.id, code="L2", post_office="BĐ", received=1)
@@ -88,7 +88,7 @@ def test_serial_rules(db, setup, survey_round) -> None:  # type: ignore[no-untyp
         open_keying(db.session, batch, serials[1], clerk)
 
 
-def test_neyman_standard_deviations_from_an_earlier_round(db, setup, demo) -> None:  # type: ignore[no-untyped-def]
+def test_neyman_standard_deviations_from_an_earlier_round(db, setup, demo) -> None:
     import math
     from datetime import date
 
@@ -130,7 +130,7 @@ def test_neyman_standard_deviations_from_an_earlier_round(db, setup, demo) -> No
     assert design["n_h"].sum() == 40
 
 
-def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, monkeypatch) -> None:
     """Both requests look the serial up before either creates the form (a barrier forces
     the race); the loser must not get a 500 and exactly one form and one keying exist."""
     import http.cookiejar
@@ -147,7 +147,7 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
     first_calls = {"n": 0}
     lock = threading.Lock()
 
-    def lookup_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def lookup_then_wait(*args, **kwargs):
         found = real_lookup(*args, **kwargs)
         with lock:
             first_calls["n"] += 1
@@ -163,7 +163,7 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
     path, serial = f"/nhap-phieu/lo/{batch.id}", serials[0]
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def redirect_request(self, *args, **kwargs):
             return None
 
     openers = []
@@ -177,7 +177,7 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
         openers.append(opener)
     statuses: list[int] = []
 
-    def open_form(opener) -> None:  # type: ignore[no-untyped-def]
+    def open_form(opener) -> None:
         try:
             statuses.append(
                 opener.open(base + path, data=urllib.parse.urlencode({"serial": serial}).encode(), timeout=60).status
@@ -196,7 +196,7 @@ def test_two_clerks_opening_one_new_form_at_once(app, db, setup, live_server, mo
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Keying)) == 1
 
 
-def test_adjudication_form_checks_the_value_typed_under_other(app) -> None:  # type: ignore[no-untyped-def]
+def test_adjudication_form_checks_the_value_typed_under_other(app) -> None:
     """ "Khác" takes what is on the paper: a closed question's printed key becomes its code, a
     key that is not on the paper is refused beside the form, a date is stored as a date, text
     is stored in NFC; a mismatch left without a choice is refused too."""

@@ -18,14 +18,14 @@ STRATA = {("TTPVHCC", "Đất đai"): 40, ("P001", "Xây dựng"): 30}
 ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]
 
 
-def sign_in(client, user) -> None:  # type: ignore[no-untyped-def]
+def sign_in(client, user) -> None:
     client.post("/dang-xuat")
     response = client.post("/dang-nhap", data={"username": user.username, "password": PASSWORD})
     assert response.status_code == 302
 
 
 @pytest.fixture
-def people(make_user):  # type: ignore[no-untyped-def]
+def people(make_user):
     return {
         "analyst": make_user("analyst"),
         "supervisor": make_user("supervisor"),
@@ -34,7 +34,7 @@ def people(make_user):  # type: ignore[no-untyped-def]
     }
 
 
-def sampled_round(client, db, people) -> SurveyRound:  # type: ignore[no-untyped-def]
+def sampled_round(client, db, people) -> SurveyRound:
     sign_in(client, people["analyst"])
     created = client.post(
         "/phan-tich/dot", data={"name": "Quý I/2026", "period_start": "2026-01-01", "period_end": "2026-03-31"}
@@ -56,7 +56,7 @@ def sampled_round(client, db, people) -> SurveyRound:  # type: ignore[no-untyped
     return survey_round
 
 
-def test_frame_upload_with_errors_shows_report_then_valid_rows_on_confirmation(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+def test_frame_upload_with_errors_shows_report_then_valid_rows_on_confirmation(client, db, demo, people) -> None:
     sign_in(client, people["analyst"])
     client.post("/phan-tich/dot", data={"name": "Đợt lỗi", "period_start": "2026-01-01", "period_end": "2026-03-31"})
     survey_round = db.session.scalars(sa.select(SurveyRound)).one()
@@ -88,7 +88,7 @@ def test_frame_upload_with_errors_shows_report_then_valid_rows_on_confirmation(c
     assert client.get(report_url).status_code == 404
 
 
-def test_wrong_encoding_upload_gets_a_vietnamese_message(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_encoding_upload_gets_a_vietnamese_message(client, db, demo, people) -> None:
     sign_in(client, people["analyst"])
     client.post("/phan-tich/dot", data={"name": "Đợt", "period_start": "2026-01-01", "period_end": "2026-03-31"})
     survey_round = db.session.scalars(sa.select(SurveyRound)).one()
@@ -100,7 +100,7 @@ def test_wrong_encoding_upload_gets_a_vietnamese_message(client, db, demo, peopl
     assert page.status_code == 400 and "không phải UTF-8" in page.get_data(as_text=True)
 
 
-def test_assign_key_twice_adjudicate_and_verify(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+def test_assign_key_twice_adjudicate_and_verify(client, db, demo, people) -> None:
     survey_round = sampled_round(client, db, people)
     cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
     assert len(cases) == 8
@@ -197,7 +197,7 @@ def test_assign_key_twice_adjudicate_and_verify(client, db, demo, people) -> Non
     assert "không tính được khoảng tin cậy" in report  # one respondent: df = 0, the interval is left empty
 
 
-def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, demo, people) -> None:
     survey_round = sampled_round(client, db, people)
     case = db.session.scalars(sa.select(SampledCase).where(SampledCase.active)).first()
     sign_in(client, people["supervisor"])
@@ -228,7 +228,7 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
     assert db.session.scalars(sa.select(PaperForm)).one().status == "awaiting_second"
 
 
-def test_assign_everything_shown_by_a_place_filter(client, db, demo, people) -> None:  # type: ignore[no-untyped-def]
+def test_assign_everything_shown_by_a_place_filter(client, db, demo, people) -> None:
     survey_round = sampled_round(client, db, people)
     from survey.models import Place
 

@@ -19,14 +19,14 @@ STRATA = {("TTPVHCC", "Đất đai"): 120, ("TTPVHCC", "Đầu tư"): 15, ("P001
 
 
 @pytest.fixture
-def framed(db, survey_round):  # type: ignore[no-untyped-def]
+def framed(db, survey_round):
     checked = frames.check(db.session, survey_round, frames.read_table(frame_csv(STRATA).encode(), "k.csv"))
     frames.store(db.session, survey_round, checked)
     db.session.commit()
     return survey_round
 
 
-def drawn(db) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+def drawn(db) -> list[tuple[str, str, int]]:
     rows = db.session.execute(
         sa.select(FrameRecord.dossier_code, SampledCase.role, SampledCase.draw_order)
         .join(FrameRecord, FrameRecord.id == SampledCase.frame_record_id)
@@ -35,7 +35,7 @@ def drawn(db) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
     return [tuple(r) for r in rows]
 
 
-def test_draw_keeps_the_design_and_exact_sizes(db, framed) -> None:  # type: ignore[no-untyped-def]
+def test_draw_keeps_the_design_and_exact_sizes(db, framed) -> None:
     design = draw_sample(
         db.session, framed, AllocationRule("proportional", total_n=60, minimum=10, reserve_rate=0.5), seed=42
     )
@@ -66,7 +66,7 @@ def test_draw_keeps_the_design_and_exact_sizes(db, framed) -> None:  # type: ign
     assert len(set(serials)) == len(serials) and all(serial_is_valid(s) for s in serials)
 
 
-def test_same_frame_and_seed_give_the_same_sample(db, survey_round, framed) -> None:  # type: ignore[no-untyped-def]
+def test_same_frame_and_seed_give_the_same_sample(db, survey_round, framed) -> None:
     rule = AllocationRule("fixed", per_stratum=8, reserve_rate=0.5)
     draw_sample(db.session, framed, rule, seed=2026)
     first = drawn(db)
@@ -86,7 +86,7 @@ def test_same_frame_and_seed_give_the_same_sample(db, survey_round, framed) -> N
     assert drawn(db) != first
 
 
-def test_draw_twice_or_without_frame_is_refused(db, survey_round) -> None:  # type: ignore[no-untyped-def]
+def test_draw_twice_or_without_frame_is_refused(db, survey_round) -> None:
     with pytest.raises(RoundError, match="chưa có khung mẫu"):
         draw_sample(db.session, survey_round, AllocationRule("fixed", per_stratum=5))
     survey_round.status = "sampled"
@@ -94,7 +94,7 @@ def test_draw_twice_or_without_frame_is_refused(db, survey_round) -> None:  # ty
         draw_sample(db.session, survey_round, AllocationRule("fixed", per_stratum=5))
 
 
-def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make_user) -> None:
     draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=3, reserve_rate=0.5), seed=1)
     surveyor = make_user("surveyor")
     mains = db.session.scalars(
@@ -129,7 +129,7 @@ def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make
         replace_case(db.session, mains[0], "lần nữa")
 
 
-def test_response_rate_rr1(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_response_rate_rr1(db, framed, make_user) -> None:
     draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=5, reserve_rate=0), seed=3)
     cases = db.session.scalars(sa.select(SampledCase).order_by(SampledCase.id)).all()
     outcomes = ["completed"] * 8 + ["refused"] * 3 + ["not_reachable"] * 2 + ["ineligible"] * 2 + ["moved"]
@@ -144,7 +144,7 @@ def test_response_rate_rr1(db, framed, make_user) -> None:  # type: ignore[no-un
         record_outcome(db.session, cases[-1], "busy")
 
 
-def test_assign_only_to_surveyors_and_only_active_cases(db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_assign_only_to_surveyors_and_only_active_cases(db, framed, make_user) -> None:
     draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=2, reserve_rate=0.5), seed=5)
     reserve = db.session.scalars(sa.select(SampledCase).where(SampledCase.role == "reserve")).first()
     main = db.session.scalars(sa.select(SampledCase).where(SampledCase.role == "main")).first()
@@ -154,7 +154,7 @@ def test_assign_only_to_surveyors_and_only_active_cases(db, framed, make_user) -
         assign(db.session, framed, [reserve.id], make_user("surveyor"))
 
 
-def test_purge_removes_personal_data_and_keeps_the_design(app, db, framed, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_purge_removes_personal_data_and_keeps_the_design(app, db, framed, make_user) -> None:
     draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=2), seed=9)
     shown = db.session.scalars(sa.select(SampledCase).where(SampledCase.round_id == framed.id).limit(2)).all()
     log_pii_view(db.session, make_user("supervisor"), shown, "assignment")
@@ -189,7 +189,7 @@ def test_form_serial_check_digit() -> None:
                 assert not serial_is_valid(typo)  # every single-digit typo is caught
 
 
-def test_cli_round_frame_sample_purge(runner, db, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_round_frame_sample_purge(runner, db, demo, tmp_path) -> None:
     result = runner.invoke(
         args=["round", "create", "--name", "Quý II/2026", "--from", "2026-01-01", "--to", "31/03/2026"]
     )

@@ -32,30 +32,30 @@ def csrf_of(page: str) -> str | None:
 
 
 @pytest.fixture
-def counters_(app, db, demo):  # type: ignore[no-untyped-def]
+def counters_(app, db, demo):
     """(single-group counter at the provincial centre, multi-group counter at a commune)."""
     land = db.session.scalars(sa.select(Counter).join(Place).where(Place.kind == "tinh", Counter.code == "Q01")).one()
     commune = db.session.scalars(sa.select(Counter).join(Place).where(Place.code == "P001")).one()
     return land, commune
 
 
-def url_for_counter(app, counter: Counter) -> str:  # type: ignore[no-untyped-def]
+def url_for_counter(app, counter: Counter) -> str:
     return "/q/" + counter_code(app.config["SECRET_KEY"], counter)
 
 
-def open_form(client, url: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def open_form(client, url: str) -> tuple[str, str]:
     page = client.get(url)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     return html, idem_of(html)
 
 
-def responses(db) -> list[Response]:  # type: ignore[no-untyped-def]
+def responses(db) -> list[Response]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(Response).order_by(Response.id)))
 
 
-def test_full_submission_is_stored_once_with_counter_place_and_field_group(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_full_submission_is_stored_once_with_counter_place_and_field_group(app, client, db, counters_) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     html, idem = open_form(client, url)
@@ -82,7 +82,7 @@ def test_full_submission_is_stored_once_with_counter_place_and_field_group(app, 
     assert len(stored.device_hash) == 32 and not stored.possible_duplicate
 
 
-def test_single_group_counter_does_not_ask_the_field_group(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_single_group_counter_does_not_ask_the_field_group(app, client, db, counters_) -> None:
     land, _ = counters_
     url = url_for_counter(app, land)
     html, idem = open_form(client, url)
@@ -94,7 +94,7 @@ def test_single_group_counter_does_not_ask_the_field_group(app, client, db, coun
     assert stored.field_group == "dat_dai" and stored.answers["nhom_linh_vuc"] == "dat_dai"
 
 
-def test_multi_group_counter_offers_only_its_groups(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_multi_group_counter_offers_only_its_groups(app, client, db, counters_) -> None:
     _, commune = counters_
     commune.field_group_rows = [r for r in commune.field_group_rows if r.field_group in ("dat_dai", "khac")]
     db.session.commit()
@@ -116,7 +116,7 @@ def test_multi_group_counter_offers_only_its_groups(app, client, db, counters_) 
         ({"y_kien": "x" * 2001}, "Tối đa 2000 ký tự."),
     ],
 )
-def test_invalid_answers_are_refused_with_answers_kept(app, client, db, counters_, change, message) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_answers_are_refused_with_answers_kept(app, client, db, counters_, change, message) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     _html, idem = open_form(client, url)
@@ -130,7 +130,7 @@ def test_invalid_answers_are_refused_with_answers_kept(app, client, db, counters
     assert responses(db) == []
 
 
-def test_comment_with_html_is_stored_verbatim_and_shown_escaped(app, client, db, counters_, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_comment_with_html_is_stored_verbatim_and_shown_escaped(app, client, db, counters_, login_as) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     _html, idem = open_form(client, url)
@@ -143,7 +143,7 @@ def test_comment_with_html_is_stored_verbatim_and_shown_escaped(app, client, db,
     assert "&lt;script&gt;alert(" in page and "<script>alert(" not in page
 
 
-def test_invalid_utf8_is_refused_and_nothing_stored(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_utf8_is_refused_and_nothing_stored(app, client, db, counters_) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     _html, idem = open_form(client, url)
@@ -156,7 +156,7 @@ def test_invalid_utf8_is_refused_and_nothing_stored(app, client, db, counters_) 
     assert responses(db) == []
 
 
-def test_oversized_body_is_refused(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_oversized_body_is_refused(app, client, db, counters_) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     _html, idem = open_form(client, url)
@@ -166,7 +166,7 @@ def test_oversized_body_is_refused(app, client, db, counters_) -> None:  # type:
     assert responses(db) == []
 
 
-def test_double_submit_stores_one_response_and_shows_the_same_receipt(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_double_submit_stores_one_response_and_shows_the_same_receipt(app, client, db, counters_) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     _html, idem = open_form(client, url)
@@ -184,7 +184,7 @@ def test_double_submit_stores_one_response_and_shows_the_same_receipt(app, clien
     assert stored[0].device_hash == stored[1].device_hash
 
 
-def test_same_dossier_code_twice_gets_a_polite_message(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_same_dossier_code_twice_gets_a_polite_message(app, client, db, counters_) -> None:
     _, commune = counters_
     for i, counter in enumerate((commune, commune)):
         url = url_for_counter(app, counter)
@@ -198,7 +198,7 @@ def test_same_dossier_code_twice_gets_a_polite_message(app, client, db, counters
     assert len(responses(db)) == 1
 
 
-def test_tampered_idempotency_token_keeps_answers_and_asks_again(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_idempotency_token_keeps_answers_and_asks_again(app, client, db, counters_) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     result = client.post(url, data={**complete_answers(A3="2"), "idem": "gia-mao"})
@@ -209,7 +209,7 @@ def test_tampered_idempotency_token_keeps_answers_and_asks_again(app, client, db
     assert len(responses(db)) == 1
 
 
-def test_stale_csrf_token_keeps_answers(app, client, db, counters_, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_stale_csrf_token_keeps_answers(app, client, db, counters_, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     _, commune = counters_
     url = url_for_counter(app, commune)
@@ -228,13 +228,13 @@ def test_stale_csrf_token_keeps_answers(app, client, db, counters_, monkeypatch)
     "path",
     ["/q/AAAA", "/q/" + "A" * 24, "/q/%FF%FE", "/q/" + "Z" * 200, "/q/<script>", "/q/AEAAAAAMAABQH4KHSQYKAQG"],
 )
-def test_garbled_or_forged_codes_get_a_friendly_404(client, db, demo, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_garbled_or_forged_codes_get_a_friendly_404(client, db, demo, path: str) -> None:
     result = client.get(path)
     assert result.status_code == 404
     assert "Không tìm thấy trang" in result.get_data(as_text=True)
 
 
-def test_code_signed_with_another_secret_or_for_a_missing_counter_is_404(app, client, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_code_signed_with_another_secret_or_for_a_missing_counter_is_404(app, client, counters_) -> None:
     land, _ = counters_
     assert client.get("/q/" + make_code("khoa-khac-" * 4, land.id, land.poster_serial)).status_code == 404
     assert client.get("/q/" + make_code(app.config["SECRET_KEY"], 999_999, 1)).status_code == 404
@@ -243,7 +243,7 @@ def test_code_signed_with_another_secret_or_for_a_missing_counter_is_404(app, cl
     assert client.get("/q/" + "".join(tampered)).status_code == 404
 
 
-def test_typed_code_with_dashes_and_lower_case_works(app, client, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_typed_code_with_dashes_and_lower_case_works(app, client, counters_) -> None:
     land, _ = counters_
     typed = grouped(counter_code(app.config["SECRET_KEY"], land)).lower()
     result = client.post("/q", data={"code": f" {typed} "})
@@ -251,7 +251,7 @@ def test_typed_code_with_dashes_and_lower_case_works(app, client, counters_) -> 
     assert client.get(result.headers["Location"]).status_code == 200
 
 
-def test_rotated_code_shows_where_to_find_the_new_one(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_rotated_code_shows_where_to_find_the_new_one(app, client, db, counters_) -> None:
     land, _ = counters_
     old_url = url_for_counter(app, land)
     _html, idem = open_form(client, old_url)
@@ -267,7 +267,7 @@ def test_rotated_code_shows_where_to_find_the_new_one(app, client, db, counters_
     assert responses(db) == []
 
 
-def test_inactive_counter(app, client, db, counters_) -> None:  # type: ignore[no-untyped-def]
+def test_inactive_counter(app, client, db, counters_) -> None:
     land, _ = counters_
     land.active = False
     db.session.commit()
@@ -275,7 +275,7 @@ def test_inactive_counter(app, client, db, counters_) -> None:  # type: ignore[n
     assert page.status_code == 410 and "tạm ngừng" in page.get_data(as_text=True)
 
 
-def test_submissions_are_rate_limited_per_client(app, client, db, counters_, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_submissions_are_rate_limited_per_client(app, client, db, counters_, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "QR_RATE_LIMIT", "3 per minute")
     _, commune = counters_
     url = url_for_counter(app, commune)
@@ -290,7 +290,7 @@ def test_submissions_are_rate_limited_per_client(app, client, db, counters_, mon
     assert client.get(url).status_code == 200  # reading the form is not limited
 
 
-def test_nobody_at_the_counter_can_read_responses(app, client, db, counters_, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_nobody_at_the_counter_can_read_responses(app, client, db, counters_, login_as) -> None:
     _, commune = counters_
     url = url_for_counter(app, commune)
     _html, idem = open_form(client, url)
@@ -307,7 +307,7 @@ def test_nobody_at_the_counter_can_read_responses(app, client, db, counters_, lo
     assert stored.receipt_code in client.get("/phan-tich/phieu").get_data(as_text=True)
 
 
-def test_twenty_concurrent_submits_of_one_form_store_one_row(app, db, counters_, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_twenty_concurrent_submits_of_one_form_store_one_row(app, db, counters_, live_server) -> None:
     import http.client
     import urllib.parse
 
@@ -345,7 +345,7 @@ def test_twenty_concurrent_submits_of_one_form_store_one_row(app, db, counters_,
 
 def test_a_form_opened_before_a_new_version_is_published_keeps_its_version(
     app, client, db, counters_, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import shutil
     from pathlib import Path
 

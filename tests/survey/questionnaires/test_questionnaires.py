@@ -65,7 +65,7 @@ def qdir(tmp_path: Path) -> Path:
     return target
 
 
-def _edit(qdir: Path, change) -> Path:  # type: ignore[no-untyped-def]
+def _edit(qdir: Path, change) -> Path:
     path = qdir / "sipas-dich-vu" / "v1.yaml"
     data = yaml.safe_load(path.read_text("utf-8"))
     change(data)
@@ -202,7 +202,7 @@ def test_empty_directory(tmp_path: Path) -> None:
 
 
 # --- publication and immutability ------------------------------------------------------------
-def test_publish_is_idempotent(app, db) -> None:  # type: ignore[no-untyped-def]
+def test_publish_is_idempotent(app, db) -> None:
     definitions = app.extensions["sipas_questionnaires"]
     added = questionnaires.publish(db.session, definitions)
     assert [(q.slug, q.version) for q in added] == [("sipas-dich-vu", 1)]
@@ -212,7 +212,7 @@ def test_publish_is_idempotent(app, db) -> None:  # type: ignore[no-untyped-def]
     assert questionnaires.get(db.session, "sipas-dich-vu").version == 1
 
 
-def test_changed_published_file_is_refused(app, db, published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_changed_published_file_is_refused(app, db, published, tmp_path: Path) -> None:
     qdir = tmp_path / "questionnaires"
     shutil.copytree(ROOT / "questionnaires", qdir)
     path = qdir / "sipas-dich-vu" / "v1.yaml"
@@ -228,7 +228,7 @@ def test_changed_published_file_is_refused(app, db, published, tmp_path: Path) -
         )
 
 
-def test_removed_published_file_is_refused(app, db, published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_removed_published_file_is_refused(app, db, published, tmp_path: Path) -> None:
     qdir = tmp_path / "questionnaires"
     shutil.copytree(ROOT / "questionnaires", qdir)
     (qdir / "sipas-dich-vu" / "v1.yaml").rename(qdir / "sipas-dich-vu" / "v2.yaml.bak")
@@ -240,7 +240,7 @@ def test_removed_published_file_is_refused(app, db, published, tmp_path: Path) -
         questionnaires.check_published(db.session, load_directory(qdir))
 
 
-def test_new_version_is_published_beside_the_old(app, db, published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_new_version_is_published_beside_the_old(app, db, published, tmp_path: Path) -> None:
     qdir = tmp_path / "questionnaires"
     shutil.copytree(ROOT / "questionnaires", qdir)
     v2 = yaml.safe_load(SHIPPED.read_text("utf-8"))

@@ -33,7 +33,7 @@ def test_encode_rejects_codes_that_are_not_one_digit() -> None:
         encode_coded({"A1": 12}, ["A1"])
 
 
-def test_wide_table_from_stored_responses(db, demo) -> None:  # type: ignore[no-untyped-def]
+def test_wide_table_from_stored_responses(db, demo) -> None:
     questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
     layout = questionnaire.coded_layout
     counter = db.session.scalars(sa.select(Counter).order_by(Counter.id)).first()
