@@ -53,6 +53,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from analysis.domains import FIELD_GROUPS
+
 __all__ = [
     "ALLOCATION_METHODS",
     "FIELD_GROUPS",
@@ -66,7 +68,6 @@ __all__ = [
     "stratum_sd_from_counts",
 ]
 
-FIELD_GROUPS: tuple[str, ...] = ("dat_dai", "xay_dung", "dau_tu", "khac")
 """The field groups that, crossed with the place of receipt, form the strata."""
 
 ALLOCATION_METHODS: tuple[str, ...] = ("proportional", "fixed", "neyman")

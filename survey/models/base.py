@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from analysis.domains import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -15,13 +17,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: Field groups (nhóm lĩnh vực) with their own satisfaction targets.
-FIELD_GROUPS = ("dat_dai", "xay_dung", "dau_tu", "khac")
-
-#: Land, construction and investment: reported each and combined, with their own target.
-LAND_CONSTRUCTION_INVESTMENT = ("dat_dai", "xay_dung", "dau_tu")
-#: The label of the combined land + construction + investment domain in estimate tables.
-LAND_CONSTRUCTION_INVESTMENT_LABEL = "dat_dai+xay_dung+dau_tu"
 
 #: Identifiers stored as BIGINT on PostgreSQL (millions of responses) and INTEGER on
 #: SQLite, where only INTEGER PRIMARY KEY is an auto-incrementing rowid.
@@ -55,3 +50,16 @@ FIELD_GROUP_LABELS = {
     "dau_tu": "Đầu tư",
     "khac": "Lĩnh vực khác",
 }
+
+
+__all__ = [
+    "FIELD_GROUPS",
+    "FIELD_GROUP_LABELS",
+    "LAND_CONSTRUCTION_INVESTMENT",
+    "LAND_CONSTRUCTION_INVESTMENT_LABEL",
+    "Base",
+    "BigId",
+    "Json",
+    "in_list",
+    "utcnow",
+]
