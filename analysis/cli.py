@@ -13,6 +13,7 @@ Bad input exits with status 2 and one line on stderr; see docs/analysis-cli.md.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,9 @@ from analysis.weighting import (
 __all__ = ["CliError", "main"]
 
 PROG = "sipas-analysis"
+#: Trim-and-rerake rounds before `weights --trim` gives up: the alternation converges slowly
+#: on some feasible problems (hundreds to a few thousand rounds), so the default is generous.
+DEFAULT_TRIM_ROUNDS = 5000
 
 
 class CliError(ValueError):
@@ -68,11 +72,44 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--weight", required=True, help="starting (design) weight column")
     w.add_argument("--rake", required=True, help="MARGINS.csv (variable,category,total)")
     w.add_argument("--trim", type=float, help="cap at K x median weight, then re-rake")
+    w.add_argument(
+        "--max-rounds",
+        type=int,
+        default=DEFAULT_TRIM_ROUNDS,
+        help=f"trim-and-rerake rounds before giving up (default {DEFAULT_TRIM_ROUNDS})",
+    )
     w.add_argument("--out", required=True, help="output CSV: the input plus column 'weight'")
     return p
 
 
+def _check_header(path: str) -> None:
+    """Refuse what pandas would silently accept: a file separated by ``;`` or tabs (read as one
+    column), and a column name given twice (pandas renames the second ``A1.1``)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        msg = " ".join(str(exc).split())
+        raise CliError(f"{path}: cannot read CSV: {msg}") from None
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                raise CliError(
+                    f"{path}: line 1: the columns are separated by {name}, not commas; "
+                    "save the file as comma-separated CSV (UTF-8)"
+                )
+    seen: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        key = name.strip()
+        if key in seen:
+            raise CliError(f"{path}: line 1: column {key!r} appears twice (columns {seen[key]} and {number})")
+        seen[key] = number
+
+
 def _read_csv(path: str) -> pd.DataFrame:
+    _check_header(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
@@ -82,6 +119,7 @@ def _read_csv(path: str) -> pd.DataFrame:
         raise CliError(f"{path}: cannot read CSV: {msg}") from None
     if df.shape[0] == 0:
         raise CliError(f"{path}: no data rows")
+    df.columns = [str(c).strip() for c in df.columns]
     return df
 
 
@@ -110,6 +148,28 @@ def _labels(s: pd.Series) -> pd.Series:
     return txt.where(txt != "")
 
 
+def _design_labels(s: pd.Series, path: str, what: str) -> pd.Series:
+    """Stratum or PSU labels: every row needs one."""
+    labels = _labels(s)
+    blank = labels.isna().to_numpy()
+    if blank.any():
+        line = int(np.flatnonzero(blank)[0]) + 2
+        raise CliError(f"{path}: line {line}: column {s.name!r} ({what}) is blank")
+    return labels
+
+
+def _weights_column(s: pd.Series, path: str, what: str) -> np.ndarray:
+    """Weights: numeric, not negative, not all zero."""
+    weights = _numeric(s, path, what)
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        i = int(negative[0])
+        raise CliError(f"{path}: line {i + 2}: column {s.name!r} ({what}) has negative weight {weights[i]:g}")
+    if not (weights > 0).any():
+        raise CliError(f"{path}: column {s.name!r} ({what}): every weight is 0")
+    return weights
+
+
 def _estimate(args: argparse.Namespace) -> pd.DataFrame:
     spec = load_index_spec(args.questionnaire)
     path = args.responses
@@ -127,19 +187,23 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
             )
         answers[item] = x
     answers_df = pd.DataFrame(answers)
-    strata = None if args.strata is None else _labels(_column(df, args.strata, path, "--strata"))
-    psu = None if args.psu is None else _labels(_column(df, args.psu, path, "--psu"))
+    strata = (
+        None if args.strata is None else _design_labels(_column(df, args.strata, path, "--strata"), path, "--strata")
+    )
+    psu = None if args.psu is None else _design_labels(_column(df, args.psu, path, "--psu"), path, "--psu")
     fpc = None
     if args.fpc is not None:
         fpc = _numeric(_column(df, args.fpc, path, "--fpc"), path, "--fpc")
     weight = None
     if args.weight is not None:
-        weight = _numeric(_column(df, args.weight, path, "--weight"), path, "--weight")
+        weight = _weights_column(_column(df, args.weight, path, "--weight"), path, "--weight")
     by = {}
     for col in args.by:
         if col in by:
             raise CliError(f"--by {col} given twice")
         by[col] = _labels(_column(df, col, path, "--by"))
+        if by[col].isna().all():
+            raise CliError(f"{path}: column {col!r} (--by) is blank in every row")
     design = make_design(n=df.shape[0], weights=weight, strata=strata, psu=psu, fpc=fpc)
     if args.rake is not None:
         margins = margins_from_frame(_read_csv(args.rake))
@@ -175,13 +239,15 @@ def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
 def _weights(args: argparse.Namespace) -> None:
     path = args.responses
     df = _read_csv(path)
-    d = _numeric(_column(df, args.weight, path, "--weight"), path, "--weight")
+    d = _weights_column(_column(df, args.weight, path, "--weight"), path, "--weight")
     if "weight" in df.columns and args.weight != "weight":
         raise CliError(f"{path}: already has a column 'weight'; rename it first")
     margins = margins_from_frame(_read_csv(args.rake))
     factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
     if args.trim is not None:
-        res = trim_and_rake(d, factors, margins, args.trim)
+        if args.max_rounds < 1:
+            raise CliError(f"--max-rounds must be at least 1, got {args.max_rounds}")
+        res = trim_and_rake(d, factors, margins, args.trim, max_rounds=args.max_rounds)
     else:
         res = rake(d, factors, margins)
     out = df.copy()

@@ -305,7 +305,7 @@ def trim_and_rake(
     *,
     tol: float = 1e-10,
     max_iter: int = 200,
-    max_rounds: int = 50,
+    max_rounds: int = 5000,
 ) -> RakeResult:
     """Rake, cap weights at ``k`` x median of the raked weights, re-rake; repeat until the cap
     holds after re-raking (within ``tol``) or ``max_rounds``.
@@ -346,7 +346,8 @@ def _trim_and_rake(
             raise WeightingError(f"re-raking after trimming did not converge (max relative error {err:.3g})")
     if np.max(w) > cap * (1 + 1e-6):
         raise WeightingError(
-            f"cannot cap weights at {k:g} x median ({cap:.6g}) and meet the margins in {max_rounds} rounds"
+            f"cannot cap weights at {k:g} x median ({cap:.6g}) and meet the margins in {max_rounds} rounds "
+            f"(largest weight still {float(np.max(w)):.6g}); allow more rounds (--max-rounds) or a larger factor"
         )
     return RakeResult(w, True, it, err, rounds, n_trim)
 

@@ -15,6 +15,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.output import OUTPUT_COLUMNS
+from analysis.weighting import rake
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "analysis" / "examples"
@@ -196,3 +197,116 @@ def test_console_entry_points():
         cwd=ROOT,
     )
     assert r.returncode == 2 and r.stderr == "sipas-analysis: error: no-such.csv: no such file\n"
+
+
+# --- input that users bring: each gives one line naming file, line and column, exit 2 ----------
+def _example(tmp_path: Path, name: str, edit, *, sep: str = ",") -> str:  # type: ignore[no-untyped-def]
+    frame = edit(pd.read_csv(RESP, dtype=str, keep_default_na=False))
+    path = tmp_path / name
+    frame.to_csv(path, index=False, sep=sep)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "extra", "message"),
+    [
+        (lambda f: f.assign(vung=""), ["--by", "vung"], "column 'vung' (--by) is blank in every row"),
+        (
+            lambda f: f.assign(tang=np.where(np.arange(len(f)) == 6, "", f["tang"])),
+            ["--strata", "tang"],
+            "line 8: column 'tang' (--strata) is blank",
+        ),
+        (
+            lambda f: f.assign(cum=np.where(np.arange(len(f)) == 3, " ", "1")),
+            ["--psu", "cum"],
+            "line 5: column 'cum' (--psu) is blank",
+        ),
+        (lambda f: f.assign(w="0"), ["--weight", "w"], "column 'w' (--weight): every weight is 0"),
+        (
+            lambda f: f.assign(w=np.where(np.arange(len(f)) == 2, "-1", "2")),
+            ["--weight", "w"],
+            "line 4: column 'w' (--weight) has negative weight -1",
+        ),
+    ],
+    ids=["by-all-blank", "blank-stratum", "blank-psu", "zero-weights", "negative-weight"],
+)
+def test_estimate_refuses_bad_design_columns(tmp_path: Path, edit, extra, message) -> None:  # type: ignore[no-untyped-def]
+    path = _example(tmp_path, "tra-loi.csv", edit)
+    code, out, err = run("estimate", path, "--questionnaire", Q, *extra)
+    assert (code, out) == (2, "")
+    assert err == f"sipas-analysis: error: {path}: {message}\n"
+
+
+def test_semicolon_separated_file_says_so(tmp_path: Path) -> None:
+    path = _example(tmp_path, "excel.csv", lambda f: f, sep=";")
+    code, _out, err = run("estimate", path, "--questionnaire", Q)
+    assert code == 2
+    assert err == (
+        f"sipas-analysis: error: {path}: line 1: the columns are separated by semicolons, not commas; "
+        "save the file as comma-separated CSV (UTF-8)\n"
+    )
+
+
+def test_duplicate_header_is_refused_not_renamed(tmp_path: Path) -> None:
+    path = tmp_path / "trung.csv"
+    text = Path(RESP).read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([text[0] + ",A1"] + [row + ",4" for row in text[1:]]) + "\n", encoding="utf-8")
+    code, _out, err = run("estimate", str(path), "--questionnaire", Q)
+    assert code == 2
+    assert err == f"sipas-analysis: error: {path}: line 1: column 'A1' appears twice (columns 8 and 24)\n"
+
+
+def _slow_trimming_problem() -> tuple[np.ndarray, dict[str, np.ndarray], pd.DataFrame]:
+    """Two crossed margins and a cap at 2 x median: feasible, but the trim-and-rerake
+    alternation needs about 700 rounds (found by a seeded search)."""
+    rng = np.random.default_rng(7)
+    for _ in range(8):
+        a, b = rng.choice(["x", "y"], 40), rng.choice(["p", "q"], 40)
+        d = rng.lognormal(0, 0.3, 40)
+        tx, tp = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8)
+    margins = pd.DataFrame(
+        {
+            "variable": ["a", "a", "b", "b"],
+            "category": ["x", "y", "p", "q"],
+            "total": [100 * tx, 100 * (1 - tx), 100 * tp, 100 * (1 - tp)],
+        }
+    )
+    return d, {"a": a, "b": b}, margins
+
+
+def test_weights_trim_converges_when_it_needs_many_rounds(tmp_path: Path) -> None:
+    d, factors, margins = _slow_trimming_problem()
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"d": d, **factors}).to_csv(data, index=False)
+    margins_path = tmp_path / "m.csv"
+    margins.to_csv(margins_path, index=False)
+    out = tmp_path / "w.csv"
+    code, _o, err = run(
+        "weights", str(data), "--weight", "d", "--rake", str(margins_path), "--trim", "2", "--out", str(out)
+    )
+    assert code == 0, err
+    rounds = int(err.split(" trim round")[0].rsplit(", ", 1)[1])
+    assert rounds > 50  # the old hard-coded limit gave up here
+    w = pd.read_csv(out)["weight"].to_numpy()
+    cap = 2 * np.median(rake(d, factors, margins).weights)  # the cap: k x median of the raked weights
+    assert w.max() <= cap * (1 + 1e-6) and (w > cap * (1 - 1e-6)).sum() > 0
+    for var in ("a", "b"):
+        got = pd.Series(w).groupby(factors[var]).sum()
+        want = margins[margins.variable == var].set_index("category")["total"]
+        np.testing.assert_allclose(got.sort_index(), want.sort_index(), rtol=1e-8)
+    code, _o, err = run(
+        "weights",
+        str(data),
+        "--weight",
+        "d",
+        "--rake",
+        str(margins_path),
+        "--trim",
+        "2",
+        "--max-rounds",
+        "10",
+        "--out",
+        str(out),
+    )
+    assert code == 2
+    assert "in 10 rounds" in err and "--max-rounds" in err and err.count("\n") == 1
