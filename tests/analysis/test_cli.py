@@ -310,3 +310,48 @@ def test_weights_trim_converges_when_it_needs_many_rounds(tmp_path: Path) -> Non
     )
     assert code == 2
     assert "in 10 rounds" in err and "--max-rounds" in err and err.count("\n") == 1
+
+
+def test_degenerate_domains_are_flagged_not_absurd(tmp_path: Path) -> None:
+    """A domain inside a single PSU (its linearized total is 0 up to rounding) and a domain
+    where everyone is satisfied (p = 1): SE 0 with the flag, no absurd deff or n_eff; the
+    interval of p = 1 is [100, 100] as R's svyciprop(method = "logit") gives, flagged se=0."""
+    items = [f"{e}{i}" for e, k in zip("ABCDE", (3, 4, 3, 3, 3), strict=True) for i in range(1, k + 1)]
+    rng = np.random.default_rng(3)
+
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        n = len(frame)
+        frame = frame.assign(
+            cum=[str(i // 10) for i in range(n)],
+            mot_cum=np.where(np.arange(n) < 10, "a", "b"),
+            w=rng.uniform(1, 7, n).round(6).astype(str),
+            hai_long=np.where(np.arange(n) >= n - 40, "x", "y"),
+        )
+        frame.loc[frame.index[-40:], items] = "5"
+        return frame
+
+    path = _example(tmp_path, "bien.csv", edit)
+    code, out, err = run(
+        "estimate",
+        path,
+        "--questionnaire",
+        Q,
+        "--strata",
+        "tang",
+        "--psu",
+        "cum",
+        "--weight",
+        "w",
+        "--by",
+        "mot_cum",
+        "--by",
+        "hai_long",
+    )
+    assert code == 0, err
+    tab = pd.read_csv(io.StringIO(out), keep_default_na=False, na_values=[""])
+    inside = tab[(tab.domain_var == "mot_cum") & (tab.domain == "a")]
+    assert (inside.se == 0).all() and inside.flag.str.contains("se=0").all() and inside.flag.str.contains("df<=0").all()
+    assert inside.n_eff.isna().all() and (inside.deff.isna() | (inside.deff == 0)).all()
+    happy = tab[(tab.domain_var == "hai_long") & (tab.domain == "x")]
+    assert (happy.estimate == 100).all() and (happy.ci_low == 100).all() and (happy.ci_high == 100).all()
+    assert happy.flag.str.contains("se=0").all()
