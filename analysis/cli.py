@@ -123,6 +123,38 @@ def _read_csv(path: str) -> pd.DataFrame:
     return df
 
 
+def _read_typed(path: str, *, numbers: Sequence[str], labels: Sequence[str]) -> pd.DataFrame | None:
+    """The fast path for a clean file: Arrow's multi-threaded CSV reader parses the numeric
+    columns straight to float64 (blank = NaN) and the label columns as dictionary strings,
+    reading only those columns. Returns None when the file is not that clean (a value that is
+    not a number, spaces around a number, a ragged row, a missing column…): the caller then
+    reads every cell as text, which names the first bad line and column."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency; the slow path still works
+        return None
+    wanted = list(dict.fromkeys([*numbers, *labels]))
+    convert = pacsv.ConvertOptions(
+        include_columns=wanted,
+        column_types={
+            **{c: pa.dictionary(pa.int32(), pa.string()) for c in labels},
+            **{c: pa.float64() for c in numbers},
+        },
+        null_values=[""],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pacsv.read_csv(path, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, OSError, UnicodeDecodeError):
+        return None
+    if table.num_rows == 0 or set(table.column_names) != set(wanted):
+        return None
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
 def _column(df: pd.DataFrame, col: str, path: str, what: str) -> pd.Series:
     if col not in df.columns:
         raise CliError(f"{path}: unknown column {col!r} (given as {what})")
@@ -130,6 +162,12 @@ def _column(df: pd.DataFrame, col: str, path: str, what: str) -> pd.Series:
 
 
 def _numeric(s: pd.Series, path: str, what: str, *, allow_blank: bool = False) -> np.ndarray:
+    if s.dtype == np.float64:  # parsed by the fast path: only blanks are left to check
+        values = s.to_numpy()
+        blank_rows = np.flatnonzero(np.isnan(values))
+        if blank_rows.size and not allow_blank:
+            raise CliError(f"{path}: line {int(blank_rows[0]) + 2}: column {s.name!r} ({what}) is blank")
+        return values
     txt = s.str.strip()
     blank = txt == ""
     if blank.any() and not allow_blank:
@@ -173,7 +211,14 @@ def _weights_column(s: pd.Series, path: str, what: str) -> np.ndarray:
 def _estimate(args: argparse.Namespace) -> pd.DataFrame:
     spec = load_index_spec(args.questionnaire)
     path = args.responses
-    df = _read_csv(path)
+    numbers = [*spec.items, *(c for c in (args.fpc, args.weight) if c is not None)]
+    labels = [c for c in (args.strata, args.psu, *args.by) if c is not None]
+    margins = None if args.rake is None else margins_from_frame(_read_csv(args.rake))
+    labels += [str(var) for var in margins or ()]
+    _check_header(path)
+    df = _read_typed(path, numbers=numbers, labels=labels)
+    if df is None:
+        df = _read_csv(path)
     codes = np.array(sorted({*spec.valid_codes, *spec.missing_codes}), dtype=np.float64)
     answers = {}
     for item in spec.items:
@@ -205,8 +250,7 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
         if by[col].isna().all():
             raise CliError(f"{path}: column {col!r} (--by) is blank in every row")
     design = make_design(n=df.shape[0], weights=weight, strata=strata, psu=psu, fpc=fpc)
-    if args.rake is not None:
-        margins = margins_from_frame(_read_csv(args.rake))
+    if margins is not None:
         factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
         design, _ = calibrate_design(design, factors, margins)
     return estimate_rates(

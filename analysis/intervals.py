@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 __all__ = ["CI_METHODS", "IntervalFunction", "ci_logit", "ci_wald", "ci_wilson", "t_quantile"]
 
@@ -41,7 +41,7 @@ def t_quantile(df: npt.ArrayLike, level: float) -> FloatArray:
     """Two-sided Student's t quantile ``t_{df, (1 + level) / 2}``; NaN where ``df <= 0``."""
     degrees = np.asarray(df, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        quantile = stats.t.ppf(0.5 + level / 2.0, np.where(degrees > 0, degrees, 1.0))
+        quantile = special.stdtrit(np.where(degrees > 0, degrees, 1.0), 0.5 + level / 2.0)
     return np.where(degrees > 0, quantile, np.nan)
 
 

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 __all__ = [
     "KEYER_RATE_COLUMNS",
@@ -113,7 +113,7 @@ def exceeds_error_threshold(errors: int, fields: int, threshold_per_1000: float)
 
 def _wilson(errors: np.ndarray, fields: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score bounds of ``errors / fields`` (arrays with ``0 <= errors <= fields``, ``fields > 0``)."""
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = float(special.ndtri(0.5 + confidence / 2))
     z2 = z * z
     k = errors.astype(np.float64)
     n = fields.astype(np.float64)

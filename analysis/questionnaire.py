@@ -19,6 +19,8 @@ from analysis.rates import Composite
 __all__ = ["IndexSpec", "QuestionnaireError", "ShareSpec", "index_spec", "load_index_spec"]
 
 AGGREGATIONS = ("items", "elements")
+#: PyYAML's safe loader, in C (libyaml) where PyYAML was built with it: ten times faster.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class QuestionnaireError(ValueError):
@@ -122,9 +124,10 @@ def index_spec(doc: dict[str, Any]) -> IndexSpec:
 
 
 def load_index_spec(path: str | Path) -> IndexSpec:
-    """Read a questionnaire YAML file (``yaml.safe_load``) and return its :class:`IndexSpec`."""
+    """Read a questionnaire YAML file (safe loading, libyaml's C parser when installed) and
+    return its :class:`IndexSpec`."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise QuestionnaireError(f"cannot read questionnaire {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

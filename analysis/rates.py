@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.design import Design, DesignError, factorize_labels
 from analysis.estimators import Difference
@@ -570,7 +570,7 @@ def compare_domains(
         ci_low, ci_high = ci_wald(difference, se, df[k], level)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = difference / se if se > 0 else np.nan
-        p_value = float(2 * stats.t.sf(abs(t), df[k])) if df[k] > 0 and np.isfinite(t) else np.nan
+        p_value = float(2 * special.stdtr(df[k], -abs(t))) if df[k] > 0 and np.isfinite(t) else np.nan
         out.append(
             Difference(
                 name,

@@ -51,7 +51,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.domains import FIELD_GROUPS
 
@@ -699,7 +699,7 @@ def sample_size_for_margin(
         raise SamplingError(f"deff must be a finite number > 0, got {deff!r}")
     if population is not None and (not _is_int(population) or population <= 0):
         raise SamplingError(f"population must be a positive integer, got {population!r}")
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = float(special.ndtri(0.5 + confidence / 2))
     n = z * z * p * (1 - p) * deff / (margin * margin)
     if population is not None:
         n = n / (1 + (n - 1) / population)
