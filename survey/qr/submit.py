@@ -122,7 +122,7 @@ def submit(
             channel="qr",
             place_id=counter.place_id,
             counter_id=counter.id,
-            field_group=str(field_group),
+            field_group=field_group,
             idempotency_key=token.key,
             started_at=token.started_at,
             device=device_hash(secret, client[0], client[1], today),
