@@ -151,6 +151,7 @@ def _render_round(
         design=db.session.scalars(queries.stratum_designs(survey_round.id)).all(),
         cases=fieldwork.case_summary(db.session, survey_round.id),
         rates=fieldwork.response_rates(db.session, survey_round.id),
+        progress=fieldwork.interviewer_progress(db.session, survey_round.id),
         upload=upload or FrameUploadForm(),
         draw=_draw_form(survey_round, draw),
         confirm=ConfirmForm(),
@@ -281,9 +282,36 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
 def purge(round_id: int) -> WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
     if ConfirmForm().validate_on_submit():
-        cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
-        db.session.commit()
-        flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+        try:
+            cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/ket-thuc", methods=["POST"])
+@role_required(*ANALYSTS)
+def close_round(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            pending = fieldwork.close_fieldwork(db.session, survey_round)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Đã kết thúc thực địa; %(n)d trường hợp không có kết quả được tính là chưa rõ đủ điều kiện.",
+                    n=pending,
+                ),
+                "success",
+            )
     return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 
