@@ -186,3 +186,40 @@ def test_control_characters_refused_with_row_and_column_page_and_cli(
     ok = runner.invoke(args=["frame", "import", str(path), "--round", str(survey_round.id), "--valid-only"])
     assert ok.exit_code == 0, ok.output
     assert db.session.scalars(sa.select(FrameRecord.dossier_code)).all() == ["A-1"]
+
+
+def test_same_file_in_another_row_order_and_same_seed_draws_the_same_dossiers(db, demo, survey_round) -> None:
+    import random
+
+    from survey import questionnaires
+    from survey.paper import frames
+    from survey.paper.rounds import create_round
+    from survey.paper.sample import draw_round
+
+    rows = export_rows(place_names(db.session, 4), 3_000, seed=3)
+    shuffled = rows[:]
+    random.Random(99).shuffle(shuffled)
+    second = create_round(
+        db.session,
+        name="Quý I/2026 (nhập lại)",
+        period_start=survey_round.period_start,
+        period_end=survey_round.period_end,
+        questionnaire=questionnaires.get(db.session, "sipas-dich-vu"),
+    )
+    drawn = []
+    for target, data in ((survey_round, export_csv(rows, bom=True)), (second, export_csv(shuffled, bom=False))):
+        checked = frames.check(db.session, target, frames.read_table(data, "khung.csv"))
+        assert not checked.problems
+        frames.store(db.session, target, checked)
+        draw_round(db.session, target, method="proportional", total_n=120, minimum=2, reserve_rate=0.5, seed=2026)
+        db.session.commit()
+        drawn.append(
+            set(
+                db.session.execute(
+                    sa.select(FrameRecord.dossier_code, SampledCase.role, SampledCase.draw_order)
+                    .join(SampledCase, SampledCase.frame_record_id == FrameRecord.id)
+                    .where(SampledCase.round_id == target.id)
+                ).all()
+            )
+        )
+    assert len(drawn[0]) > 120 and drawn[0] == drawn[1]
