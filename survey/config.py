@@ -45,6 +45,8 @@ class Defaults:
     #: The questionnaire citizens answer by QR code (its newest published version).
     QR_QUESTIONNAIRE = "sipas-dich-vu"
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # a questionnaire is a few kB; refuse large bodies
+    #: The one exception: a round's frame upload (a quarter's export is 10⁴–10⁵ rows).
+    FRAME_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # a surveyor's working day

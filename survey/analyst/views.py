@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey import questionnaires
@@ -13,7 +14,7 @@ from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, Verificat
 from survey.extensions import db
 from survey.models import Response as StoredResponse
 from survey.models import SurveyRound
-from survey.models.base import LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
@@ -89,6 +90,14 @@ def report_csv() -> Response:
 
 
 # --- survey rounds -----------------------------------------------------------------------------
+@bp.url_value_preprocessor
+def _large_frame_uploads(endpoint: str | None, values: dict[str, object] | None) -> None:
+    """The frame upload alone accepts large files (FRAME_UPLOAD_MAX_BYTES), and only from an
+    analyst: this runs before any before_request hook (CSRF reads the form there)."""
+    if endpoint == "analyst.upload_frame" and getattr(current_user, "role", None) in ANALYSTS:
+        request.max_content_length = current_app.config["FRAME_UPLOAD_MAX_BYTES"]
+
+
 @bp.route("/dot", methods=["GET", "POST"])
 @role_required(*ANALYSTS)
 def rounds() -> str | WerkzeugResponse:
@@ -142,6 +151,7 @@ def _render_round(
         design=db.session.scalars(queries.stratum_designs(survey_round.id)).all(),
         cases=fieldwork.case_summary(db.session, survey_round.id),
         rates=fieldwork.response_rates(db.session, survey_round.id),
+        progress=fieldwork.interviewer_progress(db.session, survey_round.id),
         upload=upload or FrameUploadForm(),
         draw=_draw_form(survey_round, draw),
         confirm=ConfirmForm(),
@@ -163,7 +173,7 @@ def upload_frame(round_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         done = frames.import_upload(
             db.session,
             survey_round,
-            storage.read(),
+            storage.stream,
             storage.filename or "tep.csv",
             instance_path=current_app.instance_path,
         )
@@ -175,7 +185,20 @@ def upload_frame(round_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         return _render_round(survey_round, checked=done.checked, token=done.token), 422
     db.session.commit()
     flash(_("Đã nhập %(n)s hồ sơ vào khung mẫu.", n=f"{done.stored:,}".replace(",", ".")), "success")
+    _flash_import_notes(done.checked)
     return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+def _flash_import_notes(checked: frames.FrameCheck) -> None:
+    """What the import read from where: field groups taken from the lĩnh vực, unused columns."""
+    if checked.from_linh_vuc:
+        parts = [
+            f"{name} → {FIELD_GROUP_LABELS[group]}: {n}" for (name, group), n in sorted(checked.from_linh_vuc.items())
+        ]
+        shown = "; ".join(parts[:12]) + (" …" if len(parts) > 12 else "")
+        flash(_("Nhóm lĩnh vực suy từ cột Lĩnh vực: %(list)s.", list=shown), "info")
+    if checked.unused:
+        flash(_("Các cột không dùng: %(cols)s.", cols=", ".join(checked.unused)), "info")
 
 
 def _kept_upload(survey_round: SurveyRound, token: str) -> frames.FrameCheck:
@@ -259,9 +282,36 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
 def purge(round_id: int) -> WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
     if ConfirmForm().validate_on_submit():
-        cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
-        db.session.commit()
-        flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+        try:
+            cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/ket-thuc", methods=["POST"])
+@role_required(*ANALYSTS)
+def close_round(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            pending = fieldwork.close_fieldwork(db.session, survey_round)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Đã kết thúc thực địa; %(n)d trường hợp không có kết quả được tính là chưa rõ đủ điều kiện.",
+                    n=pending,
+                ),
+                "success",
+            )
     return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 

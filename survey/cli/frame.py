@@ -30,7 +30,11 @@ def frame_import(path: str, round_id: int, valid_only: bool, report: str | None)
     for problem in checked.problems[:20]:
         click.echo(f"dòng {problem.row}, cột {problem.column}: {problem.message}", err=True)
     if len(checked.problems) > 20:
-        click.echo(f"… và {len(checked.problems) - 20} lỗi khác.", err=True)
+        click.echo(f"… và {len(checked.problems) - 20} lỗi khác. Theo nhóm:", err=True)
+        for group in checked.grouped()[:20]:
+            value = f" {group.value}" if group.value else ""
+            rows = ", ".join(map(str, group.first_rows))
+            click.echo(f"  cột {group.column}:{value} {group.message}: {group.count} dòng (dòng {rows}…)", err=True)
     if report and checked.problems:
         Path(report).write_bytes(checked.problems_csv())
         click.echo(f"Danh sách lỗi: {report}", err=True)
@@ -44,3 +48,7 @@ def frame_import(path: str, round_id: int, valid_only: bool, report: str | None)
     survey_round.frame_file = Path(path).name
     db.session.commit()
     click.echo(f"Đã nhập {stored:,} hồ sơ vào khung mẫu của đợt {survey_round.id}.".replace(",", "."))
+    for (name, group), n in sorted(checked.from_linh_vuc.items()):
+        click.echo(f"  nhóm lĩnh vực từ lĩnh vực {name!r}: {group} ({n} dòng)")
+    if checked.unused:
+        click.echo("Các cột không dùng: " + ", ".join(checked.unused))

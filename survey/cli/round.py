@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from survey import questionnaires
 from survey.cli.common import fail, round_or_fail
 from survey.extensions import db
+from survey.paper.fieldwork import close_fieldwork
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 
@@ -47,6 +48,26 @@ def round_purge_pii(round_id: int, yes: bool) -> None:
         click.confirm(
             f"Xoá vĩnh viễn thông tin cá nhân của đợt {survey_round.id} ({survey_round.name})?", abort=True, err=True
         )
-    cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
+    try:
+        cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
+    except RoundError as exc:
+        db.session.rollback()
+        fail(str(exc))
     db.session.commit()
     click.echo(f"Đã xoá thông tin cá nhân của {cleared:,} hồ sơ.".replace(",", "."))
+
+
+@round_cli.command("close")
+@click.option("--round", "round_id", type=int, required=True)
+def round_close(round_id: int) -> None:
+    """Kết thúc thực địa: tỉ lệ trả lời thành chính thức; sau đó mới xoá được thông tin cá nhân."""
+    survey_round = round_or_fail(round_id)
+    try:
+        pending = close_fieldwork(db.session, survey_round)
+    except RoundError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    db.session.commit()
+    click.echo(
+        f"Đã kết thúc thực địa đợt {survey_round.id}; {pending} trường hợp không có kết quả (chưa rõ đủ điều kiện)."
+    )

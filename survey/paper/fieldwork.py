@@ -15,6 +15,7 @@ from analysis.response_rates import AaporRates, aapor_rates, disposition_counts
 from survey.models import SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import OUTCOMES, PiiAccess
+from survey.paper import queries
 from survey.paper.rounds import RoundError
 
 
@@ -59,8 +60,13 @@ def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCas
         raise RoundError("Phải ghi lý do thay thế.")
     if not case.active or case.replaced_by_id is not None:
         raise RoundError(f"Phiếu {case.form_serial} không thể thay thế.")
-    if case.outcome == "completed":
-        raise RoundError(f"Phiếu {case.form_serial} đã phỏng vấn xong: không thay thế.")
+    if case.outcome is None:
+        raise RoundError(
+            f"Phiếu {case.form_serial} chưa có kết quả liên hệ: ghi kết quả (từ chối, không liên lạc được…) "
+            "trước khi thay bằng hồ sơ dự phòng."
+        )
+    if OUTCOMES[case.outcome][0] in INTERVIEWS:
+        raise RoundError(f"Phiếu {case.form_serial} đã phỏng vấn: không thay thế.")
     reserve = session.scalars(
         sa.select(SampledCase)
         .where(
@@ -84,6 +90,10 @@ def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCas
     return reserve
 
 
+#: AAPOR dispositions that are interviews: such a case is never replaced.
+INTERVIEWS = ("I", "P")
+
+
 @dataclass(frozen=True)
 class ResponseRates:
     counts: dict[str, int]
@@ -92,12 +102,16 @@ class ResponseRates:
     active: int
     pending: int
     aapor: AaporRates
+    #: Fieldwork still runs: cases without an outcome count as unknown eligibility.
+    interim: bool
 
 
 def response_rates(session: Session, round_id: int) -> ResponseRates:
-    """AAPOR rates (`analysis.response_rates`) over the cases put in the field, from the
-    outcome counts the database aggregated. Cases without an outcome yet are left out of
-    the rates and reported as pending."""
+    """AAPOR rates (`analysis.response_rates`) over every case put in the field, from the
+    outcome counts the database aggregated. A replaced case keeps its own outcome (it stays in
+    the denominator) and its reserve is one more case. Cases without an outcome yet count as
+    unknown eligibility (``pending``), so the rate never leaves out the cases not yet
+    attempted; the rates are interim until the round is closed."""
     rows = session.execute(
         sa.select(SampledCase.outcome, sa.func.count())
         .where(SampledCase.round_id == round_id, SampledCase.active)
@@ -106,9 +120,34 @@ def response_rates(session: Session, round_id: int) -> ResponseRates:
     counts = {str(outcome): int(n) for outcome, n in rows if outcome}
     pending = sum(int(n) for outcome, n in rows if not outcome)
     dispositions = disposition_counts(counts, {code: d for code, (d, _label) in OUTCOMES.items()})
-    rates = aapor_rates(dispositions)
+    rates = aapor_rates(dispositions, pending=pending)
     by_code = {code: n for code, n in dispositions.as_dict().items() if n}
-    return ResponseRates(counts, by_code, rates.rr1, sum(counts.values()) + pending, pending, rates)
+    status = session.scalar(sa.select(SurveyRound.status).where(SurveyRound.id == round_id))
+    return ResponseRates(
+        counts, by_code, rates.rr1, sum(counts.values()) + pending, pending, rates, interim=status != "closed"
+    )
+
+
+def interviewer_progress(session: Session, round_id: int) -> list[sa.Row]:
+    """Per interviewer (None: not assigned) and place: cases assigned (not replaced),
+    attempted (any outcome), completed, non-interviews, still pending."""
+    return list(session.execute(queries.interviewer_progress(round_id)).all())
+
+
+def close_fieldwork(session: Session, survey_round: SurveyRound) -> int:
+    """End the fieldwork: the rates become final (cases still without an outcome stay unknown
+    eligibility). Returns how many cases had no outcome. A conditional UPDATE claims the round,
+    so two clicks close it once."""
+    claimed = session.execute(
+        sa.update(SurveyRound)
+        .where(SurveyRound.id == survey_round.id, SurveyRound.status.in_(("sampled", "fieldwork")))
+        .values(status="closed")
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise RoundError("Đợt khảo sát chưa ở thực địa hoặc đã kết thúc.")
+    session.refresh(survey_round)
+    return response_rates(session, survey_round.id).pending
 
 
 def case_summary(session: Session, round_id: int) -> dict[str, Any]:

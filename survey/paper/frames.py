@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -22,19 +23,57 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from survey.models import FrameRecord, Place, Procedure, SurveyRound
-from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS
-from survey.paper import uploads
+from survey.paper import procedures, uploads
 
 COLUMNS = {
-    "dossier_code": ("mã hồ sơ", "ma ho so", "số hồ sơ", "so ho so", "dossier code"),
-    "procedure_code": ("mã thủ tục", "mã tthc", "ma tthc", "mã thủ tục hành chính", "procedure code"),
-    "linh_vuc": ("lĩnh vực", "linh vuc"),
-    "field_group": ("nhóm lĩnh vực", "nhom linh vuc", "field group"),
-    "place": ("nơi tiếp nhận", "noi tiep nhan", "mã nơi tiếp nhận", "place", "place code"),
-    "result_date": ("ngày trả kết quả", "ngay tra ket qua", "ngày trả", "result date"),
-    "applicant_name": ("họ tên", "ho ten", "họ và tên", "tên người nộp", "người nộp", "applicant name", "name"),
-    "phone": ("số điện thoại", "so dien thoai", "điện thoại", "dien thoai", "phone"),
-    "address": ("địa chỉ", "dia chi", "address"),
+    "dossier_code": ("mã hồ sơ", "số hồ sơ", "mã số hồ sơ", "số biên nhận", "mã biên nhận", "dossier code"),
+    "procedure_code": (
+        "mã thủ tục",
+        "mã tthc",
+        "mã thủ tục hành chính",
+        "mã thủ tục hc",
+        "mã tthc quốc gia",
+        "procedure code",
+    ),
+    "linh_vuc": ("lĩnh vực", "tên lĩnh vực", "lĩnh vực thủ tục", "lĩnh vực tthc"),
+    "field_group": ("nhóm lĩnh vực", "field group"),
+    "place": (
+        "nơi tiếp nhận",
+        "mã nơi tiếp nhận",
+        "đơn vị tiếp nhận",
+        "cơ quan tiếp nhận",
+        "nơi nộp hồ sơ",
+        "bộ phận một cửa",
+        "place",
+        "place code",
+    ),
+    "result_date": (
+        "ngày trả kết quả",
+        "ngày trả",
+        "ngày trả kết quả thực tế",
+        "ngày có kết quả",
+        "ngày hoàn thành",
+        "ngày trả kq",
+        "result date",
+    ),
+    "applicant_name": (
+        "họ tên",
+        "họ và tên",
+        "chủ hồ sơ",
+        "tên chủ hồ sơ",
+        "họ tên chủ hồ sơ",
+        "người nộp",
+        "tên người nộp",
+        "người nộp hồ sơ",
+        "người đứng tên",
+        "tổ chức/cá nhân",
+        "tên tổ chức, cá nhân",
+        "applicant name",
+        "applicant",
+        "name",
+    ),
+    "phone": ("số điện thoại", "điện thoại", "sđt", "số điện thoại chủ hồ sơ", "điện thoại liên hệ", "phone"),
+    "address": ("địa chỉ", "địa chỉ chủ hồ sơ", "địa chỉ liên hệ", "address"),
 }
 REQUIRED = ("dossier_code", "place", "result_date")
 COLUMN_LABELS = {
@@ -68,6 +107,18 @@ class Problem:
     row: int  # as a person sees it in a spreadsheet: the header is row 1
     column: str
     message: str
+    value: str = ""  # the cell as found (control characters shown as U+0000)
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems with the same column, message and value: "1.000001: 6.712 dòng"."""
+
+    column: str
+    message: str
+    value: str
+    count: int
+    first_rows: tuple[int, ...]
 
 
 @dataclass
@@ -77,6 +128,20 @@ class FrameCheck:
     rows: pd.DataFrame
     valid: np.ndarray
     problems: list[Problem] = field(default_factory=list)
+    #: Headers of the file that map to nothing (listed so the user sees what was ignored).
+    unused: list[str] = field(default_factory=list)
+    #: {header in the file: what it was read as}, for the report.
+    mapped: dict[str, str] = field(default_factory=dict)
+    #: Rows whose field group came from their lĩnh vực, per (lĩnh vực, group).
+    from_linh_vuc: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def grouped(self, first: int = 5) -> list[ProblemGroup]:
+        """The problems grouped by column, message and value, largest group first."""
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for p in self.problems:
+            groups.setdefault((p.column, p.message, p.value), []).append(p.row)
+        out = [ProblemGroup(c, m, v, len(rows), tuple(rows[:first])) for (c, m, v), rows in groups.items()]
+        return sorted(out, key=lambda g: (-g.count, g.first_rows[0]))
 
     @property
     def n_rows(self) -> int:
@@ -89,9 +154,9 @@ class FrameCheck:
     def problems_csv(self) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["dòng", "cột", "lỗi"])
+        writer.writerow(["dòng", "cột", "lỗi", "giá trị"])
         for p in self.problems:
-            writer.writerow([p.row, p.column, p.message])
+            writer.writerow([p.row, p.column, p.message, p.value])
         return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
 
 
@@ -171,8 +236,8 @@ def map_columns(frame: pd.DataFrame) -> dict[str, str]:
             raise FrameError(f"Hai cột cùng là '{COLUMN_LABELS[canonical]}': '{found[canonical]}' và '{header}'.")
         found[canonical] = header
     missing = [COLUMN_LABELS[c] for c in REQUIRED if c not in found]
-    if "field_group" not in found and "procedure_code" not in found:
-        missing.append("Nhóm lĩnh vực (hoặc Mã thủ tục để suy ra)")
+    if not {"field_group", "procedure_code", "linh_vuc"} & found.keys():
+        missing.append("Nhóm lĩnh vực (hoặc Lĩnh vực, Mã thủ tục để suy ra)")
     if missing:
         raise FrameError(
             "Thiếu cột: " + ", ".join(missing) + ". Các cột có trong tệp: " + ", ".join(map(str, frame.columns))
@@ -195,6 +260,15 @@ def _parse_dates(values: pd.Series) -> pd.Series:
     return out
 
 
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _shown(text: str) -> str:
+    """A cell value for the report: control characters written as U+0000, at most 60 characters."""
+    text = CONTROL_RE.sub(lambda m: f"U+{ord(m.group()):04X}", text)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> FrameCheck:
     """Validate every row against the places, procedures and the round's period."""
     columns = map_columns(table)
@@ -204,22 +278,35 @@ def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> F
     valid = np.ones(n, dtype=bool)
     row_numbers = np.arange(2, n + 2)
 
-    def flag(mask: np.ndarray | pd.Series, canonical: str, message: str) -> None:
+    def flag(mask: np.ndarray | pd.Series, canonical: str, message: str, values: pd.Series | None = None) -> None:
         mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
         valid[mask] = False
         header = columns.get(canonical, COLUMN_LABELS[canonical])
-        problems.extend(Problem(int(r), header, message) for r in row_numbers[mask])
+        shown = [""] * int(mask.sum()) if values is None else [_shown(str(v)) for v in values[mask]]
+        problems.extend(Problem(int(r), header, message, v) for r, v in zip(row_numbers[mask], shown, strict=True))
 
     for canonical, header in columns.items():
+        raw = table[header]
+        text = raw.map(lambda v: v.isoformat() if isinstance(v, datetime | date) else str(v))
+        # NUL and other control characters: PostgreSQL refuses NUL, and none belongs in a frame.
+        flag(text.str.contains(CONTROL_RE.pattern, regex=True), canonical, "có ký tự điều khiển (không in được)", text)
         if canonical != "result_date":
-            rows[canonical] = table[header].astype(str).str.strip().map(lambda s: unicodedata.normalize("NFC", s))
+            rows[canonical] = text.str.strip().map(lambda s: unicodedata.normalize("NFC", s))
     for canonical, limit in MAX_LENGTH.items():
         if canonical in rows:
-            flag(rows[canonical].str.len() > limit, canonical, f"dài quá {limit} ký tự")
+            flag(rows[canonical].str.len() > limit, canonical, f"dài quá {limit} ký tự", rows[canonical])
 
     code = rows["dossier_code"].str.upper()
+    clean = valid.copy()
     flag(code == "", "dossier_code", "thiếu mã hồ sơ")
-    flag((code != "") & ~code.str.fullmatch(DOSSIER_RE.pattern), "dossier_code", "mã hồ sơ có ký tự không hợp lệ")
+    flag(
+        clean & (code != "") & ~code.str.fullmatch(DOSSIER_RE.pattern),
+        "dossier_code",
+        "mã hồ sơ có ký tự không hợp lệ",
+        code,
+    )
     duplicated = ((code != "") & code.duplicated(keep=False)).to_numpy()
     if duplicated.any():
         first_row = pd.Series(row_numbers[duplicated]).groupby(code[duplicated].to_numpy()).transform("min").to_numpy()
@@ -227,58 +314,83 @@ def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> F
             valid[idx] = False
             where = "" if first == row_numbers[idx] else f" (đã có ở dòng {first})"
             problems.append(
-                Problem(int(row_numbers[idx]), columns["dossier_code"], f"mã hồ sơ {code.iloc[idx]} bị trùng{where}")
+                Problem(
+                    int(row_numbers[idx]),
+                    columns["dossier_code"],
+                    f"mã hồ sơ {code.iloc[idx]} bị trùng{where}",
+                    _shown(code.iloc[idx]),
+                )
             )
     rows["dossier_code"] = code
 
     places = {p.code.upper(): p.id for p in session.scalars(sa.select(Place))}
-    names = {_key(p.name): p.id for p in session.scalars(sa.select(Place))}
+    names = {_ascii(_key(p.name)): p.id for p in session.scalars(sa.select(Place))}
     place_key = rows["place"]
     cache: dict[str, int | None] = {}
 
     def resolve(text: str) -> float:
         if text not in cache:
-            cache[text] = places.get(text.upper(), names.get(_key(text)))
+            cache[text] = places.get(text.upper(), names.get(_ascii(_key(text))))
         found = cache[text]
         return np.nan if found is None else float(found)
 
     place_id = pd.Series([resolve(t) for t in place_key], index=rows.index, dtype="float64")
-    flag(place_id.isna() & (place_key != ""), "place", "nơi tiếp nhận không có trong danh mục (nhập mã hoặc đúng tên)")
+    flag(
+        place_id.isna() & (place_key != ""),
+        "place",
+        "nơi tiếp nhận không có trong danh mục (nhập mã hoặc đúng tên)",
+        place_key,
+    )
     flag(place_key == "", "place", "thiếu nơi tiếp nhận")
     rows["place_id"] = place_id
 
-    procedures = dict(session.execute(sa.select(Procedure.code, Procedure.field_group)).all())
+    # The field group: an explicit column, else the procedure catalogue, else the lĩnh vực table.
+    group = pd.Series(None, index=rows.index, dtype=object)
     if "field_group" in rows:
-        labels = {_ascii(_key(v)): k for k, v in FIELD_GROUP_LABELS.items()} | {k: k for k in FIELD_GROUPS}
-        labels |= {"khac": "khac", "dat dai": "dat_dai", "xay dung": "xay_dung", "dau tu": "dau_tu"}
-        group = rows["field_group"].map(lambda s: labels.get(_ascii(_key(s)), labels.get(s)))
-    else:
-        group = pd.Series(None, index=rows.index, dtype=object)
+        group = rows["field_group"].map(lambda s: procedures.FIELD_GROUP_NAMES.get(procedures.plain(s)))
     if "procedure_code" in rows:
-        derived = rows["procedure_code"].map(procedures)
+        catalogue = dict(
+            session.execute(sa.select(Procedure.code, Procedure.field_group).where(Procedure.active)).all()
+        )
+        group = group.fillna(rows["procedure_code"].map(catalogue))
+    from_linh_vuc: dict[tuple[str, str], int] = {}
+    if "linh_vuc" in rows:
+        named = group.isna() & (rows["linh_vuc"] != "")
+        if "field_group" in rows:
+            named &= rows["field_group"] == ""
+        derived = rows["linh_vuc"][named].map(procedures.group_of_linh_vuc)
         group = group.fillna(derived)
-        unknown_procedure = (rows["procedure_code"] != "") & derived.isna()
-        if "field_group" not in rows:
-            flag(
-                unknown_procedure,
-                "procedure_code",
-                "mã thủ tục không có trong danh mục, không suy ra được nhóm lĩnh vực",
-            )
+        for (name, value), count in pd.DataFrame({"l": rows["linh_vuc"][named], "g": derived}).value_counts().items():
+            from_linh_vuc[(str(name), str(value))] = int(count)
     bad_group = group.isna()
     if "field_group" in rows:
         flag(
             bad_group & (rows["field_group"] != ""),
             "field_group",
             "nhóm lĩnh vực phải là Đất đai, Xây dựng, Đầu tư hoặc Khác",
+            rows["field_group"],
         )
-        flag(bad_group & (rows["field_group"] == ""), "field_group", "thiếu nhóm lĩnh vực")
-    elif "procedure_code" in rows:
-        flag(bad_group & (rows["procedure_code"] == ""), "procedure_code", "thiếu mã thủ tục")
+        bad_group &= rows["field_group"] == ""
+    if "procedure_code" in rows:
+        flag(
+            bad_group & (rows["procedure_code"] != ""),
+            "procedure_code",
+            "mã thủ tục không có trong danh mục, không suy ra được nhóm lĩnh vực "
+            "(nhập danh mục bằng 'flask procedures import' hoặc thêm cột Lĩnh vực)",
+            rows["procedure_code"],
+        )
+        bad_group &= rows["procedure_code"] == ""
+    flag(bad_group, "field_group" if "field_group" in rows else "linh_vuc", "thiếu nhóm lĩnh vực (hoặc lĩnh vực)")
     rows["field_group"] = group
 
     dates = _parse_dates(table[columns["result_date"]])
     raw_dates = table[columns["result_date"]].astype(str).str.strip()
-    flag(dates.isna() & (raw_dates != ""), "result_date", "ngày không hợp lệ (dùng 31/12/2026 hoặc 2026-12-31)")
+    flag(
+        dates.isna() & (raw_dates != ""),
+        "result_date",
+        "ngày không hợp lệ (dùng 31/12/2026 hoặc 2026-12-31)",
+        raw_dates,
+    )
     flag(raw_dates == "", "result_date", "thiếu ngày trả kết quả")
     start, end = pd.Timestamp(survey_round.period_start), pd.Timestamp(survey_round.period_end)
     outside = dates.notna() & ((dates < start) | (dates > end))
@@ -286,11 +398,19 @@ def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> F
         outside,
         "result_date",
         f"ngày trả kết quả ngoài kỳ khảo sát ({survey_round.period_start:%d/%m/%Y}–{survey_round.period_end:%d/%m/%Y})",
+        dates.dt.strftime("%d/%m/%Y"),
     )
     rows["result_date"] = dates
 
     problems.sort(key=lambda p: (p.row, p.column))
-    return FrameCheck(rows=rows, valid=valid, problems=problems)
+    return FrameCheck(
+        rows=rows,
+        valid=valid,
+        problems=problems,
+        unused=[str(c) for c in table.columns if c not in columns.values()],
+        mapped={header: COLUMN_LABELS[canonical] for canonical, header in columns.items()},
+        from_linh_vuc=from_linh_vuc,
+    )
 
 
 def store(session: Session, survey_round: SurveyRound, checked: FrameCheck, *, valid_only: bool = False) -> int:
@@ -379,13 +499,23 @@ class Upload:
 
 
 def import_upload(
-    session: Session, survey_round: SurveyRound, data: bytes, filename: str, *, instance_path: str
+    session: Session, survey_round: SurveyRound, stream: BinaryIO, filename: str, *, instance_path: str
 ) -> Upload:
-    """Check an uploaded file; store it if it has no problem, else keep it for the next step.
-    A file that cannot be read at all raises `FrameError`. Flushes; the caller commits."""
-    checked = check(session, survey_round, read_table(data, filename))
+    """Copy the uploaded file to disk, check it, store it if it has no problem, else keep it for
+    the next step. A file that cannot be read at all raises `FrameError` (and is not kept).
+    Flushes; the caller commits."""
+    if Path(filename).suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raise FrameError(f"Không đọc được tệp {filename}: chỉ nhận CSV hoặc XLSX.")
+    token = uploads.save_stream(instance_path, survey_round.id, stream, filename)
+    data = uploads.read_upload(instance_path, survey_round.id, token)
+    assert data is not None
+    try:
+        checked = check(session, survey_round, read_table(data, filename))
+    except FrameError:
+        uploads.remove_upload(instance_path, token)
+        raise
     if checked.problems:
-        return Upload(checked, None, uploads.keep_upload(instance_path, survey_round.id, data, filename))
+        return Upload(checked, None, token)
     stored = store(session, survey_round, checked)
     survey_round.frame_file = filename
     uploads.remove_uploads(instance_path, survey_round.id)

@@ -70,11 +70,15 @@ def draw_sample(
         raise RoundError("Đợt khảo sát này đã chọn mẫu.")
     frame = pd.DataFrame(
         session.execute(
-            sa.select(FrameRecord.id, FrameRecord.stratum, FrameRecord.place_id, FrameRecord.field_group).where(
-                FrameRecord.round_id == survey_round.id
-            )
+            sa.select(
+                FrameRecord.id,
+                FrameRecord.dossier_code,
+                FrameRecord.stratum,
+                FrameRecord.place_id,
+                FrameRecord.field_group,
+            ).where(FrameRecord.round_id == survey_round.id)
         ).all(),
-        columns=["id", "stratum", "place_id", "field_group"],
+        columns=["id", "dossier_code", "stratum", "place_id", "field_group"],
     )
     if frame.empty:
         raise RoundError("Đợt khảo sát chưa có khung mẫu: hãy nhập danh sách hồ sơ trước.")
@@ -86,7 +90,13 @@ def draw_sample(
     except ValueError as exc:
         raise RoundError(f"Không phân bổ được cỡ mẫu: {exc}") from None
     seed = seed if seed is not None else secrets.randbits(31)
-    selection = sampling.draw(frame[["id", "stratum"]], design, stratum_col="stratum", id_col="id", seed=seed)
+    # Keyed on the dossier codes (sorted within each stratum by the draw), not on database ids:
+    # the same file and seed give the same dossiers after a re-import, in another row order,
+    # or on another server.
+    selection = sampling.draw(
+        frame[["dossier_code", "stratum"]], design, stratum_col="stratum", id_col="dossier_code", seed=seed
+    )
+    selection["id"] = selection["dossier_code"].map(dict(zip(frame["dossier_code"], frame["id"], strict=True)))
     places = frame.groupby("stratum")["place_id"].first()
     for stratum, row in design.iterrows():
         session.add(

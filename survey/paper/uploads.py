@@ -6,8 +6,10 @@ rows, a later upload succeeds, or the round's personal data is purged."""
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 _UPLOAD_RE = re.compile(r"^(?P<round>\d+)-[0-9a-f]{32}\.(csv|xlsx|txt)$")
 
@@ -18,11 +20,18 @@ def _upload_dir(instance_path: str) -> Path:
     return path
 
 
-def keep_upload(instance_path: str, round_id: int, data: bytes, filename: str) -> str:
+def save_stream(instance_path: str, round_id: int, stream: BinaryIO, filename: str) -> str:
+    """Copy an uploaded file to disk in chunks (a frame can be hundreds of MB); its token."""
     suffix = Path(filename).suffix.lower()
     token = f"{round_id}-{uuid.uuid4().hex}{suffix if suffix in ('.csv', '.xlsx', '.txt') else '.csv'}"
-    (_upload_dir(instance_path) / token).write_bytes(data)
+    with (_upload_dir(instance_path) / token).open("wb") as out:
+        shutil.copyfileobj(stream, out, 1024 * 1024)
     return token
+
+
+def remove_upload(instance_path: str, token: str) -> None:
+    if _UPLOAD_RE.match(token):
+        (_upload_dir(instance_path) / token).unlink(missing_ok=True)
 
 
 def read_upload(instance_path: str, round_id: int, token: str) -> bytes | None:

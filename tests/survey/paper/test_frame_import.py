@@ -117,7 +117,7 @@ def test_every_problem_by_row_and_column_and_nothing_stored(db, survey_round) ->
     with pytest.raises(frames.FrameError, match="7 lỗi"):
         frames.store(db.session, survey_round, checked)
     report = checked.problems_csv().decode("utf-8-sig").splitlines()
-    assert report[0] == "dòng,cột,lỗi" and report[1].startswith("2,Mã hồ sơ,")
+    assert report[0] == "dòng,cột,lỗi,giá trị" and report[1].startswith("2,Mã hồ sơ,")
 
 
 def test_valid_only_after_confirmation_stores_exactly_the_valid_rows(db, survey_round) -> None:

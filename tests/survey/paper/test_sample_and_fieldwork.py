@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from analysis.sampling import AllocationRule
 from survey.models import FrameRecord, PiiAccess, SampledCase, StratumDesign
 from survey.paper import frames
-from survey.paper.fieldwork import assign, log_pii_view, record_outcome, replace_case, response_rates
+from survey.paper.fieldwork import (
+    assign,
+    close_fieldwork,
+    interviewer_progress,
+    log_pii_view,
+    record_outcome,
+    replace_case,
+    response_rates,
+)
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError
 from survey.paper.sample import draw_sample
@@ -110,6 +118,8 @@ def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make
         )
     )
     assert len(reserve_orders) == 2
+    with pytest.raises(RoundError, match="chưa có kết quả liên hệ"):
+        replace_case(db.session, mains[1], "Không nghe máy")
     first = replace_case(db.session, mains[0], "Từ chối trả lời qua điện thoại")
     assert (first.stratum, first.role, first.draw_order, first.active) == (
         "P001|xay_dung",
@@ -119,8 +129,16 @@ def test_replacement_takes_the_next_reserve_of_the_same_stratum(db, framed, make
     )
     assert first.surveyor_id == surveyor.id and mains[0].replaced_by_id == first.id
     assert mains[0].replacement_reason == "Từ chối trả lời qua điện thoại"
+    record_outcome(db.session, mains[1], "wrong_contact")
     second = replace_case(db.session, mains[1], "Sai số điện thoại")
     assert second.draw_order == reserve_orders[1]
+    record_outcome(db.session, mains[2], "completed")
+    with pytest.raises(RoundError, match="đã phỏng vấn"):
+        replace_case(db.session, mains[2], "Chuyển đi")
+    record_outcome(db.session, mains[2], "partial")
+    with pytest.raises(RoundError, match="đã phỏng vấn"):
+        replace_case(db.session, mains[2], "Chuyển đi")
+    record_outcome(db.session, mains[2], "moved")
     with pytest.raises(RoundError, match="hết phiếu dự phòng"):
         replace_case(db.session, mains[2], "Chuyển đi")
     with pytest.raises(RoundError, match="lý do"):
@@ -136,10 +154,18 @@ def test_response_rate_rr1(db, framed, make_user) -> None:
     for case, outcome in zip(cases, outcomes, strict=False):
         record_outcome(db.session, case, outcome)
     rates = response_rates(db.session, framed.id)
-    # RR1 = I / (I + P + R + NC + O + UH + UO): 8 / (8 + 3 + 2 + 1); ineligible cases are out
-    assert rates.rr1 == pytest.approx(8 / 14)
+    # Counted by hand: 4 strata x 5 = 20 cases in the field, 16 with an outcome, 4 pending.
+    # Interim RR1 = I / (I + P + R + NC + O + UH + UO) with the 4 pending as UH:
+    # 8 / (8 + 3 + 2 + (0 + 4) + 1) = 8 / 18; the 2 ineligible cases are out.
+    assert len(cases) == 20 and rates.pending == 4 and rates.active == 20
+    assert rates.rr1 == pytest.approx(8 / 18) and rates.interim
     assert rates.dispositions == {"I": 8, "R": 3, "NC": 2, "NE": 2, "UO": 1}
-    assert rates.pending == len(cases) - 16
+    # Closing the fieldwork makes the rates final; the pending cases stay in the denominator.
+    close_fieldwork(db.session, framed)
+    final = response_rates(db.session, framed.id)
+    assert not final.interim and final.rr1 == pytest.approx(8 / 18)
+    with pytest.raises(RoundError, match="đã kết thúc"):
+        close_fieldwork(db.session, framed)
     with pytest.raises(RoundError, match="không hợp lệ"):
         record_outcome(db.session, cases[-1], "busy")
 
@@ -159,6 +185,9 @@ def test_purge_removes_personal_data_and_keeps_the_design(app, db, framed, make_
     shown = db.session.scalars(sa.select(SampledCase).where(SampledCase.round_id == framed.id).limit(2)).all()
     log_pii_view(db.session, make_user("supervisor"), shown, "assignment")
     db.session.commit()
+    with pytest.raises(RoundError, match="Chưa kết thúc thực địa"):
+        purge_pii(db.session, framed, instance_path=app.instance_path)
+    close_fieldwork(db.session, framed)
     cleared = purge_pii(db.session, framed, instance_path=app.instance_path)
     db.session.commit()
     assert cleared == sum(STRATA.values())
@@ -220,6 +249,10 @@ def test_cli_round_frame_sample_purge(runner, db, demo, tmp_path) -> None:
     assert "Đã chọn 80 hồ sơ chính" in ok.output and "hạt giống 7" in ok.output
     again = runner.invoke(args=["sample", "draw", "--round", str(round_id), "--total", "80"])
     assert again.exit_code == 1 and "đã chọn mẫu" in again.output
+    early = runner.invoke(args=["round", "purge-pii", "--round", str(round_id), "--yes"])
+    assert early.exit_code == 1 and "Chưa kết thúc thực địa" in early.output
+    closed = runner.invoke(args=["round", "close", "--round", str(round_id)])
+    assert closed.exit_code == 0 and "Đã kết thúc thực địa" in closed.output
     refused = runner.invoke(args=["round", "purge-pii", "--round", str(round_id)], input="n\n")
     assert refused.exit_code == 1
     assert (
@@ -232,3 +265,26 @@ def test_cli_round_frame_sample_purge(runner, db, demo, tmp_path) -> None:
         db.session.scalar(sa.select(sa.func.count()).select_from(FrameRecord).where(FrameRecord.phone.is_not(None)))
         == 0
     )
+
+
+def test_interviewer_progress_counts_by_interviewer_and_place(db, framed, make_user) -> None:
+    draw_sample(db.session, framed, AllocationRule("fixed", per_stratum=3, reserve_rate=0.5), seed=4)
+    an, binh = make_user("surveyor"), make_user("surveyor")
+    cases = db.session.scalars(
+        sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.stratum, SampledCase.draw_order)
+    ).all()
+    p001 = [c for c in cases if c.stratum == "P001|xay_dung"]
+    assign(db.session, framed, [c.id for c in p001], an)
+    other = next(c for c in cases if c.stratum != "P001|xay_dung")
+    assign(db.session, framed, [other.id], binh)
+    record_outcome(db.session, p001[0], "completed")
+    record_outcome(db.session, p001[1], "refused")
+    replace_case(db.session, p001[1], "Từ chối")
+    rows = {(r.interviewer, r.place): r for r in interviewer_progress(db.session, framed.id)}
+    mine = [r for (who, _place), r in rows.items() if who == an.full_name]
+    assert len(mine) == 1
+    # an: 3 main cases + the reserve that replaced one = 4; 2 attempted, 1 interview, 1 refusal.
+    assert (mine[0].assigned, mine[0].attempted, mine[0].completed, mine[0].non_interview) == (4, 2, 1, 1)
+    assert (mine[0].pending, mine[0].replaced) == (2, 1)
+    assert sum(r.assigned for r in rows.values()) == len(cases) + 1
+    assert [r.assigned for (who, _p), r in rows.items() if who == binh.full_name] == [1]
