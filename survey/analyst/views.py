@@ -57,14 +57,15 @@ def response_detail(response_id: int) -> str:
 
 # --- the estimates report ----------------------------------------------------------------------
 def _report_from_request() -> estimates.Report:
-    row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
-    if row is None:
-        abort(404)
     round_id = request.args.get("dot", type=int)
-    if round_id is not None:
-        survey_round = db.get_or_404(SurveyRound, round_id)
-        return estimates.build_report(db.session, row, channel="paper", survey_round=survey_round)
-    return estimates.build_report(db.session, row, channel="qr")
+    survey_round = None if round_id is None else db.get_or_404(SurveyRound, round_id)
+    versions, excluded = estimates.report_questionnaires(
+        db.session, current_app.config["QR_QUESTIONNAIRE"], survey_round
+    )
+    if not versions:
+        abort(404)
+    channel = "qr" if survey_round is None else "paper"
+    return estimates.build_report(db.session, versions, channel=channel, survey_round=survey_round, excluded=excluded)
 
 
 @bp.route("/bao-cao")
