@@ -44,3 +44,6 @@ __all__ += [
     "StratumDesign",
     "SurveyRound",
 ]
+from survey.models.snapshot import WeightingSnapshot
+
+__all__ += ["WeightingSnapshot"]
