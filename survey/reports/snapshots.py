@@ -195,7 +195,7 @@ def _store(
         parameters=parameters,
         inputs_hash=_inputs_hash(kind, parameters, inputs.versions, wide),
         software=_software(),
-        respondents=int(len(wide)),
+        respondents=len(wide),
         report=report,
         estimates={"rates": _records(tables["rates"]), "shares": _records(tables["shares"])},
         weights=_pack_weights(wide, design.weights, base),
@@ -261,7 +261,7 @@ def build_paper_snapshot(
             report["trimmed"] = int(result.n_trimmed)
         elif trim is not None:
             cap = trim * float(np.median(base))
-            design = trim_design(design, upper=cap)
+            design = trim_design(design, upper=cap, strict=True)
             report["trimmed"] = int((base > cap).sum())
     except (WeightingError, DesignError) as exc:
         raise SnapshotError(f"Không tính được quyền số: {exc}") from None
@@ -312,9 +312,10 @@ def qr_inputs(session: Session, slug: str, start: date, end: date, frame_round: 
     wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
     wide = wide.sort_values("id", kind="stable", ignore_index=True)
     wide["cell"] = wide["place_id"].astype(str) + "|" + wide["field_group"].astype(str)
-    counts = {f"{row.place_id}|{row.field_group}": int(row.dossiers) for row in session.execute(
-        queries.frame_cell_counts(frame_round.id)
-    )}
+    counts = {
+        f"{row.place_id}|{row.field_group}": int(row.dossiers)
+        for row in session.execute(queries.frame_cell_counts(frame_round.id))
+    }
     wide["cell_total"] = wide["cell"].map(counts).fillna(0).astype(np.float64)
     return SnapshotInputs(wide, index_spec(versions[-1].definition), versions)
 
@@ -337,7 +338,8 @@ def build_qr_snapshot(
     wide = everyone[counted].reset_index(drop=True)
     if wide.empty:
         raise SnapshotError(
-            "Không có phiếu QR nào trong kỳ đã chọn thuộc ô (nơi tiếp nhận × nhóm lĩnh vực) có số hồ sơ trong khung mẫu."
+            "Không có phiếu QR nào trong kỳ đã chọn thuộc ô (nơi tiếp nhận × nhóm lĩnh vực) "
+            "có số hồ sơ trong khung mẫu."
         )
     totals = wide.groupby("cell")["cell_total"].first().to_dict()
     cells = wide["cell"].to_numpy(dtype=object)
