@@ -260,7 +260,7 @@ def export(session: Session, snapshot: WeightingSnapshot, name: str, ext: str) -
         raise UnknownExport(f"{name}.{ext}")
     table, variable_labels, value_labels = microdata(session, snapshot)
     if ext == "csv":
-        text = table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+        text = table.to_csv(index=False, lineterminator="\n")  # shortest exact form of every weight
         return ("\ufeff" + text).encode("utf-8"), "text/csv", f"{base}-vi-mo.csv"
     if ext == "xlsx":
         buffer = io.BytesIO()
