@@ -112,3 +112,38 @@ class QrSnapshotForm(FlaskForm):
     def validate_period_end(self, field) -> None:
         if self.period_start.data and field.data and field.data < self.period_start.data:
             raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+
+
+class CommentFilterForm(FlaskForm):
+    """Filters of the comments browser (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Từ ngày"), validators=[Optional()])
+    end = DateField(_l("đến ngày"), validators=[Optional()])
+    place_id = SelectField(_l("Nơi tiếp nhận"), coerce=int, validators=[Optional()])
+    field_group = SelectField(_l("Nhóm lĩnh vực"), validators=[Optional()])
+    channel = SelectField(
+        _l("Kênh"),
+        choices=[
+            SelectChoice("", _l("Cả hai kênh")),
+            SelectChoice("qr", _l("Mã QR tại quầy")),
+            SelectChoice("paper", _l("Phỏng vấn (phiếu giấy)")),
+        ],
+        validators=[Optional()],
+    )
+    satisfied = SelectField(
+        _l("Mức hài lòng của người viết"),
+        choices=[
+            SelectChoice("", _l("Tất cả")),
+            SelectChoice("yes", _l("Hài lòng (từ một nửa số câu trở lên)")),
+            SelectChoice("no", _l("Chưa hài lòng")),
+        ],
+        validators=[Optional()],
+    )
+    text = StringField(_l("Tìm trong ý kiến (không phân biệt dấu)"), validators=[Optional(), Length(max=200)])
+
+    def validate_end(self, field) -> None:
+        if self.start.data and field.data and field.data < self.start.data:
+            raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))

@@ -1,5 +1,6 @@
-"""Sở Nội vụ pages: stored responses, the estimates report, and the survey rounds of the
-paper channel (create, import the frame, draw the sample, follow the response rates)."""
+"""Sở Nội vụ pages: stored responses, the estimates report, weighting runs with their
+dashboard, trend and exports, open comments, and the survey rounds of the paper channel
+(create, import the frame, draw the sample, follow the response rates)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms.fields.choices import SelectChoice
 
 from survey import questionnaires
 from survey.analyst import bp, queries
 from survey.analyst.forms import (
+    CommentFilterForm,
     DrawForm,
     FrameUploadForm,
     PaperSnapshotForm,
@@ -21,13 +24,13 @@ from survey.analyst.forms import (
 from survey.extensions import db
 from survey.models import Response as StoredResponse
 from survey.models import SurveyRound, WeightingSnapshot
-from survey.models.base import LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 from survey.paper.sample import draw_round
 from survey.questionnaires.definition import text_of
-from survey.reports import estimates, exports, snapshots
+from survey.reports import comments, estimates, exports, snapshots
 from survey.reports.dashboard import bar_svg, build_dashboard, build_trend, funnel_svg
 from survey.security import ConfirmForm, role_required
 
@@ -104,8 +107,8 @@ def _snapshot_forms(
 ) -> tuple[PaperSnapshotForm, QrSnapshotForm]:
     paper = paper or PaperSnapshotForm(prefix="giay")
     qr = qr or QrSnapshotForm(prefix="qr")
-    paper.round_id.choices = [(r.id, r.name) for r in snapshots.rounds_with_forms(db.session)]
-    qr.frame_round.choices = [(r.id, r.name) for r in snapshots.rounds_with_frame(db.session)]
+    paper.round_id.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_forms(db.session)]
+    qr.frame_round.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_frame(db.session)]
     return paper, qr
 
 
@@ -207,6 +210,40 @@ def snapshot_export(snapshot_id: int, name: str, ext: str) -> Response:
     except exports.UnknownExport:
         abort(404)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- open comments -------------------------------------------------------------------------------
+def _comment_form() -> CommentFilterForm:
+    form = CommentFilterForm(request.args)
+    form.place_id.choices = [SelectChoice(0, _("Mọi nơi"))] + [
+        SelectChoice(i, n) for i, n in comments.places(db.session)
+    ]
+    form.field_group.choices = [SelectChoice("", _("Mọi nhóm"))] + [
+        SelectChoice(k, v) for k, v in FIELD_GROUP_LABELS.items()
+    ]
+    return form
+
+
+@bp.route("/y-kien")
+@role_required(*ANALYSTS)
+def comment_list() -> str | tuple[str, int]:
+    form = _comment_form()
+    if request.args and not form.validate():
+        return render_template("analyst/comments.html", form=form, rows=None), 400
+    table = comments.comments(db.session, comments.as_filter(form.data))
+    page = request.args.get("page", 1, type=int)
+    rows = table.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].to_dict("records")
+    return render_template("analyst/comments.html", form=form, rows=rows, total=len(table), page=page, size=PAGE_SIZE)
+
+
+@bp.route("/y-kien.csv")
+@role_required(*ANALYSTS)
+def comment_csv() -> Response:
+    form = _comment_form()
+    if not form.validate():
+        abort(400)
+    body = comments.comments_csv(comments.comments(db.session, comments.as_filter(form.data)))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="y-kien.csv"'})
 
 
 # --- survey rounds -----------------------------------------------------------------------------

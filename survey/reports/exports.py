@@ -45,7 +45,7 @@ DESIGN_LABELS = {
     "trong_so": "Trọng số cuối cùng (quyền số)",
     "trong_so_co_so": "Trọng số trước hiệu chỉnh (N_h/r_h; QR: 1)",
     "tang": "Tầng (nơi tiếp nhận|nhóm lĩnh vực)",
-    "psu": "Đơn vị mẫu bậc một (mỗi phiếu một đơn vị)",
+    "psu": "Đơn vị mẫu bậc một (phỏng vấn: mỗi phiếu; QR: quầy|tuần)",
     "fpc": "Số hồ sơ của tầng trong khung mẫu (N_h)",
     "o_hau_phan_tang": "Ô hậu phân tầng (nơi tiếp nhận|nhóm lĩnh vực)",
     "noi_tiep_nhan": "Mã nơi tiếp nhận",
@@ -160,13 +160,14 @@ def microdata(
     answers: dict[str, list[Any]] = {q["code"]: [] for q in questions}
     has_strata = "stratum" in weights
     has_cells = "cell" in weights
+    has_psu = "psu" in weights
     for i, rid in enumerate(weights["id"].tolist()):
         row = by_id[rid]
         data["ma_phieu"].append(rid)
         data["trong_so"].append(float(weights["weight"].iat[i]))
         data["trong_so_co_so"].append(float(weights["base_weight"].iat[i]))
         data["tang"].append(weights["stratum"].iat[i] if has_strata else "")
-        data["psu"].append(rid)
+        data["psu"].append(weights["psu"].iat[i] if has_psu else str(rid))
         data["fpc"].append(float(weights["fpc"].iat[i]) if has_strata else np.nan)
         data["o_hau_phan_tang"].append(weights["cell"].iat[i] if has_cells else "")
         data["noi_tiep_nhan"].append(row.code)

@@ -8,9 +8,11 @@
   ``trimWeights``. Variance: strata with fpc = N_h; after raking, the calibration (GREG)
   linearization.
 * **QR period**: self-selected respondents, post-stratified to the dossier counts of place ×
-  field group taken from a round's frame. Respondents in a cell without dossiers are left out
-  (and counted in the report); cells without respondents are reported as not represented.
-  Never pooled with the paper channel, never compared with a target as "đạt".
+  field group taken from a round's frame (weights ``N_c / n_c``; variance with the post-strata
+  as strata and a counter's responses of one week as a cluster, R
+  ``svydesign(ids = ~psu, strata = ~cell, weights = ~w, nest = TRUE)``). Respondents in a
+  cell without dossiers are left out (and counted in the report); cells without respondents
+  are reported as not represented. Never pooled with the paper channel, never compared with a target as "đạt".
 
 Every statistic comes from :mod:`analysis`; this module reads the stored data, hashes the
 inputs, and stores the run. Same inputs, same parameters → the same numbers (and the same
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 from analysis.design import Design, DesignError, make_design
 from analysis.questionnaire import IndexSpec, index_spec
 from analysis.rates import estimate_rates, estimate_shares
-from analysis.weighting import WeightingError, calibrate_design, trim_design, weight_diagnostics
+from analysis.weighting import WeightingError, calibrate_design, post_stratify, trim_design, weight_diagnostics
 from survey.models import Questionnaire, SurveyRound, User, WeightingSnapshot
 from survey.models.base import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.reports import queries
@@ -75,9 +77,9 @@ def _domains(wide: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def estimate_all(wide: pd.DataFrame, design: Design, spec: IndexSpec) -> dict[str, pd.DataFrame]:
-    """The snapshot's estimates: item rates, element indices and the overall index, and every
-    share (perceptions, expectations), overall and by field group, land + construction +
-    investment and place — all from :mod:`analysis`."""
+    """The snapshot's estimates: item rates, element indices and the overall index, overall and
+    by field group, land + construction + investment and place; every share (perceptions,
+    expectations) overall — all from :mod:`analysis`."""
     by = _domains(wide)
     rates = estimate_rates(
         wide[list(spec.items)],
@@ -94,8 +96,6 @@ def estimate_all(wide: pd.DataFrame, design: Design, spec: IndexSpec) -> dict[st
             design,
             valid_codes=share.valid_codes,
             report=share.report,
-            by={"field_group": by["field_group"]},
-            levels={"field_group": FIELD_GROUPS},
         )
         for share in spec.shares
         if share.items
@@ -140,13 +140,15 @@ def _pack_weights(wide: pd.DataFrame, weight: np.ndarray, base: np.ndarray) -> b
         stratum=wide["stratum"].astype(str).to_numpy(dtype=str) if "stratum" in wide else np.array([], dtype=str),
         fpc=wide["fpc"].to_numpy(dtype=np.float64) if "fpc" in wide else np.array([], dtype=np.float64),
         cell=wide["cell"].astype(str).to_numpy(dtype=str) if "cell" in wide else np.array([], dtype=str),
+        psu=wide["psu"].astype(str).to_numpy(dtype=str) if "psu" in wide else np.array([], dtype=str),
     )
     return buffer.getvalue()
 
 
 def snapshot_weights(snapshot: WeightingSnapshot) -> pd.DataFrame:
     """The stored weights: ``id``, ``weight`` (final), ``base_weight`` (before calibration and
-    trimming) and, for a paper round, ``stratum`` and ``fpc`` (N_h); for QR, ``cell``."""
+    trimming) and, for a paper round, ``stratum`` and ``fpc`` (N_h); for QR, ``cell`` and
+    ``psu`` (counter|Monday of the week)."""
     with np.load(io.BytesIO(snapshot.weights), allow_pickle=False) as archive:
         frame = pd.DataFrame({"id": archive["id"], "weight": archive["weight"], "base_weight": archive["base_weight"]})
         if archive["stratum"].size:
@@ -154,6 +156,8 @@ def snapshot_weights(snapshot: WeightingSnapshot) -> pd.DataFrame:
             frame["fpc"] = archive["fpc"]
         if archive["cell"].size:
             frame["cell"] = archive["cell"].astype(object)
+        if "psu" in archive and archive["psu"].size:
+            frame["psu"] = archive["psu"].astype(object)
     return frame
 
 
@@ -312,6 +316,11 @@ def qr_inputs(session: Session, slug: str, start: date, end: date, frame_round: 
     wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
     wide = wide.sort_values("id", kind="stable", ignore_index=True)
     wide["cell"] = wide["place_id"].astype(str) + "|" + wide["field_group"].astype(str)
+    monday = (
+        wide["submitted_at"].dt.tz_convert(None).dt.normalize()
+        - pd.to_timedelta(wide["submitted_at"].dt.day_of_week, unit="D")
+    ).dt.strftime("%Y-%m-%d")
+    wide["psu"] = wide["counter_id"].astype("Int64").astype(str) + "|" + monday
     counts = {
         f"{row.place_id}|{row.field_group}": int(row.dossiers)
         for row in session.execute(queries.frame_cell_counts(frame_round.id))
@@ -346,9 +355,11 @@ def build_qr_snapshot(
     all_cells = session.execute(queries.frame_cell_counts(frame_round.id)).all()
     uncovered = [row for row in all_cells if f"{row.place_id}|{row.field_group}" not in totals]
     try:
-        design, _result = calibrate_design(
-            make_design(n=len(wide)), {"cell": cells}, {"cell": totals}, method="poststratify"
-        )
+        # post-stratified weights N_c / n_c; the variance treats the post-strata as strata and
+        # the responses of one counter in one week as a cluster (they share the staff and the
+        # week's conditions) — the conditional variance of the post-stratified estimator
+        weights = post_stratify(np.ones(len(wide)), cells, totals).weights
+        design = make_design(strata=cells, psu=wide["psu"].to_numpy(dtype=object), weights=weights)
     except (WeightingError, DesignError) as exc:
         raise SnapshotError(f"Không tính được quyền số: {exc}") from None
     report = {
