@@ -167,3 +167,25 @@ def test_flask_report_build_refuses_bad_input_with_one_line(runner, db, paper_ro
         assert result.exit_code == 1, args
         assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WeightingSnapshot)) == 0
+
+
+def test_qr_microdata_reproduce_the_qr_snapshot(client, db, paper_round, login_as, tmp_path) -> None:
+    from datetime import date
+
+    from survey.demo import _qr_responses
+
+    _qr_responses(db.session, seed=11)
+    made = snapshots.build_qr_snapshot(
+        db.session, slug="sipas-dich-vu", start=date(2000, 1, 1), end=date.today(), frame_round=paper_round
+    )
+    db.session.commit()
+    login_as("analyst")
+    (tmp_path / "qr.csv").write_bytes(_get(client, made, "vi-mo.csv"))
+    out = tmp_path / "out.csv"
+    args = ["estimate", str(tmp_path / "qr.csv"), "--questionnaire", str(QUESTIONNAIRE), "--out", str(out)]
+    assert sipas_analysis([*args, "--strata", "o_hau_phan_tang", "--psu", "psu", "--weight", "trong_so"]) == 0
+    again = pd.read_csv(out).set_index("indicator")
+    stored = snapshots.estimates_frame(made)
+    overall = stored[stored["domain_var"] == "all"].set_index("indicator")
+    assert_allclose(again.loc[overall.index, "estimate"], overall["estimate"], rtol=1e-6)
+    assert_allclose(again.loc[overall.index, "se"], overall["se"], rtol=1e-6)
