@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import metadata
@@ -117,47 +118,53 @@ def _inputs_hash(kind: str, parameters: dict[str, Any], versions: list[Questionn
         digest.update(f"{q.slug}:{q.version}:{q.content_hash}".encode())
     for column in ("id", "place_id"):
         digest.update(wide[column].to_numpy(dtype=np.int64).tobytes())
-    digest.update("|".join(wide["field_group"].astype(str)).encode())
-    for column in ("stratum", "cell"):
+    for column in ("field_group", "stratum", "cell", "psu"):
         if column in wide:
-            digest.update("|".join(wide[column].astype(str)).encode())
-    if "fpc" in wide:
-        digest.update(wide["fpc"].to_numpy(dtype=np.float64).tobytes())
-    if "cell_total" in wide:
-        digest.update(wide["cell_total"].to_numpy(dtype=np.float64).tobytes())
+            codes, labels = _coded(wide[column])
+            digest.update(codes.tobytes())
+            digest.update("|".join(labels).encode())
+    for column in ("fpc", "cell_total"):
+        if column in wide:
+            digest.update(wide[column].to_numpy(dtype=np.float64).tobytes())
     items = [c for c in wide.columns if c in set(versions[-1].coded_layout)]
     digest.update(np.ascontiguousarray(wide[items].to_numpy(dtype=np.float64)).tobytes())
     return digest.hexdigest()
 
 
+def _coded(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and their labels (as strings) of a label column: small to store and hash."""
+    codes, labels = pd.factorize(values, sort=False)
+    return codes.astype(np.int32), np.asarray([str(v) for v in labels], dtype=str)
+
+
 def _pack_weights(wide: pd.DataFrame, weight: np.ndarray, base: np.ndarray) -> bytes:
+    arrays: dict[str, np.ndarray] = {
+        "id": wide["id"].to_numpy(dtype=np.int64),
+        "weight": np.asarray(weight, dtype=np.float64),
+        "base_weight": np.asarray(base, dtype=np.float64),
+    }
+    if "fpc" in wide:
+        arrays["fpc"] = wide["fpc"].to_numpy(dtype=np.float64)
+    for column in ("stratum", "cell", "psu"):
+        if column in wide:
+            arrays[f"{column}_codes"], arrays[f"{column}_labels"] = _coded(wide[column])
     buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        id=wide["id"].to_numpy(dtype=np.int64),
-        weight=np.asarray(weight, dtype=np.float64),
-        base_weight=np.asarray(base, dtype=np.float64),
-        stratum=wide["stratum"].astype(str).to_numpy(dtype=str) if "stratum" in wide else np.array([], dtype=str),
-        fpc=wide["fpc"].to_numpy(dtype=np.float64) if "fpc" in wide else np.array([], dtype=np.float64),
-        cell=wide["cell"].astype(str).to_numpy(dtype=str) if "cell" in wide else np.array([], dtype=str),
-        psu=wide["psu"].astype(str).to_numpy(dtype=str) if "psu" in wide else np.array([], dtype=str),
-    )
-    return buffer.getvalue()
+    np.savez(buffer, **arrays)
+    return zlib.compress(buffer.getvalue(), 1)  # fast: a million weights in well under a second
 
 
 def snapshot_weights(snapshot: WeightingSnapshot) -> pd.DataFrame:
     """The stored weights: ``id``, ``weight`` (final), ``base_weight`` (before calibration and
     trimming) and, for a paper round, ``stratum`` and ``fpc`` (N_h); for QR, ``cell`` and
     ``psu`` (counter|Monday of the week)."""
-    with np.load(io.BytesIO(snapshot.weights), allow_pickle=False) as archive:
+    with np.load(io.BytesIO(zlib.decompress(snapshot.weights)), allow_pickle=False) as archive:
         frame = pd.DataFrame({"id": archive["id"], "weight": archive["weight"], "base_weight": archive["base_weight"]})
-        if archive["stratum"].size:
-            frame["stratum"] = archive["stratum"].astype(object)
+        for column in ("stratum", "cell", "psu"):
+            if f"{column}_codes" in archive:
+                labels = archive[f"{column}_labels"].astype(object)
+                frame[column] = labels[archive[f"{column}_codes"]]
+        if "fpc" in archive:
             frame["fpc"] = archive["fpc"]
-        if archive["cell"].size:
-            frame["cell"] = archive["cell"].astype(object)
-        if "psu" in archive and archive["psu"].size:
-            frame["psu"] = archive["psu"].astype(object)
     return frame
 
 
@@ -315,17 +322,26 @@ def qr_inputs(session: Session, slug: str, start: date, end: date, frame_round: 
     high = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
     wide = wide.sort_values("id", kind="stable", ignore_index=True)
-    wide["cell"] = wide["place_id"].astype(str) + "|" + wide["field_group"].astype(str)
-    monday = (
-        wide["submitted_at"].dt.tz_convert(None).dt.normalize()
-        - pd.to_timedelta(wide["submitted_at"].dt.day_of_week, unit="D")
-    ).dt.strftime("%Y-%m-%d")
-    wide["psu"] = wide["counter_id"].astype("Int64").astype(str) + "|" + monday
+    place = wide["place_id"].to_numpy(dtype=np.int64)
+    group_codes = wide["field_group"].cat.codes.to_numpy(dtype=np.int64)
+    group_labels = list(wide["field_group"].cat.categories)
+    cell_codes, cell_keys = pd.factorize(place * 16 + group_codes, sort=True)
+    cell_labels = [f"{key // 16}|{group_labels[key % 16]}" for key in cell_keys]
+    wide["cell"] = pd.Categorical.from_codes(cell_codes, categories=cell_labels)
+    when = wide["submitted_at"].dt.tz_convert(None).to_numpy().astype("datetime64[D]")
+    days = (when - np.datetime64("1970-01-05", "D")).astype(np.int64)
+    weeks = np.floor_divide(days, 7)  # weeks starting on a Monday
+    counter = wide["counter_id"].fillna(0).to_numpy(dtype=np.int64)
+    psu_codes, psu_keys = pd.factorize(counter * 100_000 + weeks, sort=True)
+    monday = np.datetime64("1970-01-05", "D")
+    psu_labels = [f"{key // 100_000}|{monday + 7 * (key % 100_000)}" for key in psu_keys]
+    wide["psu"] = pd.Categorical.from_codes(psu_codes, categories=psu_labels)
     counts = {
         f"{row.place_id}|{row.field_group}": int(row.dossiers)
         for row in session.execute(queries.frame_cell_counts(frame_round.id))
     }
-    wide["cell_total"] = wide["cell"].map(counts).fillna(0).astype(np.float64)
+    totals = np.array([counts.get(label, 0) for label in cell_labels], dtype=np.float64)
+    wide["cell_total"] = totals[cell_codes] if len(wide) else np.zeros(0)
     return SnapshotInputs(wide, index_spec(versions[-1].definition), versions)
 
 
@@ -350,8 +366,14 @@ def build_qr_snapshot(
             "Không có phiếu QR nào trong kỳ đã chọn thuộc ô (nơi tiếp nhận × nhóm lĩnh vực) "
             "có số hồ sơ trong khung mẫu."
         )
-    totals = wide.groupby("cell")["cell_total"].first().to_dict()
-    cells = wide["cell"].to_numpy(dtype=object)
+    wide["cell"] = wide["cell"].cat.remove_unused_categories()
+    wide["psu"] = wide["psu"].cat.remove_unused_categories()
+    labels = np.asarray(wide["cell"].cat.categories, dtype=object)
+    codes = wide["cell"].cat.codes.to_numpy()
+    per_cell = np.zeros(len(labels))
+    per_cell[codes] = wide["cell_total"].to_numpy(dtype=np.float64)
+    totals = dict(zip(labels, per_cell, strict=True))
+    cells = labels[codes]
     all_cells = session.execute(queries.frame_cell_counts(frame_round.id)).all()
     uncovered = [row for row in all_cells if f"{row.place_id}|{row.field_group}" not in totals]
     try:
@@ -359,7 +381,7 @@ def build_qr_snapshot(
         # the responses of one counter in one week as a cluster (they share the staff and the
         # week's conditions) — the conditional variance of the post-stratified estimator
         weights = post_stratify(np.ones(len(wide)), cells, totals).weights
-        design = make_design(strata=cells, psu=wide["psu"].to_numpy(dtype=object), weights=weights)
+        design = make_design(strata=codes, psu=wide["psu"].cat.codes.to_numpy(), weights=weights)
     except (WeightingError, DesignError) as exc:
         raise SnapshotError(f"Không tính được quyền số: {exc}") from None
     report = {

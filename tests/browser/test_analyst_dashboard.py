@@ -13,7 +13,7 @@ ARTIFACTS = Path(os.environ.get("SIPAS_TEST_SCREENSHOTS") or Path(__file__).reso
 
 
 def test_analyst_runs_a_weighting_and_reads_the_dashboard(browser, base_url, db, demo) -> None:
-    survey_round = load_paper_round(db.session, sample_size=240)
+    survey_round = load_paper_round(db.session, sample_size=130)
     db.session.commit()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")

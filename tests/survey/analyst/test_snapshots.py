@@ -103,8 +103,8 @@ def test_paper_dashboard_shows_what_analysis_returns(app, client, db, paper_roun
 
 
 def test_same_inputs_same_numbers_and_snapshots_are_never_overwritten(db, paper_round) -> None:
-    first = snapshots.build_paper_snapshot(db.session, paper_round, rake=True, trim=1.6)
-    second = snapshots.build_paper_snapshot(db.session, paper_round, rake=True, trim=1.6)
+    first = snapshots.build_paper_snapshot(db.session, paper_round, rake=True, trim=3.0)
+    second = snapshots.build_paper_snapshot(db.session, paper_round, rake=True, trim=3.0)
     db.session.commit()
     assert second.id == first.id + 1
     assert first.inputs_hash == second.inputs_hash
