@@ -92,7 +92,7 @@ def main() -> None:
                 {
                     "backend": db.engine.dialect.name,
                     "respondents": made.respondents,
-                    "psus": made.report.get("n"),
+                    "clusters": int(made.report.get("n", 0)) and len(set(snapshots.snapshot_weights(made)["psu"])),
                     "build_seconds": round(build, 2),
                     "dashboard_seconds": [round(t, 3) for t in timings],
                     "peak_rss_mb": round(peak),
