@@ -29,14 +29,23 @@ def _date(value: str | None, option: str) -> date | None:
 @click.option("--round", "round_id", type=int, help="Đợt phỏng vấn cần tính quyền số.")
 @click.option("--from", "start", help="Kênh QR: từ ngày (YYYY-MM-DD).")
 @click.option("--to", "end", help="Kênh QR: đến ngày (YYYY-MM-DD).")
+@click.option("--quarter", help="Kênh QR: cả một quý, dạng YYYY-Q (ví dụ 2026-1), thay cho --from/--to.")
 @click.option("--channel", type=click.Choice(["qr", "paper"]), help="qr với --from/--to; paper với --round.")
 @click.option("--frame-round", type=int, help="Kênh QR: đợt có khung mẫu cho số hồ sơ theo ô.")
 @click.option("--rake", is_flag=True, help="Đợt phỏng vấn: hiệu chỉnh theo tổng hồ sơ theo nơi và nhóm lĩnh vực.")
 @click.option("--trim", type=float, help="Cắt quyền số ở K × trung vị.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi tệp.")
-def report_build(round_id, start, end, channel, frame_round, rake, trim, out_dir) -> None:
+def report_build(round_id, start, end, quarter, channel, frame_round, rake, trim, out_dir) -> None:
     """Tính quyền số (một lần tính mới, có số thứ tự) rồi ghi mọi tệp xuất của lần tính đó."""
     first, last = _date(start, "--from"), _date(end, "--to")
+    if quarter is not None:
+        year, _sep, number = quarter.partition("-")
+        if not (year.isdigit() and number.isdigit()) or first or last:
+            fail(f"--quarter {quarter!r} phải có dạng YYYY-Q (ví dụ 2026-1) và không đi cùng --from/--to")
+        try:
+            first, last = snapshots.period_bounds("quarter", int(year), int(number))
+        except snapshots.SnapshotError as exc:
+            fail(str(exc))
     if round_id is not None and (first or last or channel == "qr"):
         fail("dùng --round (phỏng vấn) hoặc --from/--to --channel qr, không dùng cả hai")
     try:

@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 
 from analysis.cli import main as sipas_analysis
 from analysis.output import OUTPUT_COLUMNS
-from survey.models import WeightingSnapshot
+from survey.models import Response, WeightingSnapshot
 from survey.reports import snapshots
 from survey.reports.exports import ESTIMATE_HEADERS
 
@@ -189,3 +189,39 @@ def test_qr_microdata_reproduce_the_qr_snapshot(client, db, paper_round, login_a
     overall = stored[stored["domain_var"] == "all"].set_index("indicator")
     assert_allclose(again.loc[overall.index, "estimate"], overall["estimate"], rtol=1e-6)
     assert_allclose(again.loc[overall.index, "se"], overall["se"], rtol=1e-6)
+
+
+def test_period_bounds() -> None:
+    from datetime import date
+
+    assert snapshots.period_bounds("quarter", 2026, 1) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert snapshots.period_bounds("quarter", 2026, 4) == (date(2026, 10, 1), date(2026, 12, 31))
+    assert snapshots.period_bounds("month", 2028, 2) == (date(2028, 2, 1), date(2028, 2, 29))
+    assert snapshots.period_bounds("year", 2026) == (date(2026, 1, 1), date(2026, 12, 31))
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.period_bounds("quarter", 2026, 5)
+
+
+def test_flask_report_build_for_a_qr_quarter(runner, db, paper_round, tmp_path) -> None:
+    from survey.demo import _qr_responses
+
+    _qr_responses(db.session, seed=3)
+    db.session.commit()
+    year = db.session.scalar(sa.select(sa.func.max(Response.submitted_at))).year
+    quarter = (db.session.scalar(sa.select(sa.func.max(Response.submitted_at))).month - 1) // 3 + 1
+    args = [
+        "report",
+        "build",
+        "--quarter",
+        f"{year}-{quarter}",
+        "--channel",
+        "qr",
+        "--frame-round",
+        str(paper_round.id),
+    ]
+    result = runner.invoke(args=[*args, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    made = db.session.scalars(sa.select(WeightingSnapshot)).one()
+    assert made.kind == "qr" and made.period_start.month == 3 * quarter - 2
+    bad = runner.invoke(args=["report", "build", "--quarter", "2026-5", "--channel", "qr", "--out", str(tmp_path)])
+    assert bad.exit_code == 1 and "Quý phải từ 1 đến 4." in bad.output
