@@ -100,6 +100,7 @@ class Dashboard:
     shares: dict[str, list[Row]]
     funnel: list[dict[str, Any]]
     funnel_p0: float
+    share_titles: dict[str, str] = field(default_factory=dict)
 
 
 def _labels(definition: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -110,6 +111,25 @@ def _labels(definition: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]
         for q in section.get("questions", [])
     }
     return elements, questions
+
+
+def _share_labels(definition: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """For every share question, the label of each reported code (named shares, or the scale's
+    options for a full distribution)."""
+    by_share: dict[str, dict[str, str]] = {}
+    for share in definition.get("shares", []) or []:
+        report = share.get("report")
+        if report == "distribution":
+            options = definition["scales"][share["scale"]]["options"]
+            by_share[share["id"]] = {str(o["code"]): o["label"]["vi"] for o in options}
+        else:
+            by_share[share["id"]] = {str(r["code"]): r["label"]["vi"] for r in report}
+    out = {}
+    for section in definition.get("sections", []):
+        for q in section.get("questions", []):
+            if "share" in q:
+                out[str(q["code"])] = by_share.get(str(q["share"]), {})
+    return out
 
 
 def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict[str, dict[str, float]]) -> Dashboard:
@@ -151,14 +171,29 @@ def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict
     places.sort(key=lambda row: (np.nan_to_num(row.estimate, nan=np.inf), row.label))
     shares: dict[str, list[Row]] = {}
     share_table = estimates_frame(snapshot, "shares")
+    share_labels = _share_labels(questionnaire.definition)
     if not share_table.empty:
         for r in share_table[share_table["domain_var"] == "all"].to_dict("records"):
             question, code = str(r["indicator"]).split(":", 1)
-            shares.setdefault(question, []).append(_row(r, code))
+            row = _row(r, share_labels.get(question, {}).get(code, code))
+            row.key = str(r["indicator"])
+            shares.setdefault(question, []).append(row)
+    share_titles = {q: f"{q}. {question_texts.get(q, '')}" for q in shares}
     p0 = index_row.estimate / 100
     funnel = _funnel(places, p0)
     return Dashboard(
-        snapshot, spec.code, self_selected, [index_row], elements, items, group_rows, places, shares, funnel, p0
+        snapshot,
+        spec.code,
+        self_selected,
+        [index_row],
+        elements,
+        items,
+        group_rows,
+        places,
+        shares,
+        funnel,
+        p0,
+        share_titles,
     )
 
 

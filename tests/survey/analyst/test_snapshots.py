@@ -211,3 +211,17 @@ def test_admin_reaches_the_dashboard(client, db, paper_round, login_as) -> None:
     login_as("admin")
     assert client.get(f"/phan-tich/quyen-so/{snapshot.id}").status_code == 200
     assert client.get("/phan-tich/quyen-so").status_code == 200
+
+
+def test_shares_are_labelled_and_equal_what_analysis_stored(client, db, paper_round, login_as) -> None:
+    snapshot = snapshots.build_paper_snapshot(db.session, paper_round)
+    db.session.commit()
+    login_as("analyst")
+    page = client.get(f"/phan-tich/quyen-so/{snapshot.id}").get_data(as_text=True)
+    assert "P1. Công chức có gây phiền hà" in page
+    shares = snapshots.estimates_frame(snapshot, "shares")
+    shares = shares[shares["domain_var"] == "all"].set_index("indicator")
+    for key, label in (("P1:1", "Không"), ("P2:3", "Nhiều"), ("M01:rat_mong_muon", "Rất mong muốn")):
+        cells = _row(page, key)
+        assert f"<td>{label}</td>" in cells
+        assert f"<strong>{vn_number(shares.loc[key, 'estimate'])}</strong>" in cells
