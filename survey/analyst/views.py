@@ -25,13 +25,14 @@ from survey.extensions import db
 from survey.models import Response as StoredResponse
 from survey.models import SurveyRound, WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.models.paper import OUTCOMES
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 from survey.paper.sample import draw_round
 from survey.questionnaires.definition import text_of
 from survey.reports import comments, estimates, exports, snapshots
-from survey.reports.dashboard import bar_svg, build_dashboard, build_trend, funnel_svg
+from survey.reports.dashboard import bar_svg, build_annual_report, build_dashboard, build_trend, funnel_svg
 from survey.security import ConfirmForm, role_required
 
 PAGE_SIZE = 50
@@ -199,6 +200,21 @@ def trend(snapshot_id: int) -> str:
         abort(400)
     result = build_trend(earlier, later)
     return render_template("analyst/trend.html", trend=result, rows=result.table.to_dict("records"))
+
+
+@bp.route("/quyen-so/<int:snapshot_id>/bao-cao-nam")
+@role_required(*ANALYSTS)
+def annual_report(snapshot_id: int) -> str:
+    snapshot = db.get_or_404(WeightingSnapshot, snapshot_id)
+    result = build_annual_report(db.session, snapshot, current_app.config["TARGETS"])
+    return render_template(
+        "analyst/annual.html",
+        report=result,
+        board=result.board,
+        funnel=funnel_svg(result.board.funnel, result.board.funnel_p0),
+        bars=bar_svg(result.board.elements),
+        outcome_labels_vi={code: label for code, (_d, label) in OUTCOMES.items()},
+    )
 
 
 @bp.route("/quyen-so/<int:snapshot_id>/<string:name>.<string:ext>")

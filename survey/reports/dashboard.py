@@ -19,6 +19,7 @@ from analysis.targets import target_status
 from analysis.trend import independent_change
 from survey.models import Place, Questionnaire, WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.reports.comments import CommentFilter, comments
 from survey.reports.snapshots import estimates_frame
 
 LDX_TITLE = "Đất đai + Xây dựng + Đầu tư"
@@ -309,3 +310,39 @@ def build_trend(a: WeightingSnapshot, b: WeightingSnapshot) -> Trend:
         raise ValueError("a QR period is never compared with a paper round")
     table = independent_change(estimates_frame(a), estimates_frame(b))
     return Trend(a, b, table)
+
+
+@dataclass
+class AnnualReport:
+    board: Dashboard
+    previous: WeightingSnapshot | None
+    change: pd.DataFrame | None  # the headline rows of the trend since the previous run
+    comments: list[dict[str, Any]]
+    comment_total: int
+
+
+def build_annual_report(
+    session: Session, snapshot: WeightingSnapshot, targets: dict[str, dict[str, float]], *, comments_shown: int = 20
+) -> AnnualReport:
+    """Everything the provincial report prints: the dashboard, the change since the previous
+    run of the same kind (an earlier period), and what citizens wrote in the period."""
+    board = build_dashboard(session, snapshot, targets)
+    previous = session.scalars(
+        sa.select(WeightingSnapshot)
+        .where(
+            WeightingSnapshot.kind == snapshot.kind,
+            WeightingSnapshot.period_end < snapshot.period_start,
+        )
+        .order_by(WeightingSnapshot.period_end.desc(), WeightingSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    change = None
+    if previous is not None:
+        table = build_trend(previous, snapshot).table
+        keep = (table["domain_var"].isin(["all", "field_group", "ldx"])) & (table["indicator"] == board.index_code)
+        change = table[keep]
+    written = comments(
+        session,
+        CommentFilter(start=snapshot.period_start, end=snapshot.period_end, channel=snapshot.kind),
+    )
+    return AnnualReport(board, previous, change, written.head(comments_shown).to_dict("records"), len(written))

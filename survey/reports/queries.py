@@ -70,3 +70,13 @@ def rounds_with_frame() -> sa.Select:
         .where(sa.exists(sa.select(FrameRecord.id).where(FrameRecord.round_id == SurveyRound.id)))
         .order_by(SurveyRound.id.desc())
     )
+
+
+def outcome_counts(round_id: int) -> sa.Select:
+    """Interview outcomes of the cases put in the field (NULL = no outcome yet)."""
+    return (
+        sa.select(SampledCase.outcome, sa.func.count())
+        .where(SampledCase.round_id == round_id, SampledCase.active)
+        .group_by(SampledCase.outcome)
+        .order_by(SampledCase.outcome)
+    )

@@ -37,9 +37,11 @@ from sqlalchemy.orm import Session
 from analysis.design import Design, DesignError, make_design
 from analysis.questionnaire import IndexSpec, index_spec
 from analysis.rates import estimate_rates, estimate_shares
+from analysis.response_rates import aapor_rates, disposition_counts
 from analysis.weighting import WeightingError, calibrate_design, post_stratify, trim_design, weight_diagnostics
 from survey.models import Questionnaire, SurveyRound, User, WeightingSnapshot
 from survey.models.base import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.models.paper import OUTCOMES
 from survey.reports import queries
 from survey.reports.estimates import report_questionnaires
 from survey.responses.wide import wide_table
@@ -276,6 +278,7 @@ def build_paper_snapshot(
             report["trimmed"] = int((base > cap).sum())
     except (WeightingError, DesignError) as exc:
         raise SnapshotError(f"Không tính được quyền số: {exc}") from None
+    report |= _outcomes(session, survey_round)
     parameters = {"rake": rake, "trim": trim}
     period = (survey_round.period_start, survey_round.period_end)
     return _store(
@@ -291,6 +294,22 @@ def build_paper_snapshot(
         report=report,
         actor=actor,
     )
+
+
+def _outcomes(session: Session, survey_round: SurveyRound) -> dict[str, Any]:
+    """The round's interview outcomes and AAPOR rates (`analysis.response_rates`) at the time
+    of the run, kept with the snapshot."""
+    rows = session.execute(queries.outcome_counts(survey_round.id)).all()
+    counts = {str(outcome): int(n) for outcome, n in rows if outcome}
+    pending = sum(int(n) for outcome, n in rows if not outcome)
+    dispositions = disposition_counts(counts, {code: d for code, (d, _label) in OUTCOMES.items()})
+    rates = aapor_rates(dispositions, pending=pending)
+    return {
+        "cases_in_field": sum(counts.values()) + pending,
+        "outcomes": counts,
+        "pending": pending,
+        "aapor": {"rr1": rates.rr1, "rr2": rates.rr2, "coop1": rates.coop1, "ref1": rates.ref1, "con1": rates.con1},
+    }
 
 
 def strata_groups(strata: np.ndarray) -> np.ndarray:

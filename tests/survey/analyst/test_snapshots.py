@@ -225,3 +225,30 @@ def test_shares_are_labelled_and_equal_what_analysis_stored(client, db, paper_ro
         cells = _row(page, key)
         assert f"<td>{label}</td>" in cells
         assert f"<strong>{vn_number(shares.loc[key, 'estimate'])}</strong>" in cells
+
+
+def test_annual_report_with_outcomes_change_and_comments(client, db, paper_round, login_as) -> None:
+    from survey.demo import load_paper_round
+
+    earlier = load_paper_round(db.session, name="Quý I/2025 (dữ liệu mẫu)", year=2025, sample_size=130, seed=2025)
+    before = snapshots.build_paper_snapshot(db.session, earlier)
+    now = snapshots.build_paper_snapshot(db.session, paper_round)
+    db.session.commit()
+    outcomes = now.report["outcomes"]
+    eligible = now.report["cases_in_field"] - outcomes.get("ineligible", 0) - outcomes.get("deceased", 0)
+    assert now.report["aapor"]["rr1"] == pytest.approx(outcomes["completed"] / eligible)  # RR1: NE left out
+    login_as("analyst")
+    page = client.get(f"/phan-tich/quyen-so/{now.id}/bao-cao-nam").get_data(as_text=True)
+    for heading in (
+        "1. Mục đích và phương pháp",
+        "2. Mẫu và kết quả phỏng vấn",
+        "3. Quyền số",
+        "8. Thay đổi so với kỳ trước",
+        "9. Ý kiến của người dân",
+        "Phụ lục",
+    ):
+        assert heading in page
+    assert f"So với lần tính #{before.id}" in page
+    assert vn_number(now.report["aapor"]["rr1"] * 100) in page
+    assert now.inputs_hash in page
+    assert "<svg" in page
