@@ -150,6 +150,7 @@ class _RateEngine:
         composites: Sequence[Composite],
         design: Design,
         domains: Mapping[str, npt.ArrayLike],
+        levels: Mapping[str, Sequence[object]] | None = None,
     ) -> None:
         n_rows, n_items = valid.shape
         if success.shape != valid.shape or design.n != n_rows:
@@ -181,6 +182,10 @@ class _RateEngine:
             if values.shape != (n_rows,):
                 raise DesignError(f"domain variable {name} has {values.shape[0]} rows, expected {n_rows}")
             codes, distinct = factorize_labels(values)
+            # expected domains without respondents get a row too (estimate NaN, flag no_data)
+            absent = sorted({str(v) for v in (levels or {}).get(name, ())} - {str(v) for v in distinct})
+            if absent:
+                distinct = np.concatenate([distinct, np.array(absent, dtype=object)])
             self.domain_labels[name] = distinct
             row_domain[name] = codes
 
@@ -267,6 +272,8 @@ class _RateEngine:
             cell_domain = self.cell_domain[name]
             labels = self.domain_labels[name]
         n_domains = labels.shape[0]
+        if n_domains == 0:
+            return self._no_domains(labels, cell_domain)
         in_domain = cell_domain >= 0
         domain_code = np.where(in_domain, cell_domain, 0)
 
@@ -341,6 +348,25 @@ class _RateEngine:
             variance,
             df,
             deff,
+        )
+
+    def _no_domains(self, labels: npt.NDArray[np.object_], cell_domain: IntArray) -> _DomainPass:
+        """A domain variable whose every row is in no domain (and no expected level): no rows."""
+        k = len(self.indicator_names)
+        empty = np.zeros((0, k))
+        cells = np.zeros((self.n_cells, k))
+        return _DomainPass(
+            labels,
+            cell_domain,
+            empty,
+            cells,
+            None if self.over_g is None else cells,
+            cells,
+            empty,
+            np.zeros((0, k), dtype=bool),
+            empty,
+            np.zeros((0, k), dtype=np.int64),
+            empty,
         )
 
     def _cell_gram(self) -> FloatArray:
@@ -435,6 +461,7 @@ def estimate_rates(
     level: float = 0.95,
     percent: bool = True,
     include_overall: bool = True,
+    levels: Mapping[str, Sequence[object]] | None = None,
 ) -> pd.DataFrame:
     """Item rates and indices, overall and by domain, with design-based SEs and intervals.
 
@@ -465,6 +492,10 @@ def estimate_rates(
         Estimates, SEs and interval ends in percent (default) or as proportions.
     include_overall : bool
         Add the overall rows (``domain_var = domain = "all"``).
+    levels : mapping of domain variable name to labels, optional
+        Domains to report even without respondents (e.g. every field group): such a domain is
+        a row with NaN estimate, ``n = 0`` and the ``no_data`` flag. A domain variable with no
+        respondent in any domain and no expected level gives no rows (never an error).
 
     Returns
     -------
@@ -475,7 +506,7 @@ def estimate_rates(
         raise ValueError("ci must be 'logit' or 'wilson'")
     item_names = [str(c) for c in answers.columns]
     valid, success = _answer_states(answers, valid_codes, success_codes)
-    engine = _RateEngine(valid, success, item_names, composites, design, dict(by or {}))
+    engine = _RateEngine(valid, success, item_names, composites, design, dict(by or {}), levels)
     blocks: list[TableBlock] = []
     if include_overall:
         blocks.append(engine.run(None).table_block("all"))
@@ -494,6 +525,7 @@ def estimate_shares(
     ci: str = "logit",
     level: float = 0.95,
     percent: bool = True,
+    levels: Mapping[str, Sequence[object]] | None = None,
 ) -> pd.DataFrame:
     """Expectation / perception shares: for every question and every reported code set, the
     weighted share of answers in the set among valid answers (method section 2).
@@ -514,6 +546,7 @@ def estimate_shares(
             ci=ci,
             level=level,
             percent=percent,
+            levels=levels,
         )
         table["indicator"] = table["indicator"] + f":{code}"
         frames.append(table)

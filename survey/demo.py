@@ -3,17 +3,24 @@ all four field groups, and one user per role. Place names are illustrative."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from survey import questionnaires
-from survey.models import FIELD_GROUPS, Counter, CounterFieldGroup, Place, Procedure, User
+from survey.models import FIELD_GROUPS, Counter, CounterFieldGroup, Place, Procedure, SampledCase, SurveyRound, User
 from survey.models.base import FIELD_GROUP_LABELS, utcnow
+from survey.paper import double_keying, fieldwork, frames
+from survey.paper.batches import create_batch
+from survey.paper.rounds import create_round
+from survey.paper.sample import draw_round
 from survey.responses.recording import record_response
 from survey.users import create_user
 
@@ -250,9 +257,109 @@ def _qr_responses(session: Session, *, seed: int) -> int:
     return count
 
 
-def load(session: Session, definitions: dict, *, qr_responses: bool = True) -> DemoReport:
+#: The demo paper round: interviews run lower than counter ratings (national SIPAS 80–85 %).
+DEMO_PAPER_SATISFIED = {"dat_dai": 0.78, "xay_dung": 0.8, "dau_tu": 0.86, "khac": 0.88}
+DEMO_PAPER_PLACES = 8  # the provincial centre and the first communes/wards: a compact frame
+DEMO_PAPER_OUTCOMES = {"completed": 0.74, "refused": 0.1, "not_reachable": 0.1, "moved": 0.03, "ineligible": 0.03}
+
+
+def _paper_answers(rng: np.random.Generator, definition: dict[str, Any], group: str) -> dict[str, Any]:
+    """One interview's answers as a clerk keys them (every question the paper form asks)."""
+    p_satisfied = min(0.99, max(0.4, rng.normal(DEMO_PAPER_SATISFIED[group], 0.08)))
+    answers: dict[str, Any] = {"nhom_linh_vuc": group, "loai_nguoi_tra_loi": "ca_nhan"}
+    for section in definition["sections"]:
+        for q in section["questions"]:
+            code = q["code"]
+            if "element" in q:
+                if rng.random() < (0.15 if q["element"] == "E" else 0.02):
+                    answers[code] = 9
+                elif rng.random() < p_satisfied:
+                    answers[code] = int(rng.choice([4, 5], p=[0.6, 0.4]))
+                else:
+                    answers[code] = int(rng.choice([1, 2, 3], p=[0.1, 0.35, 0.55]))
+            elif q.get("share") == "nhan_thuc":
+                answers[code] = int(rng.choice([1, 2, 3], p=[0.85, 0.12, 0.03]))
+            elif q.get("share") == "mong_doi":
+                answers[code] = int(rng.choice([1, 2, 3, 4], p=[0.05, 0.2, 0.4, 0.35]))
+            elif q["type"] == "choice" and code not in answers and "paper" in q.get("channels", ("paper",)):
+                answers[code] = str(rng.choice([o["code"] for o in q["options"]]))
+            elif q["type"] == "text" and rng.random() < 0.2:
+                answers[code] = str(rng.choice(DEMO_COMMENTS))
+    return answers
+
+
+DEMO_COMMENTS = (
+    "Cán bộ hướng dẫn nhiệt tình, chu đáo.",
+    "Thời gian chờ đợi còn lâu, cần thêm quầy vào giờ cao điểm.",
+    "Đề nghị niêm yết rõ phí, lệ phí thủ tục đất đai.",
+    "Hồ sơ xây dựng phải bổ sung nhiều lần, mong được hướng dẫn một lần.",
+    "Nơi để xe chật, thiếu chỗ ngồi chờ.",
+    "Trả kết quả đúng hẹn, rất hài lòng.",
+)
+
+
+def load_paper_round(
+    session: Session,
+    *,
+    name: str = "Quý I/2026 (dữ liệu mẫu)",
+    year: int = 2026,
+    sample_size: int = 400,
+    seed: int = 2026,
+) -> SurveyRound:
+    """A finished paper round for the demo and the tests: a frame of completed dossiers at the
+    provincial centre and a few communes, a proportional sample (at least 4 per stratum),
+    interview outcomes, every completed form keyed twice by two clerks and verified. Flushes."""
+    rng = np.random.default_rng(seed)
+    questionnaire = questionnaires.get(session, "sipas-dich-vu", 1)
+    assert questionnaire is not None
+    survey_round = create_round(
+        session, name=name, period_start=date(year, 1, 1), period_end=date(year, 3, 31), questionnaire=questionnaire
+    )
+    codes = [PROVINCE_CENTRE[0]] + [f"P{i:03d}" for i in range(1, DEMO_PAPER_PLACES)]
+    buffer = io.StringIO()
+    write_frame_file(buffer, rows=3000, year=year, seed=seed, place_codes=codes)
+    checked = frames.check(session, survey_round, frames.read_table(buffer.getvalue().encode("utf-8"), "khung.csv"))
+    frames.store(session, survey_round, checked, valid_only=True)
+    survey_round.frame_file = "khung-mau-du-lieu-mau.csv"
+    draw_round(session, survey_round, method="proportional", total_n=sample_size, minimum=4, seed=seed)
+    # the demo's two surveyors key the forms (blind double keying by two different people)
+    clerks = list(session.scalars(sa.select(User).where(User.username.in_(("dieutravien", "dieutravien2")))))
+    if len(clerks) != 2:
+        raise ValueError("load the demo users before the demo paper round")
+    batch = create_batch(
+        session, survey_round.id, code=f"L{survey_round.id:03d}-01", post_office="Bưu điện tỉnh", received=0
+    )
+    cases = session.scalars(
+        sa.select(SampledCase)
+        .where(SampledCase.round_id == survey_round.id, SampledCase.active)
+        .order_by(SampledCase.id)
+    ).all()
+    outcomes = list(DEMO_PAPER_OUTCOMES)
+    shares = np.array(list(DEMO_PAPER_OUTCOMES.values()))
+    keyed = 0
+    for case in cases:
+        outcome = outcomes[int(rng.choice(len(outcomes), p=shares / shares.sum()))]
+        fieldwork.record_outcome(session, case, outcome)
+        if outcome != "completed":
+            continue
+        group = case.stratum.split("|")[1]
+        answers = _paper_answers(rng, questionnaire.definition, group)
+        for clerk in clerks:  # blind double keying, both clerks read the same paper
+            keying = double_keying.start_keying(session, batch, case.form_serial, clerk)
+            double_keying.finish_keying(session, keying, dict(answers), questionnaire)
+        keyed += 1
+    batch.received = keyed
+    survey_round.status = "closed"
+    session.flush()
+    return survey_round
+
+
+def load(
+    session: Session, definitions: dict, *, qr_responses: bool = True, paper_round: bool | None = None
+) -> DemoReport:
     """Publish the questionnaires and, if the database has no places and no users yet, load
-    the demo data. Flushes; the caller commits."""
+    the demo data (with ``paper_round``, default as ``qr_responses``: a finished paper round).
+    Flushes; the caller commits."""
     questionnaires.publish(session, definitions)
     logins = [(u, r) for u, r, _ in DEMO_USERS]
     has_data = session.scalar(sa.select(sa.func.count()).select_from(Place)) or session.scalar(
@@ -276,18 +383,27 @@ def load(session: Session, definitions: dict, *, qr_responses: bool = True) -> D
         create_user(session, username=username, full_name=full_name, role=role, password=DEMO_PASSWORD)
     session.flush()
     n_responses = _qr_responses(session, seed=2026) if qr_responses else 0
+    finished = load_paper_round(session) if (qr_responses if paper_round is None else paper_round) else None
+    paper_note = f", đợt phỏng vấn “{finished.name}” đã nhập và xác minh" if finished is not None else ""
     return DemoReport(
         loaded=True,
         logins=logins,
         summary=(
             f"Đã nạp dữ liệu mẫu: {1 + len(units)} nơi tiếp nhận, {len(PROVINCE_COUNTERS) + len(units)} quầy, "
-            f"{len(PROCEDURES)} thủ tục, {len(DEMO_USERS)} tài khoản, {n_responses} phiếu trả lời qua mã QR."
+            f"{len(PROCEDURES)} thủ tục, {len(DEMO_USERS)} tài khoản, "
+            f"{n_responses} phiếu trả lời qua mã QR{paper_note}."
         ),
     )
 
 
 def write_frame_file(
-    path: str, *, rows: int = 2000, year: int | None = None, quarter: int = 1, seed: int = 2026
+    path: str | io.StringIO,
+    *,
+    rows: int = 2000,
+    year: int | None = None,
+    quarter: int = 1,
+    seed: int = 2026,
+    place_codes: list[str] | None = None,
 ) -> None:
     """A demo export of completed dossiers (the sampling frame) for the demo places, with
     made-up names, phones and addresses — to try `flask frame import` or the upload page."""
@@ -295,12 +411,15 @@ def write_frame_file(
     year = year or utcnow().year
     codes = [PROVINCE_CENTRE[0]] + [f"P{i:03d}" for i in range(1, len(WARDS) + 1)]
     codes += [f"X{i:03d}" for i in range(len(WARDS) + 1, len(WARDS) + len(COMMUNES) + 1)]
-    place_weights = np.array([20.0] + [1.0] * (len(codes) - 1))
+    codes = place_codes or codes
+    place_weights = np.array([20.0 if len(codes) > 20 else 3.0] + [1.0] * (len(codes) - 1))
     procedures = list(PROCEDURES)
     family = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Ngô", "Đỗ", "Vũ", "Bùi", "Đặng"]
     middle = ["Văn", "Thị", "Đức", "Thu", "Minh", "Ngọc", "Quang", "Thanh"]
     given = ["An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hùng", "Lan", "Mai", "Nam", "Phương", "Sơn", "Tâm", "Vinh"]
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with (
+        open(path, "w", encoding="utf-8-sig", newline="") if isinstance(path, str) else contextlib.nullcontext(path)
+    ) as fh:
         writer = csv.writer(fh)
         writer.writerow(
             [

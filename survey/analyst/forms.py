@@ -3,7 +3,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, FloatField, IntegerField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, FloatField, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -85,3 +85,65 @@ class VerificationForm(FlaskForm):
         _l("Người nhập có quá bao nhiêu lỗi/1.000 trường thì kiểm tra mọi phiếu của người đó"),
         validators=[InputRequired(_l("Vui lòng nhập số.")), NumberRange(min=0, max=1000)],
     )
+
+
+class PaperSnapshotForm(FlaskForm):
+    """A weighting run of a paper round."""
+
+    round_id = SelectField(_l("Đợt phỏng vấn"), coerce=int, validators=[InputRequired(_l("Vui lòng chọn đợt."))])
+    rake = BooleanField(_l("Hiệu chỉnh (raking) theo tổng số hồ sơ của khung mẫu theo nơi tiếp nhận và nhóm lĩnh vực"))
+    trim = FloatField(
+        _l("Cắt quyền số ở k × trung vị (để trống nếu không cắt)"),
+        validators=[Optional(), NumberRange(min=1.01, message=_l("Hệ số cắt phải lớn hơn 1."))],
+    )
+
+
+class QrSnapshotForm(FlaskForm):
+    """A weighting run of the QR responses of a period."""
+
+    period_start = DateField(_l("Phiếu QR gửi từ ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
+    period_end = DateField(_l("đến ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
+    frame_round = SelectField(
+        _l("Số hồ sơ theo nơi tiếp nhận × nhóm lĩnh vực lấy từ khung mẫu của đợt"),
+        coerce=int,
+        validators=[InputRequired(_l("Vui lòng chọn đợt."))],
+    )
+
+    def validate_period_end(self, field) -> None:
+        if self.period_start.data and field.data and field.data < self.period_start.data:
+            raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+
+
+class CommentFilterForm(FlaskForm):
+    """Filters of the comments browser (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Từ ngày"), validators=[Optional()])
+    end = DateField(_l("đến ngày"), validators=[Optional()])
+    place_id = SelectField(_l("Nơi tiếp nhận"), coerce=int, validators=[Optional()])
+    field_group = SelectField(_l("Nhóm lĩnh vực"), validators=[Optional()])
+    channel = SelectField(
+        _l("Kênh"),
+        choices=[
+            SelectChoice("", _l("Cả hai kênh")),
+            SelectChoice("qr", _l("Mã QR tại quầy")),
+            SelectChoice("paper", _l("Phỏng vấn (phiếu giấy)")),
+        ],
+        validators=[Optional()],
+    )
+    satisfied = SelectField(
+        _l("Mức hài lòng của người viết"),
+        choices=[
+            SelectChoice("", _l("Tất cả")),
+            SelectChoice("yes", _l("Hài lòng (từ một nửa số câu trở lên)")),
+            SelectChoice("no", _l("Chưa hài lòng")),
+        ],
+        validators=[Optional()],
+    )
+    text = StringField(_l("Tìm trong ý kiến (không phân biệt dấu)"), validators=[Optional(), Length(max=200)])
+
+    def validate_end(self, field) -> None:
+        if self.start.data and field.data and field.data < self.start.data:
+            raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))

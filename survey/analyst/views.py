@@ -1,5 +1,6 @@
-"""Sở Nội vụ pages: stored responses, the estimates report, and the survey rounds of the
-paper channel (create, import the frame, draw the sample, follow the response rates)."""
+"""Sở Nội vụ pages: stored responses, the estimates report, weighting runs with their
+dashboard, trend and exports, open comments, and the survey rounds of the paper channel
+(create, import the frame, draw the sample, follow the response rates)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,31 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms.fields.choices import SelectChoice
 
 from survey import questionnaires
 from survey.analyst import bp, queries
-from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, VerificationForm
+from survey.analyst.forms import (
+    CommentFilterForm,
+    DrawForm,
+    FrameUploadForm,
+    PaperSnapshotForm,
+    QrSnapshotForm,
+    RoundForm,
+    VerificationForm,
+)
 from survey.extensions import db
 from survey.models import Response as StoredResponse
-from survey.models import SurveyRound
+from survey.models import SurveyRound, WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.models.paper import OUTCOMES
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 from survey.paper.sample import draw_round
 from survey.questionnaires.definition import text_of
-from survey.reports import estimates
+from survey.reports import comments, estimates, exports, snapshots
+from survey.reports.dashboard import bar_svg, build_annual_report, build_dashboard, build_trend, funnel_svg
 from survey.security import ConfirmForm, role_required
 
 PAGE_SIZE = 50
@@ -58,14 +70,15 @@ def response_detail(response_id: int) -> str:
 
 # --- the estimates report ----------------------------------------------------------------------
 def _report_from_request() -> estimates.Report:
-    row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
-    if row is None:
-        abort(404)
     round_id = request.args.get("dot", type=int)
-    if round_id is not None:
-        survey_round = db.get_or_404(SurveyRound, round_id)
-        return estimates.build_report(db.session, row, channel="paper", survey_round=survey_round)
-    return estimates.build_report(db.session, row, channel="qr")
+    survey_round = None if round_id is None else db.get_or_404(SurveyRound, round_id)
+    versions, excluded = estimates.report_questionnaires(
+        db.session, current_app.config["QR_QUESTIONNAIRE"], survey_round
+    )
+    if not versions:
+        abort(404)
+    channel = "qr" if survey_round is None else "paper"
+    return estimates.build_report(db.session, versions, channel=channel, survey_round=survey_round, excluded=excluded)
 
 
 @bp.route("/bao-cao")
@@ -87,6 +100,166 @@ def report() -> str:
 def report_csv() -> Response:
     body, name = estimates.estimates_csv(_report_from_request())
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- weighting snapshots, the dashboard, trend and exports --------------------------------------
+def _snapshot_forms(
+    paper: PaperSnapshotForm | None = None, qr: QrSnapshotForm | None = None
+) -> tuple[PaperSnapshotForm, QrSnapshotForm]:
+    paper = paper or PaperSnapshotForm(prefix="giay")
+    qr = qr or QrSnapshotForm(prefix="qr")
+    paper.round_id.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_forms(db.session)]
+    qr.frame_round.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_frame(db.session)]
+    return paper, qr
+
+
+def _render_snapshots(paper: PaperSnapshotForm | None = None, qr: QrSnapshotForm | None = None) -> str:
+    paper_form, qr_form = _snapshot_forms(paper, qr)
+    return render_template(
+        "analyst/snapshots.html",
+        snapshots=snapshots.snapshots_newest_first(db.session),
+        paper_form=paper_form,
+        qr_form=qr_form,
+    )
+
+
+@bp.route("/quyen-so")
+@role_required(*ANALYSTS)
+def snapshot_list() -> str:
+    return _render_snapshots()
+
+
+@bp.route("/quyen-so/giay", methods=["POST"])
+@role_required(*ANALYSTS)
+def snapshot_paper() -> WerkzeugResponse | tuple[str, int]:
+    form, _qr = _snapshot_forms()
+    if not form.validate_on_submit():
+        return _render_snapshots(paper=form), 400
+    try:
+        made = snapshots.build_paper_snapshot(
+            db.session,
+            db.get_or_404(SurveyRound, form.round_id.data),
+            rake=form.rake.data,
+            trim=form.trim.data,
+            actor=current_user,
+        )
+    except snapshots.SnapshotError as exc:
+        db.session.rollback()
+        form.round_id.errors = [str(exc)]
+        return _render_snapshots(paper=form), 400
+    db.session.commit()
+    return redirect(url_for("analyst.dashboard", snapshot_id=made.id))
+
+
+@bp.route("/quyen-so/qr", methods=["POST"])
+@role_required(*ANALYSTS)
+def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
+    _paper, form = _snapshot_forms()
+    if not form.validate_on_submit():
+        return _render_snapshots(qr=form), 400
+    try:
+        made = snapshots.build_qr_snapshot(
+            db.session,
+            slug=current_app.config["QR_QUESTIONNAIRE"],
+            start=form.period_start.data,
+            end=form.period_end.data,
+            frame_round=db.get_or_404(SurveyRound, form.frame_round.data),
+            actor=current_user,
+        )
+    except snapshots.SnapshotError as exc:
+        db.session.rollback()
+        form.period_start.errors = [str(exc)]
+        return _render_snapshots(qr=form), 400
+    db.session.commit()
+    return redirect(url_for("analyst.dashboard", snapshot_id=made.id))
+
+
+@bp.route("/quyen-so/<int:snapshot_id>")
+@role_required(*ANALYSTS)
+def dashboard(snapshot_id: int) -> str:
+    board = build_dashboard(db.session, db.get_or_404(WeightingSnapshot, snapshot_id), current_app.config["TARGETS"])
+    others = [
+        s for s in snapshots.snapshots_newest_first(db.session) if s.kind == board.snapshot.kind and s.id != snapshot_id
+    ]
+    return render_template(
+        "analyst/dashboard.html",
+        board=board,
+        others=others,
+        funnel=funnel_svg(board.funnel, board.funnel_p0),
+        bars=bar_svg(board.elements),
+        group_bars=bar_svg(board.groups),
+    )
+
+
+@bp.route("/quyen-so/<int:snapshot_id>/xu-huong")
+@role_required(*ANALYSTS)
+def trend(snapshot_id: int) -> str:
+    later = db.get_or_404(WeightingSnapshot, snapshot_id)
+    earlier = db.get_or_404(WeightingSnapshot, request.args.get("so-voi", type=int) or 0)
+    if earlier.kind != later.kind:
+        abort(400)
+    result = build_trend(earlier, later)
+    return render_template("analyst/trend.html", trend=result, rows=result.table.to_dict("records"))
+
+
+@bp.route("/quyen-so/<int:snapshot_id>/bao-cao-nam")
+@role_required(*ANALYSTS)
+def annual_report(snapshot_id: int) -> str:
+    snapshot = db.get_or_404(WeightingSnapshot, snapshot_id)
+    result = build_annual_report(db.session, snapshot, current_app.config["TARGETS"])
+    return render_template(
+        "analyst/annual.html",
+        report=result,
+        board=result.board,
+        funnel=funnel_svg(result.board.funnel, result.board.funnel_p0),
+        bars=bar_svg(result.board.elements),
+        outcome_labels_vi={code: label for code, (_d, label) in OUTCOMES.items()},
+    )
+
+
+@bp.route("/quyen-so/<int:snapshot_id>/<string:name>.<string:ext>")
+@role_required(*ANALYSTS)
+def snapshot_export(snapshot_id: int, name: str, ext: str) -> Response:
+    snapshot = db.get_or_404(WeightingSnapshot, snapshot_id)
+    try:
+        body, mimetype, filename = exports.export(db.session, snapshot, name, ext)
+    except exports.UnknownExport:
+        abort(404)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- open comments -------------------------------------------------------------------------------
+def _comment_form() -> CommentFilterForm:
+    form = CommentFilterForm(request.args)
+    form.place_id.choices = [SelectChoice(0, _("Mọi nơi"))] + [
+        SelectChoice(i, n) for i, n in comments.places(db.session)
+    ]
+    form.field_group.choices = [SelectChoice("", _("Mọi nhóm"))] + [
+        SelectChoice(k, v) for k, v in FIELD_GROUP_LABELS.items()
+    ]
+    return form
+
+
+@bp.route("/y-kien")
+@role_required(*ANALYSTS)
+def comment_list() -> str | tuple[str, int]:
+    form = _comment_form()
+    if request.args and not form.validate():
+        return render_template("analyst/comments.html", form=form, rows=None), 400
+    table = comments.comments(db.session, comments.as_filter(form.data))
+    page = request.args.get("page", 1, type=int)
+    rows = table.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].to_dict("records")
+    return render_template("analyst/comments.html", form=form, rows=rows, total=len(table), page=page, size=PAGE_SIZE)
+
+
+@bp.route("/y-kien.csv")
+@role_required(*ANALYSTS)
+def comment_csv() -> Response:
+    form = _comment_form()
+    if not form.validate():
+        abort(400)
+    body = comments.comments_csv(comments.comments(db.session, comments.as_filter(form.data)))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="y-kien.csv"'})
 
 
 # --- survey rounds -----------------------------------------------------------------------------

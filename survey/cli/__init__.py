@@ -5,10 +5,21 @@ from survey.cli.frame import frame_cli
 from survey.cli.procedures import procedures_cli
 from survey.cli.qr import qr_cli
 from survey.cli.questionnaires import questionnaires_cli
+from survey.cli.report import report_cli
 from survey.cli.round import round_cli
 from survey.cli.sample import sample_cli
 from survey.cli.users import users_cli
 
-COMMAND_GROUPS = (users_cli, questionnaires_cli, demo_cli, qr_cli, round_cli, frame_cli, sample_cli, procedures_cli)
+COMMAND_GROUPS = (
+    users_cli,
+    questionnaires_cli,
+    demo_cli,
+    qr_cli,
+    round_cli,
+    frame_cli,
+    sample_cli,
+    procedures_cli,
+    report_cli,
+)
 
 __all__ = ["COMMAND_GROUPS"]

@@ -44,3 +44,6 @@ __all__ += [
     "StratumDesign",
     "SurveyRound",
 ]
+from survey.models.snapshot import WeightingSnapshot  # noqa: E402 - after the models it refers to
+
+__all__ += ["WeightingSnapshot"]

@@ -10,7 +10,8 @@ module only reads the stored responses and describes the design.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from analysis.design import make_design
-from analysis.questionnaire import index_spec
+from analysis.questionnaire import IndexSpec, index_spec
 from analysis.rates import estimate_rates
 from survey.models import PaperForm, Place, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
-from survey.models.base import LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.models.base import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.responses.wide import wide_table
 
 
@@ -36,6 +37,40 @@ class Report:
     element_labels: dict[str, str] | None = None
     #: The overall index's code in the questionnaire (``index.code``, e.g. ``SIPAS``).
     index_code: str = "SIPAS"
+    #: Questionnaire versions whose responses are in the report, and versions left out
+    #: because their index definition differs.
+    versions: tuple[int, ...] = ()
+    excluded_versions: tuple[int, ...] = field(default=())
+
+
+def report_questionnaires(
+    session: Session, slug: str, survey_round: SurveyRound | None = None
+) -> tuple[list[Questionnaire], list[Questionnaire]]:
+    """The questionnaire versions a report reads, and those it leaves out.
+
+    A paper round is reported on the round's own questionnaire. The QR channel pools the
+    published versions of ``slug`` whose index definition (items, elements, codes,
+    aggregation, shares) is identical to the newest version's; the others are left out (and
+    the page says so) rather than mixed into one index."""
+    if survey_round is not None:
+        own = session.get(Questionnaire, survey_round.questionnaire_id)
+        return ([own] if own is not None else []), []
+    rows = list(
+        session.scalars(
+            sa.select(Questionnaire).where(Questionnaire.slug == slug).order_by(Questionnaire.version.desc())
+        )
+    )
+    if not rows:
+        return [], []
+    newest = _spec(rows[0])
+    pooled = [q for q in rows if _spec(q) == newest]
+    return sorted(pooled, key=lambda q: q.version), sorted(
+        (q for q in rows if q not in pooled), key=lambda q: q.version
+    )
+
+
+def _spec(questionnaire: Questionnaire) -> IndexSpec:
+    return index_spec(questionnaire.definition)
 
 
 def _paper_design_columns(session: Session, survey_round: SurveyRound) -> pd.DataFrame:
@@ -52,10 +87,25 @@ def _paper_design_columns(session: Session, survey_round: SurveyRound) -> pd.Dat
 
 
 def build_report(
-    session: Session, questionnaire: Questionnaire, *, channel: str, survey_round: SurveyRound | None = None
+    session: Session,
+    versions: Sequence[Questionnaire],
+    *,
+    channel: str,
+    survey_round: SurveyRound | None = None,
+    excluded: Sequence[Questionnaire] = (),
 ) -> Report:
+    """The estimates of one channel (or round) over the given questionnaire versions, which
+    must share one index definition (see :func:`report_questionnaires`)."""
+    if not versions:
+        raise ValueError("a report needs at least one questionnaire version")
+    questionnaire = versions[-1]
     spec = index_spec(questionnaire.definition)
-    wide = wide_table(session, questionnaire, channel=channel)
+    if any(_spec(q) != spec for q in versions):
+        raise ValueError("questionnaire versions with different index definitions are never pooled")
+    wide = pd.concat([wide_table(session, q, channel=channel) for q in versions], ignore_index=True)
+    wide = wide.sort_values("id", kind="stable", ignore_index=True)
+    numbers = tuple(q.version for q in versions)
+    left_out = tuple(q.version for q in excluded)
     if channel == "paper":
         if survey_round is None:
             raise ValueError("the paper channel is reported per survey round")
@@ -64,7 +114,7 @@ def build_report(
     places = dict(session.execute(sa.select(Place.id, Place.name)).all())
     labels = {e["code"]: e["label"]["vi"] for e in questionnaire.definition.get("elements", [])}
     if wide.empty:
-        return Report(channel, pd.DataFrame(), 0, {}, survey_round, labels, spec.code)
+        return Report(channel, pd.DataFrame(), 0, {}, survey_round, labels, spec.code, numbers, left_out)
     if channel == "paper":
         design = make_design(strata=wide["stratum"].to_numpy(), fpc=wide["population"].to_numpy(dtype=float))
     else:
@@ -79,9 +129,10 @@ def build_report(
         success_codes=spec.satisfied_codes,
         composites=spec.composites(),
         by={"field_group": group, "ldx": ldx, "place": place_label},
+        levels={"field_group": FIELD_GROUPS, "ldx": (LAND_CONSTRUCTION_INVESTMENT_LABEL,)},
     )
     names = {str(pid): places[int(pid)] for pid in set(place_label)}
-    return Report(channel, table, len(wide), names, survey_round, labels, spec.code)
+    return Report(channel, table, len(wide), names, survey_round, labels, spec.code, numbers, left_out)
 
 
 def rounds_with_responses(session: Session) -> list[SurveyRound]:

@@ -105,9 +105,14 @@ def test_demo_load_is_idempotent(runner, db) -> None:
 
     served = {(c.id, g) for c in db.session.scalars(sa.select(Counter)) for g in c.field_groups}
     rows = db.session.execute(
-        sa.select(Response.counter_id, Response.field_group, Response.channel, Response.coded)
+        sa.select(Response.counter_id, Response.field_group, Response.channel, Response.coded).where(
+            Response.channel == "qr"
+        )
     ).all()
     assert len(rows) > 104 * 10
+    # and a finished paper round: every interview keyed twice and verified
+    paper = db.session.scalars(sa.select(Response.status).where(Response.channel == "paper")).all()
+    assert len(paper) > 200 and set(paper) == {"verified"}
     assert {r.counter_id for r in rows} == {c for c, _ in served}
     assert all((r.counter_id, r.field_group) in served and r.channel == "qr" for r in rows)
     satisfied = sum(ch in "45" for r in rows for ch in r.coded[:16]) / sum(

@@ -1,0 +1,82 @@
+"""``flask report build``: a weighting run stored as a new snapshot, and every file of it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from survey.cli.common import fail, round_or_fail
+from survey.extensions import db
+from survey.reports import exports, snapshots
+
+report_cli = AppGroup("report", help="Tính quyền số và xuất số liệu.")
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} không phải ngày dạng YYYY-MM-DD")
+
+
+@report_cli.command("build")
+@click.option("--round", "round_id", type=int, help="Đợt phỏng vấn cần tính quyền số.")
+@click.option("--from", "start", help="Kênh QR: từ ngày (YYYY-MM-DD).")
+@click.option("--to", "end", help="Kênh QR: đến ngày (YYYY-MM-DD).")
+@click.option("--quarter", help="Kênh QR: cả một quý, dạng YYYY-Q (ví dụ 2026-1), thay cho --from/--to.")
+@click.option("--channel", type=click.Choice(["qr", "paper"]), help="qr với --from/--to; paper với --round.")
+@click.option("--frame-round", type=int, help="Kênh QR: đợt có khung mẫu cho số hồ sơ theo ô.")
+@click.option("--rake", is_flag=True, help="Đợt phỏng vấn: hiệu chỉnh theo tổng hồ sơ theo nơi và nhóm lĩnh vực.")
+@click.option("--trim", type=float, help="Cắt quyền số ở K × trung vị.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi tệp.")
+def report_build(round_id, start, end, quarter, channel, frame_round, rake, trim, out_dir) -> None:
+    """Tính quyền số (một lần tính mới, có số thứ tự) rồi ghi mọi tệp xuất của lần tính đó."""
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if quarter is not None:
+        year, _sep, number = quarter.partition("-")
+        if not (year.isdigit() and number.isdigit()) or first or last:
+            fail(f"--quarter {quarter!r} phải có dạng YYYY-Q (ví dụ 2026-1) và không đi cùng --from/--to")
+        try:
+            first, last = snapshots.period_bounds("quarter", int(year), int(number))
+        except snapshots.SnapshotError as exc:
+            fail(str(exc))
+    if round_id is not None and (first or last or channel == "qr"):
+        fail("dùng --round (phỏng vấn) hoặc --from/--to --channel qr, không dùng cả hai")
+    try:
+        if round_id is not None:
+            made = snapshots.build_paper_snapshot(db.session, round_or_fail(round_id), rake=rake, trim=trim)
+        else:
+            if channel != "qr" or first is None or last is None or frame_round is None:
+                fail("cần --round N, hoặc --from D --to D --channel qr --frame-round N")
+            made = snapshots.build_qr_snapshot(
+                db.session,
+                slug=current_app.config["QR_QUESTIONNAIRE"],
+                start=first,
+                end=last,
+                frame_round=round_or_fail(frame_round),
+            )
+    except snapshots.SnapshotError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    target = Path(out_dir)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, ext in exports.ALL_EXPORTS:
+            body, _mimetype, filename = exports.export(db.session, made, name, ext)
+            (target / filename).write_bytes(body)
+            written.append(filename)
+    except OSError as exc:
+        db.session.rollback()
+        fail(f"không ghi được vào {out_dir}: {exc.strerror}")
+    db.session.commit()
+    click.echo(
+        f"Lần tính quyền số #{made.id} ({made.label}): {made.respondents} phiếu; "
+        f"đã ghi {len(written)} tệp vào {target}."
+    )

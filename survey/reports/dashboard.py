@@ -1,0 +1,348 @@
+"""The dashboard of a weighting snapshot: what the page shows, taken from the stored estimates
+(which `analysis` computed when the snapshot was made). No statistic is computed here; the
+target verdicts come from :func:`analysis.targets.target_status` and the funnel plot's limits
+from :mod:`analysis.funnel`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from analysis.funnel import funnel_limits, funnel_points
+from analysis.questionnaire import index_spec
+from analysis.targets import target_status
+from analysis.trend import independent_change
+from survey.models import Place, Questionnaire, WeightingSnapshot
+from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.reports.comments import CommentFilter, comments
+from survey.reports.snapshots import estimates_frame
+
+LDX_TITLE = "Đất đai + Xây dựng + Đầu tư"
+
+
+def vn_number(value: Any, decimals: int = 1) -> str:
+    """A number the Vietnamese way: thousands dot, decimal comma (``12.345,6``); ``–`` for
+    a missing value."""
+    if value is None:
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(number):
+        return "–"
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    year: str
+    target: float
+    state: str  # analysis.targets.TARGET_STATES, or "not_assessed" for a self-selected sample
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    n: int
+    n_eff: float
+    flag: str
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+def _row(record: dict[str, Any], label: str) -> Row:
+    return Row(
+        key=str(record["indicator"]),
+        label=label,
+        estimate=float(record["estimate"]),
+        ci_low=float(record["ci_low"]),
+        ci_high=float(record["ci_high"]),
+        se=float(record["se"]),
+        n=int(record["n"]),
+        n_eff=float(record["n_eff"]),
+        flag=str(record["flag"] or ""),
+    )
+
+
+def _verdicts(row: Row, domain: str, targets: dict[str, dict[str, float]], self_selected: bool) -> list[Verdict]:
+    out = []
+    for year, by_domain in sorted(targets.items()):
+        target = by_domain.get(domain)
+        if target is None and domain == LAND_CONSTRUCTION_INVESTMENT_LABEL:
+            target = by_domain.get("dat_dai")
+        if target is None:
+            continue
+        state = "not_assessed" if self_selected else target_status(row.ci_low, row.ci_high, float(target))
+        out.append(Verdict(year, float(target), state))
+    return out
+
+
+@dataclass
+class Dashboard:
+    snapshot: WeightingSnapshot
+    index_code: str
+    self_selected: bool
+    overall: list[Row]
+    elements: list[Row]
+    items: list[Row]
+    groups: list[Row]
+    places: list[Row]
+    shares: dict[str, list[Row]]
+    funnel: list[dict[str, Any]]
+    funnel_p0: float
+    share_titles: dict[str, str] = field(default_factory=dict)
+
+
+def _labels(definition: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    elements = {e["code"]: e["label"]["vi"] for e in definition.get("elements", [])}
+    questions = {
+        q["code"]: q.get("text", {}).get("vi", q["code"])
+        for section in definition.get("sections", [])
+        for q in section.get("questions", [])
+    }
+    return elements, questions
+
+
+def _share_labels(definition: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """For every share question, the label of each reported code (named shares, or the scale's
+    options for a full distribution)."""
+    by_share: dict[str, dict[str, str]] = {}
+    for share in definition.get("shares", []) or []:
+        report = share.get("report")
+        if report == "distribution":
+            options = definition["scales"][share["scale"]]["options"]
+            by_share[share["id"]] = {str(o["code"]): o["label"]["vi"] for o in options}
+        else:
+            by_share[share["id"]] = {str(r["code"]): r["label"]["vi"] for r in report}
+    out = {}
+    for section in definition.get("sections", []):
+        for q in section.get("questions", []):
+            if "share" in q:
+                out[str(q["code"])] = by_share.get(str(q["share"]), {})
+    return out
+
+
+def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict[str, dict[str, float]]) -> Dashboard:
+    questionnaire = session.scalars(
+        sa.select(Questionnaire).where(
+            Questionnaire.slug == snapshot.questionnaire_slug, Questionnaire.version == max(snapshot.versions)
+        )
+    ).one()
+    spec = index_spec(questionnaire.definition)
+    element_labels, question_texts = _labels(questionnaire.definition)
+    self_selected = snapshot.kind == "qr"
+    rates = estimates_frame(snapshot, "rates")
+    records = rates.to_dict("records")
+    overall_part = {r["indicator"]: r for r in records if r["domain_var"] == "all"}
+    index_row = _row(overall_part[spec.code], spec.code)
+    index_row.verdicts = _verdicts(index_row, "all", targets, self_selected)
+    elements = [_row(overall_part[e], f"{e}. {element_labels.get(e, '')}") for e, _ in spec.elements]
+    items = [_row(overall_part[i], f"{i}. {question_texts.get(i, '')}") for i in spec.items]
+    group_rows = []
+    for r in records:
+        if r["indicator"] != spec.code or r["domain_var"] not in ("field_group", "ldx"):
+            continue
+        domain = str(r["domain"])
+        row = _row(
+            r, LDX_TITLE if domain == LAND_CONSTRUCTION_INVESTMENT_LABEL else FIELD_GROUP_LABELS.get(domain, domain)
+        )
+        row.key = domain
+        row.verdicts = _verdicts(row, str(r["domain"]), targets, self_selected)
+        group_rows.append(row)
+    order = [*FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT_LABEL]
+    group_rows.sort(key=lambda row: order.index(row.key) if row.key in order else len(order))
+    names = dict(session.execute(sa.select(Place.id, Place.name)).all())
+    places = []
+    for r in records:
+        if r["indicator"] == spec.code and r["domain_var"] == "place":
+            row = _row(r, names.get(int(r["domain"]), str(r["domain"])))
+            row.key = str(r["domain"])
+            places.append(row)
+    places.sort(key=lambda row: (np.nan_to_num(row.estimate, nan=np.inf), row.label))
+    shares: dict[str, list[Row]] = {}
+    share_table = estimates_frame(snapshot, "shares")
+    share_labels = _share_labels(questionnaire.definition)
+    if not share_table.empty:
+        for r in share_table[share_table["domain_var"] == "all"].to_dict("records"):
+            question, code = str(r["indicator"]).split(":", 1)
+            row = _row(r, share_labels.get(question, {}).get(code, code))
+            row.key = str(r["indicator"])
+            shares.setdefault(question, []).append(row)
+    share_titles = {q: f"{q}. {question_texts.get(q, '')}" for q in shares}
+    p0 = index_row.estimate / 100
+    funnel = _funnel(places, p0)
+    return Dashboard(
+        snapshot,
+        spec.code,
+        self_selected,
+        [index_row],
+        elements,
+        items,
+        group_rows,
+        places,
+        shares,
+        funnel,
+        p0,
+        share_titles,
+    )
+
+
+def _funnel(places: list[Row], p0: float) -> list[dict[str, Any]]:
+    if not 0 < p0 < 1:
+        return []
+    usable = [p for p in places if np.isfinite(p.estimate) and np.isfinite(p.n_eff) and p.n_eff > 0]
+    points = funnel_points([p.key for p in usable], [p.estimate / 100 for p in usable], [p.n_eff for p in usable], p0)
+    by_key = {p.key: p for p in usable}
+    return [
+        {"label": by_key[pt.label].label, "rate": pt.rate, "n_eff": pt.n_eff, "position": pt.position} for pt in points
+    ]
+
+
+def funnel_svg(points: list[dict[str, Any]], p0: float, *, width: int = 640, height: int = 360) -> str:
+    """The funnel plot as an SVG document (server-side; no script, prints as it shows):
+    rate (%) against effective sample size, the provincial rate, 95 % and 99.8 % limits."""
+    if not points or not 0 < p0 < 1:
+        return ""
+    left, right, top, bottom = 56, 16, 16, 40
+    n_max = max(p["n_eff"] for p in points) * 1.1
+    rates = [p["rate"] for p in points]
+    grid = np.linspace(max(1.0, n_max / 200), n_max, 120)
+    low95, high95 = funnel_limits(p0, grid, 0.95)
+    low998, high998 = funnel_limits(p0, grid, 0.998)
+    y_min = max(0.0, min(min(rates), float(low998[len(grid) // 6])) - 0.02)
+    y_max = min(1.0, max(max(rates), float(high998[len(grid) // 6])) + 0.02)
+
+    def x(n: float) -> float:
+        return left + (width - left - right) * n / n_max
+
+    def y(p: float) -> float:
+        p = min(max(p, y_min), y_max)
+        return top + (height - top - bottom) * (1 - (p - y_min) / (y_max - y_min))
+
+    def path(values: np.ndarray) -> str:
+        return " ".join(
+            f"{'M' if i == 0 else 'L'}{x(n):.1f},{y(v):.1f}" for i, (n, v) in enumerate(zip(grid, values, strict=True))
+        )
+
+    colours = {"below": "#b3261e", "above": "#1e6b34", "warning": "#a15c00", "within": "#33506b"}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" class="chart">',
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
+        'fill="none" stroke="#999"/>',
+        f'<line x1="{left}" x2="{width - right}" y1="{y(p0):.1f}" y2="{y(p0):.1f}" stroke="#000"/>',
+    ]
+    for values, dash in ((low95, "4 3"), (high95, "4 3"), (low998, ""), (high998, "")):
+        parts.append(f'<path d="{path(values)}" fill="none" stroke="#555" stroke-dasharray="{dash}"/>')
+    for tick in np.linspace(y_min, y_max, 5):
+        parts.append(
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{vn_number(tick * 100)}</text>"
+        )
+    for tick in np.linspace(0, n_max, 5):
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">'
+            f"{vn_number(tick, 0)}</text>"
+        )
+    for point in points:
+        colour = colours[point["position"]]
+        parts.append(
+            f'<circle cx="{x(point["n_eff"]):.1f}" cy="{y(point["rate"]):.1f}" r="4" fill="{colour}">'
+            f"<title>{_escape(point['label'])}: {vn_number(point['rate'] * 100)} %</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_svg(rows: list[Row], *, width: int = 640) -> str:
+    """Horizontal bars of estimates with their intervals (percent), one per row, labels left."""
+    usable = [r for r in rows if np.isfinite(r.estimate)]
+    if not usable:
+        return ""
+    left, right, bar = 200, 56, 22
+    height = 24 + bar * len(usable)
+
+    def x(p: float) -> float:
+        return left + (width - left - right) * max(0.0, min(100.0, p)) / 100
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" class="chart">']
+    for i, r in enumerate(usable):
+        top = 12 + i * bar
+        parts.append(
+            f'<text x="{left - 6}" y="{top + 14}" text-anchor="end" font-size="11">{_escape(r.label[:34])}</text>'
+            f'<rect x="{left}" y="{top + 3}" width="{x(r.estimate) - left:.1f}" height="{bar - 8}" fill="#7fa6c9"/>'
+        )
+        if np.isfinite(r.ci_low) and np.isfinite(r.ci_high):
+            parts.append(
+                f'<line x1="{x(r.ci_low):.1f}" x2="{x(r.ci_high):.1f}" '
+                f'y1="{top + bar / 2:.1f}" y2="{top + bar / 2:.1f}" '
+                f'stroke="#000" stroke-width="1.5"/>'
+            )
+        parts.append(f'<text x="{width - right + 4}" y="{top + 14}" font-size="11">{vn_number(r.estimate)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+@dataclass
+class Trend:
+    a: WeightingSnapshot
+    b: WeightingSnapshot
+    table: pd.DataFrame  # analysis.trend.CHANGE_COLUMNS
+
+
+def build_trend(a: WeightingSnapshot, b: WeightingSnapshot) -> Trend:
+    """The change of every indicator from snapshot ``a`` to ``b`` (independent samples)."""
+    if a.kind != b.kind:
+        raise ValueError("a QR period is never compared with a paper round")
+    table = independent_change(estimates_frame(a), estimates_frame(b))
+    return Trend(a, b, table)
+
+
+@dataclass
+class AnnualReport:
+    board: Dashboard
+    previous: WeightingSnapshot | None
+    change: pd.DataFrame | None  # the headline rows of the trend since the previous run
+    comments: list[dict[str, Any]]
+    comment_total: int
+
+
+def build_annual_report(
+    session: Session, snapshot: WeightingSnapshot, targets: dict[str, dict[str, float]], *, comments_shown: int = 20
+) -> AnnualReport:
+    """Everything the provincial report prints: the dashboard, the change since the previous
+    run of the same kind (an earlier period), and what citizens wrote in the period."""
+    board = build_dashboard(session, snapshot, targets)
+    previous = session.scalars(
+        sa.select(WeightingSnapshot)
+        .where(
+            WeightingSnapshot.kind == snapshot.kind,
+            WeightingSnapshot.period_end < snapshot.period_start,
+        )
+        .order_by(WeightingSnapshot.period_end.desc(), WeightingSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    change = None
+    if previous is not None:
+        table = build_trend(previous, snapshot).table
+        keep = (table["domain_var"].isin(["all", "field_group", "ldx"])) & (table["indicator"] == board.index_code)
+        change = table[keep]
+    written = comments(
+        session,
+        CommentFilter(start=snapshot.period_start, end=snapshot.period_end, channel=snapshot.kind),
+    )
+    return AnnualReport(board, previous, change, written.head(comments_shown).to_dict("records"), len(written))

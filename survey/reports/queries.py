@@ -1,0 +1,82 @@
+"""Named queries of the reports package (each returns an ``sa.Select``; the caller executes)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from survey.models import FrameRecord, PaperForm, SampledCase, StratumDesign, SurveyRound, WeightingSnapshot
+
+
+def paper_design_columns(round_id: int) -> sa.Select:
+    """Response id, stratum, N_h and n_h of every keyed form of a round."""
+    return (
+        sa.select(PaperForm.response_id, SampledCase.stratum, StratumDesign.population, StratumDesign.sample_size)
+        .join(SampledCase, SampledCase.id == PaperForm.case_id)
+        .join(
+            StratumDesign,
+            sa.and_(StratumDesign.round_id == SampledCase.round_id, StratumDesign.stratum == SampledCase.stratum),
+        )
+        .where(SampledCase.round_id == round_id, PaperForm.response_id.is_not(None))
+    )
+
+
+def stratum_designs(round_id: int) -> sa.Select:
+    return (
+        sa.select(
+            StratumDesign.stratum,
+            StratumDesign.place_id,
+            StratumDesign.field_group,
+            StratumDesign.population,
+            StratumDesign.sample_size,
+        )
+        .where(StratumDesign.round_id == round_id)
+        .order_by(StratumDesign.stratum)
+    )
+
+
+def frame_cell_counts(round_id: int) -> sa.Select:
+    """Dossiers of a round's frame by place and field group (the database counts)."""
+    return (
+        sa.select(FrameRecord.place_id, FrameRecord.field_group, sa.func.count().label("dossiers"))
+        .where(FrameRecord.round_id == round_id)
+        .group_by(FrameRecord.place_id, FrameRecord.field_group)
+        .order_by(FrameRecord.place_id, FrameRecord.field_group)
+    )
+
+
+def snapshots_newest_first() -> sa.Select:
+    return sa.select(WeightingSnapshot).order_by(WeightingSnapshot.id.desc())
+
+
+def rounds_with_forms() -> sa.Select:
+    """Rounds with at least one keyed form (the paper rounds that can be weighted)."""
+    return (
+        sa.select(SurveyRound)
+        .where(
+            sa.exists(
+                sa.select(PaperForm.id)
+                .join(SampledCase, SampledCase.id == PaperForm.case_id)
+                .where(SampledCase.round_id == SurveyRound.id, PaperForm.response_id.is_not(None))
+            )
+        )
+        .order_by(SurveyRound.id.desc())
+    )
+
+
+def rounds_with_frame() -> sa.Select:
+    """Rounds with a frame (their dossier counts can post-stratify a QR period)."""
+    return (
+        sa.select(SurveyRound)
+        .where(sa.exists(sa.select(FrameRecord.id).where(FrameRecord.round_id == SurveyRound.id)))
+        .order_by(SurveyRound.id.desc())
+    )
+
+
+def outcome_counts(round_id: int) -> sa.Select:
+    """Interview outcomes of the cases put in the field (NULL = no outcome yet)."""
+    return (
+        sa.select(SampledCase.outcome, sa.func.count())
+        .where(SampledCase.round_id == round_id, SampledCase.active)
+        .group_by(SampledCase.outcome)
+        .order_by(SampledCase.outcome)
+    )
