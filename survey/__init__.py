@@ -13,10 +13,11 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from survey import audit, questionnaires
+from survey import audit, questionnaires, security
 from survey.admin import bp as admin_bp
 from survey.analyst import bp as analyst_bp
 from survey.auth import bp as auth_bp
+from survey.auth.services import load_session_user
 from survey.cli import COMMAND_GROUPS
 from survey.config import ConfigError, Defaults, database_uri, load_env, secret_key
 from survey.entry import bp as entry_bp
@@ -51,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_blueprints(app)
     register_hooks(app)
     register_errorhandlers(app)
+    security.install(app)
     register_commands(app)
     register_template_helpers(app)
     return app
@@ -84,8 +86,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        return load_session_user(db.session, user_id)
 
 
 def register_questionnaires(app: Flask) -> None:
