@@ -3,6 +3,7 @@ counter's QR code (the work is done by `survey.qr`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,14 +13,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from survey.errors import render_error
 from survey.extensions import csrf, db, limiter
 from survey.i18n import select_locale
 from survey.models import Counter, Questionnaire
-from survey.public import bp, queries
+from survey.public import bp, limits, queries
 from survey.qr import counters, submit
 from survey.questionnaires.definition import field_code, text_of
 from survey.questionnaires.forms import questions_in_form
-from survey.security import ROLE_HOME
+from survey.security import ROLE_HOME, security_event
 
 SESSION_EXPIRED = _l("Phiên trả lời đã hết hạn. Câu trả lời của Ông/Bà vẫn còn, vui lòng bấm Gửi phiếu lần nữa.")
 
@@ -49,7 +51,8 @@ def enter_code() -> str | Response:
 
 @bp.route("/q/<code>", methods=["GET", "POST"])
 @csrf.exempt  # the generated form checks its own CSRF token, so a stale one keeps the answers
-@limiter.limit(lambda: current_app.config["QR_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["QR_RATE_LIMIT"], key_func=limits.device_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["QR_ADDRESS_RATE_LIMIT"], key_func=limits.address_key, methods=["POST"])
 def questionnaire(code: str) -> str | Response | tuple[str, int]:
     secret = current_app.config["SECRET_KEY"]
     counter = _counter_or_404(secret, code)
@@ -81,6 +84,35 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
         db.session.commit()
         receipt = done.receipt
     return redirect(url_for("public.thanks", receipt=receipt))
+
+
+bp.after_request(limits.give_device_cookie)
+
+
+@bp.errorhandler(429)
+def too_many_submissions(error: Exception) -> tuple[str, int, dict[str, str]] | tuple[str, int]:
+    """A limited citizen keeps the answers: the form comes back filled in, with a retry time."""
+    if request.endpoint != "public.questionnaire" or request.method != "POST":
+        return render_error(error)
+    secret = current_app.config["SECRET_KEY"]
+    counter = _counter_or_404(secret, request.view_args["code"] if request.view_args else "")
+    token = submit.read_form_token(secret, request.form.get("idem"))
+    row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
+    if isinstance(counter, tuple) or row is None:
+        return render_error(error)
+    form = submit.form_for(row, counter, lang=select_locale())
+    if token is None:
+        form.idem.data = submit.new_form_token(secret, row.id)
+    current = limiter.current_limit
+    seconds = max(1, int(current.reset_at - time.time())) if current is not None else 60
+    security_event("refused", reason="rate_limit", endpoint=request.endpoint, retry_after=seconds)
+    message = _(
+        "Hệ thống đang nhận quá nhiều phiếu từ thiết bị hoặc mạng này. Câu trả lời của Ông/Bà vẫn còn trên trang; "
+        "vui lòng đợi %(seconds)d giây rồi bấm Gửi phiếu lần nữa.",
+        seconds=seconds,
+    )
+    flash(message, "error")
+    return _render(row, form, counter), 429, {"Retry-After": str(seconds)}
 
 
 def _counter_or_404(secret: str, code: str) -> Counter | tuple[str, int]:

@@ -285,7 +285,7 @@ def test_submissions_are_rate_limited_per_client(app, client, db, counters_, mon
     _html, idem = open_form(client, url)
     limited = client.post(url, data={**complete_answers(), "idem": idem})
     assert limited.status_code == 429
-    assert "Quá nhiều yêu cầu" in limited.get_data(as_text=True)
+    assert "quá nhiều phiếu từ thiết bị hoặc mạng này" in limited.get_data(as_text=True)
     assert len(responses(db)) == 3
     assert client.get(url).status_code == 200  # reading the form is not limited
 
