@@ -74,16 +74,38 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
         if "csrf_token" in form.errors:
             flash(str(SESSION_EXPIRED), "error")
         return _render(row, form, counter), 400
-    if receipt is None:
-        client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
-        done = submit.submit(
-            db.session, row, counter, form, token=token, secret=secret, client=client, today=datetime.now(UTC).date()
-        )
-        if done.duplicate_dossier:
-            return _duplicate_dossier(row, form, counter)
-        db.session.commit()
-        receipt = done.receipt
-    return redirect(url_for("public.thanks", receipt=receipt))
+    if receipt is not None:
+        return redirect(url_for("public.thanks", receipt=receipt))
+    return _store(row, counter, form, token)
+
+
+def _store(
+    row: Questionnaire, counter: Counter, form: FlaskForm, token: submit.FormToken
+) -> Response | tuple[str, int]:
+    """Store a valid form once, unless this device just sent the same answers (Back after the
+    thank-you page, on a form fetched anew); leave the marker of this submit on the device."""
+    secret = current_app.config["SECRET_KEY"]
+    digest = submit.answers_digest(secret, row, form)
+    again = submit.resubmitted_receipt(secret, request.cookies.get(submit.SENT_COOKIE), counter.id, digest)
+    if again is not None:
+        return redirect(url_for("public.thanks", receipt=again, lai="1"))
+    client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
+    done = submit.submit(
+        db.session, row, counter, form, token=token, secret=secret, client=client, today=datetime.now(UTC).date()
+    )
+    if done.duplicate_dossier or done.receipt is None:
+        return _duplicate_dossier(row, form, counter)
+    db.session.commit()
+    response = redirect(url_for("public.thanks", receipt=done.receipt))
+    response.set_cookie(
+        submit.SENT_COOKIE,
+        submit.sent_marker(secret, counter.id, digest, done.receipt),
+        max_age=submit.RESUBMIT_WINDOW,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("ENV") == "production",
+    )
+    return response
 
 
 bp.after_request(limits.give_device_cookie)
@@ -149,4 +171,4 @@ def thanks(receipt: str) -> str:
     stored = db.session.scalar(queries.receipt(receipt))
     if stored is None:
         abort(404)
-    return render_template("public/thanks.html", receipt=stored)
+    return render_template("public/thanks.html", receipt=stored, again=request.args.get("lai") == "1")

@@ -8,10 +8,20 @@ that key and shows the same receipt; concurrent submits of one form race on the 
 and the losers look the winner up. A form is always checked against the version it was
 built from, even if a newer one was published while the citizen was answering: never two
 wordings in one response.
+
+Back after the thank-you page: the browser may fetch the form anew (a new key) and restore
+the answers. The thank-you redirect therefore leaves a signed marker on the device
+(`sent_marker`: counter, a keyed digest of the answers, the receipt) for `RESUBMIT_WINDOW`;
+the same answers from the same device for the same counter within that window are the same
+response (`resubmitted_receipt`), and nothing new is stored. Different answers are a new
+response (the next citizen on a counter's tablet).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,6 +40,9 @@ from survey.responses.recording import DuplicateDossier, device_hash, find_by_id
 
 FORM_SALT = "sipas-qr-form"
 FORM_MAX_AGE = 24 * 3600
+SENT_SALT = "sipas-qr-sent"
+SENT_COOKIE = "sipas_sent"
+RESUBMIT_WINDOW = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,34 @@ def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> Fl
         questionnaire.definition, channel="qr", lang=lang, field_groups=tuple(counter.field_groups)
     )
     return form_class()
+
+
+def answers_digest(secret: str, questionnaire: Questionnaire, form: FlaskForm) -> str:
+    """A keyed digest of the answers (not reversible to them without the secret)."""
+    answers = answers_from_form(questionnaire.definition, form)
+    text = json.dumps([questionnaire.id, answers], sort_keys=True, default=str, ensure_ascii=False)
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def sent_marker(secret: str, counter_id: int, digest: str, receipt: str) -> str:
+    """What the device keeps after a submit, signed: which counter, which answers, which receipt."""
+    return URLSafeTimedSerializer(secret, salt=SENT_SALT).dumps([counter_id, digest, receipt])
+
+
+def resubmitted_receipt(secret: str, marker: str | None, counter_id: int, digest: str) -> str | None:
+    """The receipt of this device's last submit if it was these answers at this counter, less
+    than `RESUBMIT_WINDOW` ago (never raises)."""
+    if not marker:
+        return None
+    try:
+        sent_counter, sent_digest, receipt = URLSafeTimedSerializer(secret, salt=SENT_SALT).loads(
+            marker, max_age=RESUBMIT_WINDOW
+        )
+    except (BadData, TypeError, ValueError):
+        return None
+    if sent_counter == counter_id and hmac.compare_digest(str(sent_digest), digest):
+        return str(receipt)
+    return None
 
 
 def stored_receipt(session: Session, token: FormToken) -> str | None:
