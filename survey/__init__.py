@@ -20,7 +20,7 @@ from survey.analyst import bp as analyst_bp
 from survey.auth import bp as auth_bp
 from survey.auth.services import load_session_user
 from survey.cli import COMMAND_GROUPS
-from survey.config import ConfigError, Defaults, database_uri, load_env, proxy_hops, secret_key
+from survey.config import ConfigError, Defaults, database_uri, load_env, proxy_hops, secret_key, timezone
 from survey.entry import bp as entry_bp
 from survey.errors import register_errorhandlers
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -47,6 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     app.config["SECRET_KEY"] = secret_key(app)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = timezone(app)
     hops = proxy_hops(app)
     if hops:  # X-Forwarded-For/-Proto/-Host/-Port/-Prefix set by that many proxies are trusted
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)  # type: ignore[method-assign]

@@ -133,6 +133,18 @@ def secret_key(app: Flask) -> str:
     return key
 
 
+def timezone(app: Flask) -> str:
+    """``SIPAS_TIMEZONE`` checked against the IANA database (e.g. Asia/Ho_Chi_Minh)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = str(app.config.get("TIMEZONE") or "")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SIPAS_TIMEZONE: múi giờ không hợp lệ {name!r} (ví dụ: Asia/Ho_Chi_Minh)") from None
+    return name
+
+
 def proxy_hops(app: Flask) -> int:
     """``SIPAS_PROXY_HOPS`` as a count of trusted reverse proxies (0 to 5)."""
     hops = app.config.get("PROXY_HOPS")

@@ -4,7 +4,6 @@ counter's QR code (the work is done by `survey.qr`)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from survey.errors import render_error
 from survey.extensions import csrf, db, limiter
-from survey.i18n import select_locale
+from survey.i18n import local_today, select_locale
 from survey.models import Counter, Questionnaire
 from survey.public import bp, limits, queries
 from survey.qr import counters, submit
@@ -90,9 +89,7 @@ def _store(
     if again is not None:
         return redirect(url_for("public.thanks", receipt=again, lai="1"))
     client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
-    done = submit.submit(
-        db.session, row, counter, form, token=token, secret=secret, client=client, today=datetime.now(UTC).date()
-    )
+    done = submit.submit(db.session, row, counter, form, token=token, secret=secret, client=client, today=local_today())
     if done.duplicate_dossier or done.receipt is None:
         return _duplicate_dossier(row, form, counter)
     db.session.commit()
