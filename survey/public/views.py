@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from survey.errors import render_error
@@ -34,7 +35,20 @@ def index() -> str | Response:
 
 @bp.route("/healthz")
 def healthz() -> dict[str, str]:
+    """The process answers (liveness)."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz() -> tuple[dict[str, str], int]:
+    """The process can serve: its database answers (readiness, for the proxy or a monitor)."""
+    try:
+        db.session.execute(queries.ping())
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.error("event=not_ready error=%s", type(exc).__name__)
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ready", "database": "ok"}, 200
 
 
 @bp.route("/q", methods=["GET", "POST"])
