@@ -110,11 +110,10 @@ def register_questionnaires(app: Flask) -> None:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise ConfigError(f"Không kết nối được cơ sở dữ liệu: {reason}") from None
         except questionnaires.PublishedQuestionnaireChanged as exc:
-            db.session.remove()
-            db.engine.dispose()  # the app is not returned: close its connections now
             raise ConfigError(str(exc)) from None
         finally:
             db.session.remove()
+            db.engine.dispose()  # no connection outlives start-up (gunicorn forks after it)
 
 
 def register_blueprints(app: Flask) -> None:
