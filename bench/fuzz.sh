@@ -5,4 +5,4 @@
 #   bench/fuzz.sh [EXAMPLES]        (default 500)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIPAS_FUZZ_EXAMPLES="${1:-500}" .venv/bin/pytest tests/survey/security/test_fuzz.py -q -p no:cacheprovider
+SIPAS_TEST_FUZZ_EXAMPLES="${1:-500}" .venv/bin/pytest tests/survey/security/test_fuzz.py -q -p no:cacheprovider

@@ -128,10 +128,11 @@ def too_many_submissions(error: Exception) -> tuple[str, int, dict[str, str]] | 
     if request.endpoint != "public.questionnaire" or request.method != "POST":
         return render_error(error)
     secret = current_app.config["SECRET_KEY"]
-    counter = _counter_or_404(secret, request.view_args["code"] if request.view_args else "")
+    found = counters.lookup(db.session, secret, (request.view_args or {}).get("code", ""))
+    counter = found.counter if found.status == "ok" else None  # never abort inside a handler
     token = submit.read_form_token(secret, request.form.get("idem"))
     row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
-    if isinstance(counter, tuple) or row is None:
+    if counter is None or row is None:
         return render_error(error)
     form = submit.form_for(row, counter, lang=select_locale())
     if token is None:

@@ -166,3 +166,12 @@ def test_behind_the_proxy_two_addresses_get_separate_limits_in_redis(proxied_app
     assert submit(proxied_app.test_client(use_cookies=False), url, **forged).status_code == 429
     assert stored(db) == 2
     assert proxied_app.config["TEST_REDIS_KEYS"]()  # the counters live in Redis, shared by workers
+
+
+def test_a_limited_post_to_an_unknown_code_gets_the_plain_429_page(app, client, db, monkeypatch) -> None:
+    # found by tests/survey/security/test_fuzz.py: the handler must not abort(404) itself
+    monkeypatch.setitem(app.config, "QR_RATE_LIMIT", "1 per minute")
+    client.post("/q/AAAAAAAAAAAAAAAAAAAAAAAA", data={"A1": "5"})
+    response = client.post("/q/AAAAAAAAAAAAAAAAAAAAAAAA", data={"A1": "5"})
+    assert response.status_code == 429
+    assert "Quá nhiều yêu cầu" in response.get_data(as_text=True)

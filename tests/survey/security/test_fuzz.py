@@ -1,7 +1,7 @@
 """Property-based fuzzing (hypothesis) of what strangers and typos can send: the citizen's
 form, the paper-entry form, the frame import and the analysis CLI. Expected: a 4xx page or
 one precise error line — never a 5xx or a traceback, and nothing stored from a rejected
-request. Bounded here (SIPAS_FUZZ_EXAMPLES, default 20 per property); bench/fuzz.sh runs
+request. Bounded here (SIPAS_TEST_FUZZ_EXAMPLES, default 20 per property); bench/fuzz.sh runs
 them longer."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from survey.models import FrameRecord, PaperForm, Response
 from survey.qr.counters import counter_code
 
-EXAMPLES = int(os.environ.get("SIPAS_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("SIPAS_TEST_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

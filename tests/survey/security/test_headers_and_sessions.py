@@ -140,3 +140,15 @@ def test_failed_sign_ins_and_refusals_are_logged_without_secrets(client, make_us
     assert any(line.startswith("event=forbidden") and "endpoint=admin.index" in line for line in lines)
     text = "\n".join(lines)
     assert "bi-mat-sai" not in text and "ai-do-go-nham" not in text and PASSWORD not in text
+
+
+def test_rate_limit_and_csrf_refusals_are_logged(app, client, make_user, caplog, monkeypatch) -> None:
+    caplog.set_level(logging.WARNING, logger="sipas.security")
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "1 per minute")
+    client.post("/dang-nhap", data={"username": "ai", "password": "x"})
+    assert client.post("/dang-nhap", data={"username": "ai", "password": "x"}).status_code == 429
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert client.post("/q", data={"code": "x"}).status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == "sipas.security"]
+    assert any(line.startswith("event=refused reason=rate_limit endpoint=auth.login") for line in lines)
+    assert any(line.startswith("event=refused reason=csrf endpoint=public.enter_code") for line in lines)
