@@ -4,6 +4,7 @@ counter's QR code (the work is done by `survey.qr`)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -95,28 +96,30 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
 def _store(
     row: Questionnaire, counter: Counter, form: FlaskForm, token: submit.FormToken
 ) -> Response | tuple[str, int]:
-    """Store a valid form once, unless this device just sent the same answers (Back after the
-    thank-you page, on a form fetched anew); leave the marker of this submit on the device."""
+    """Store a valid form once, unless this device just sent the same answers to this counter
+    (Back after the thank-you page, on a form fetched anew with a new key)."""
     secret = current_app.config["SECRET_KEY"]
-    digest = submit.answers_digest(secret, row, form)
-    again = submit.resubmitted_receipt(secret, request.cookies.get(submit.SENT_COOKIE), counter.id, digest)
-    if again is not None:
-        return redirect(url_for("public.thanks", receipt=again, lai="1"))
+    resubmit = submit.resubmit_key(secret, limits.device_id(), counter.id, row, form)
+    again = submit.resubmitted_receipt(db.session, resubmit, datetime.now(UTC))
+    if again is not None:  # "already sent" — unless it is this very form, stored meanwhile by a double tap
+        flag = {} if submit.stored_receipt(db.session, token) == again else {"lai": "1"}
+        return redirect(url_for("public.thanks", receipt=again, **flag))
     client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
-    done = submit.submit(db.session, row, counter, form, token=token, secret=secret, client=client, today=local_today())
+    done = submit.submit(
+        db.session,
+        row,
+        counter,
+        form,
+        token=token,
+        secret=secret,
+        client=client,
+        today=local_today(),
+        resubmit=resubmit,
+    )
     if done.duplicate_dossier or done.receipt is None:
         return _duplicate_dossier(row, form, counter)
     db.session.commit()
-    response = redirect(url_for("public.thanks", receipt=done.receipt))
-    response.set_cookie(
-        submit.SENT_COOKIE,
-        submit.sent_marker(secret, counter.id, digest, done.receipt),
-        max_age=submit.RESUBMIT_WINDOW,
-        httponly=True,
-        samesite="Lax",
-        secure=current_app.config.get("ENV") == "production",
-    )
-    return response
+    return redirect(url_for("public.thanks", receipt=done.receipt))
 
 
 bp.after_request(limits.give_device_cookie)
