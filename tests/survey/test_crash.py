@@ -21,9 +21,10 @@ def load_bench():
     return module
 
 
-def test_sigkill_mid_load_loses_and_doubles_nothing(database_url, db) -> None:
+def test_sigkill_mid_load_loses_and_doubles_nothing(app, db) -> None:
     if not Path(sys.executable).with_name("gunicorn").exists():
         pytest.skip("gunicorn is not installed")
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
     url = None if database_url.startswith("sqlite") else database_url  # SQLite: a file of its own
     result = load_bench().run(seconds=6, clients=4, database_url=url)
     assert result["acknowledged"] > 0, result

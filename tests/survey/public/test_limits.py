@@ -114,7 +114,7 @@ def test_without_proxy_hops_forwarded_addresses_are_not_trusted(app, db, url, mo
 
 
 @pytest.fixture
-def proxied_app(database_url, tmp_path):
+def proxied_app(app, tmp_path):
     """The app as production runs it: one proxy in front, limits in Redis (a key prefix of
     its own, removed afterwards). The limiter is one object: its storage is put back."""
     redis = pytest.importorskip("redis")
@@ -128,6 +128,7 @@ def proxied_app(database_url, tmp_path):
         pytest.skip("Redis not reachable on 127.0.0.1:6379")
     prefix = f"sipas-test-{uuid.uuid4().hex[:8]}"
     saved = (limiter._storage, limiter._limiter, dict(limiter._storage_options), limiter._key_prefix)
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]  # the migrated database of this run
     app = create_app(
         {
             "DATABASE_URL": database_url,
