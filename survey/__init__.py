@@ -12,13 +12,15 @@ from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey import audit, questionnaires
+from survey import audit, questionnaires, security
 from survey.admin import bp as admin_bp
 from survey.analyst import bp as analyst_bp
 from survey.auth import bp as auth_bp
+from survey.auth.services import load_session_user
 from survey.cli import COMMAND_GROUPS
-from survey.config import ConfigError, Defaults, database_uri, load_env, secret_key
+from survey.config import ConfigError, Defaults, database_uri, load_env, proxy_hops, secret_key, timezone
 from survey.entry import bp as entry_bp
 from survey.errors import register_errorhandlers
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -45,12 +47,17 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     app.config["SECRET_KEY"] = secret_key(app)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = timezone(app)
+    hops = proxy_hops(app)
+    if hops:  # X-Forwarded-For/-Proto/-Host/-Port/-Prefix set by that many proxies are trusted
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
 
     register_extensions(app)
     register_questionnaires(app)
     register_blueprints(app)
     register_hooks(app)
     register_errorhandlers(app)
+    security.install(app)
     register_commands(app)
     register_template_helpers(app)
     return app
@@ -84,8 +91,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        return load_session_user(db.session, user_id)
 
 
 def register_questionnaires(app: Flask) -> None:
@@ -104,11 +110,10 @@ def register_questionnaires(app: Flask) -> None:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise ConfigError(f"Không kết nối được cơ sở dữ liệu: {reason}") from None
         except questionnaires.PublishedQuestionnaireChanged as exc:
-            db.session.remove()
-            db.engine.dispose()  # the app is not returned: close its connections now
             raise ConfigError(str(exc)) from None
         finally:
             db.session.remove()
+            db.engine.dispose()  # no connection outlives start-up (gunicorn forks after it)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -36,12 +36,25 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
     PROVINCE_NAME = "Bắc Ninh"
+    #: How many reverse proxies stand in front of the app and set ``X-Forwarded-For``,
+    #: ``-Proto``, ``-Host`` (werkzeug's ProxyFix). 0: the app faces the clients directly.
+    #: Never set it higher than the real number of proxies: clients could forge addresses.
+    PROXY_HOPS = 0
+    #: Time zone of "today" and of every daily window (the Vietnam calendar day).
+    TIMEZONE = "Asia/Ho_Chi_Minh"
+    #: Where rate-limit counters live: ``memory://`` is per process; with more than one
+    #: worker use Redis (``redis://127.0.0.1:6379/0``) so that the limits are shared.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute"
-    #: Submissions of the citizen questionnaire per client address. Generous: citizens on
-    #: mobile data share carrier-NAT addresses.
-    QR_RATE_LIMIT = "30 per minute;300 per hour"
+    RATELIMIT_STRATEGY = "fixed-window"
+    #: Sign-in attempts per client address (each account also backs off on its own).
+    LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+    #: Submissions of the citizen questionnaire per device (a cookie set with the form;
+    #: clients without it count per address).
+    QR_RATE_LIMIT = "10 per minute;60 per hour"
+    #: Ceiling per client address, over all its devices: a commune centre's Wi-Fi or a
+    #: carrier-NAT address carries many citizens.
+    QR_ADDRESS_RATE_LIMIT = "120 per minute;1200 per hour"
     #: The questionnaire citizens answer by QR code (its newest published version).
     QR_QUESTIONNAIRE = "sipas-dich-vu"
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # a questionnaire is a few kB; refuse large bodies
@@ -120,3 +133,23 @@ def secret_key(app: Flask) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return key
+
+
+def timezone(app: Flask) -> str:
+    """``SIPAS_TIMEZONE`` checked against the IANA database (e.g. Asia/Ho_Chi_Minh)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = str(app.config.get("TIMEZONE") or "")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SIPAS_TIMEZONE: múi giờ không hợp lệ {name!r} (ví dụ: Asia/Ho_Chi_Minh)") from None
+    return name
+
+
+def proxy_hops(app: Flask) -> int:
+    """``SIPAS_PROXY_HOPS`` as a count of trusted reverse proxies (0 to 5)."""
+    hops = app.config.get("PROXY_HOPS")
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
+        raise ConfigError(f"SIPAS_PROXY_HOPS: cần số proxy đứng trước ứng dụng, từ 0 đến 5 (đang là {hops!r})")
+    return hops

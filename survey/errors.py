@@ -6,7 +6,10 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+
+from survey.security import security_event
 
 HANDLED = (400, 403, 404, 405, 413, 429, 500)
 
@@ -34,6 +37,9 @@ def render_error(error: Exception) -> tuple[str, int]:
     code = error.code if isinstance(error, HTTPException) and error.code else 500
     if not isinstance(error, HTTPException):
         error = InternalServerError()
+    if code == 429 or isinstance(error, CSRFError):
+        reason = "rate_limit" if code == 429 else "csrf"
+        security_event("refused", reason=reason, endpoint=request.endpoint or "-", ip=request.remote_addr)
     title, message = _messages().get(code, (_("Lỗi"), _("Đã có lỗi xảy ra.")))
     if isinstance(error, InvalidEncoding):
         message = _("Dữ liệu gửi lên có ký tự không hợp lệ (không phải UTF-8). Vui lòng tải lại trang và nhập lại.")

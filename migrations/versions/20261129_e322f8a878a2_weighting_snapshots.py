@@ -1,7 +1,7 @@
 """weighting snapshots
 
 Revision ID: e322f8a878a2
-Revises: aa102b64f6ed
+Revises: b7e3c2a91f40
 Create Date: 2026-11-29 21:12:39.507422
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'e322f8a878a2'
-down_revision = 'aa102b64f6ed'
+down_revision = 'b7e3c2a91f40'
 branch_labels = None
 depends_on = None
 

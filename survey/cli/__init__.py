@@ -1,5 +1,6 @@
 """Command-line tools: one module per ``flask <group>``. Commands call services, never views."""
 
+from survey.cli import db as db_commands  # noqa: F401  adds backup/restore to Flask-Migrate's `flask db`
 from survey.cli.demo import demo_cli
 from survey.cli.frame import frame_cli
 from survey.cli.procedures import procedures_cli

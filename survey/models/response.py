@@ -64,6 +64,9 @@ class Response(Base):
     interviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     #: QR channel: salted, daily-rotated hash of the client, used to flag likely duplicates.
     device_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    #: Keyed digest of (device cookie, counter, answers): the same answers sent again from the
+    #: same phone within minutes (Back after the thank-you page) are this response.
+    resubmit_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     #: Another response came from the same device hash at the same counter that day. A
     #: flag for review, never a reason to refuse (families share phones).
     possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

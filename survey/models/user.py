@@ -1,5 +1,6 @@
 """Accounts and roles."""
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ MIN_PASSWORD_LENGTH = 10
 class User(UserMixin, Base):
     __tablename__ = "user_account"
     __audited__ = True
-    __audit_hidden__ = frozenset({"password_hash"})
+    __audit_hidden__ = frozenset({"password_hash", "session_nonce"})
     __table_args__ = (sa.CheckConstraint(in_list("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,10 +34,24 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    #: Part of the session cookie's user id; changed at logout (and password change), so a
+    #: cookie copied before is refused afterwards.
+    session_nonce: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16), server_default="")
+    #: Consecutive failed sign-ins, and until when signing in is refused (backoff).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt (memory-hard), with a per-password salt.
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Invalidate every session cookie issued for this account."""
+        self.session_nonce = secrets.token_hex(16)
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie names
+        return f"{self.id}:{self.session_nonce}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

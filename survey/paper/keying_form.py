@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,7 @@ from wtforms import BooleanField, Field, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
+from survey.i18n import local_today
 from survey.questionnaires.definition import asked, text_of
 
 #: Known from the sampled case, never keyed.
@@ -88,7 +89,7 @@ def _vn_date(form: Any, field: Field) -> None:
             parsed = datetime.strptime(field.data, fmt).date()
         except ValueError:
             continue
-        if parsed > date.today():
+        if parsed > local_today():  # the Vietnam calendar day, not the server's
             raise ValidationError(_l("Ngày không được sau hôm nay."))
         field.data = parsed.isoformat()
         return

@@ -3,6 +3,7 @@ counter's QR code (the work is done by `survey.qr`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,16 +11,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from survey.errors import render_error
 from survey.extensions import csrf, db, limiter
-from survey.i18n import select_locale
+from survey.i18n import local_today, select_locale
 from survey.models import Counter, Questionnaire
-from survey.public import bp, queries
+from survey.public import bp, limits, queries
 from survey.qr import counters, submit
 from survey.questionnaires.definition import field_code, text_of
 from survey.questionnaires.forms import questions_in_form
-from survey.security import ROLE_HOME
+from survey.security import ROLE_HOME, security_event
 
 SESSION_EXPIRED = _l("Phiên trả lời đã hết hạn. Câu trả lời của Ông/Bà vẫn còn, vui lòng bấm Gửi phiếu lần nữa.")
 
@@ -33,7 +36,20 @@ def index() -> str | Response:
 
 @bp.route("/healthz")
 def healthz() -> dict[str, str]:
+    """The process answers (liveness)."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz() -> tuple[dict[str, str], int]:
+    """The process can serve: its database answers (readiness, for the proxy or a monitor)."""
+    try:
+        db.session.execute(queries.ping())
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.error("event=not_ready error=%s", type(exc).__name__)
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ready", "database": "ok"}, 200
 
 
 @bp.route("/q", methods=["GET", "POST"])
@@ -49,7 +65,8 @@ def enter_code() -> str | Response:
 
 @bp.route("/q/<code>", methods=["GET", "POST"])
 @csrf.exempt  # the generated form checks its own CSRF token, so a stale one keeps the answers
-@limiter.limit(lambda: current_app.config["QR_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["QR_RATE_LIMIT"], key_func=limits.device_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["QR_ADDRESS_RATE_LIMIT"], key_func=limits.address_key, methods=["POST"])
 def questionnaire(code: str) -> str | Response | tuple[str, int]:
     secret = current_app.config["SECRET_KEY"]
     counter = _counter_or_404(secret, code)
@@ -71,16 +88,68 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
         if "csrf_token" in form.errors:
             flash(str(SESSION_EXPIRED), "error")
         return _render(row, form, counter), 400
-    if receipt is None:
-        client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
-        done = submit.submit(
-            db.session, row, counter, form, token=token, secret=secret, client=client, today=datetime.now(UTC).date()
-        )
-        if done.duplicate_dossier:
-            return _duplicate_dossier(row, form, counter)
-        db.session.commit()
-        receipt = done.receipt
-    return redirect(url_for("public.thanks", receipt=receipt))
+    if receipt is not None:
+        return redirect(url_for("public.thanks", receipt=receipt))
+    return _store(row, counter, form, token)
+
+
+def _store(
+    row: Questionnaire, counter: Counter, form: FlaskForm, token: submit.FormToken
+) -> Response | tuple[str, int]:
+    """Store a valid form once, unless this device just sent the same answers to this counter
+    (Back after the thank-you page, on a form fetched anew with a new key)."""
+    secret = current_app.config["SECRET_KEY"]
+    resubmit = submit.resubmit_key(secret, limits.device_id(), counter.id, row, form)
+    again = submit.resubmitted_receipt(db.session, resubmit, datetime.now(UTC))
+    if again is not None:  # "already sent" — unless it is this very form, stored meanwhile by a double tap
+        flag = {} if submit.stored_receipt(db.session, token) == again else {"lai": "1"}
+        return redirect(url_for("public.thanks", receipt=again, **flag))
+    client = (request.remote_addr or "", request.headers.get("User-Agent", ""))
+    done = submit.submit(
+        db.session,
+        row,
+        counter,
+        form,
+        token=token,
+        secret=secret,
+        client=client,
+        today=local_today(),
+        resubmit=resubmit,
+    )
+    if done.duplicate_dossier or done.receipt is None:
+        return _duplicate_dossier(row, form, counter)
+    db.session.commit()
+    return redirect(url_for("public.thanks", receipt=done.receipt))
+
+
+bp.after_request(limits.give_device_cookie)
+
+
+@bp.errorhandler(429)
+def too_many_submissions(error: Exception) -> tuple[str, int, dict[str, str]] | tuple[str, int]:
+    """A limited citizen keeps the answers: the form comes back filled in, with a retry time."""
+    if request.endpoint != "public.questionnaire" or request.method != "POST":
+        return render_error(error)
+    secret = current_app.config["SECRET_KEY"]
+    found = counters.lookup(db.session, secret, (request.view_args or {}).get("code", ""))
+    counter = found.counter if found.status == "ok" else None  # never abort inside a handler
+    token = submit.read_form_token(secret, request.form.get("idem"))
+    row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
+    if counter is None or row is None:
+        return render_error(error)
+    form = submit.form_for(row, counter, lang=select_locale())
+    if token is None:
+        form.idem.data = submit.new_form_token(secret, row.id)
+    current = limiter.current_limit
+    seconds = max(1, int(current.reset_at - time.time())) if current is not None else 60
+    security_event("refused", reason="rate_limit", endpoint=request.endpoint, retry_after=seconds)
+    message = _(
+        "Hệ thống đang nhận quá nhiều phiếu từ thiết bị hoặc mạng này. Câu trả lời của Ông/Bà vẫn còn trên trang; "
+        "vui lòng đợi %(seconds)d giây rồi bấm Gửi phiếu lần nữa.",
+        seconds=seconds,
+    )
+    flash(message, "error")
+    return _render(row, form, counter), 429, {"Retry-After": str(seconds)}
 
 
 def _counter_or_404(secret: str, code: str) -> Counter | tuple[str, int]:
@@ -117,4 +186,4 @@ def thanks(receipt: str) -> str:
     stored = db.session.scalar(queries.receipt(receipt))
     if stored is None:
         abort(404)
-    return render_template("public/thanks.html", receipt=stored)
+    return render_template("public/thanks.html", receipt=stored, again=request.args.get("lai") == "1")

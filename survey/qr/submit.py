@@ -8,28 +8,41 @@ that key and shows the same receipt; concurrent submits of one form race on the 
 and the losers look the winner up. A form is always checked against the version it was
 built from, even if a newer one was published while the citizen was answering: never two
 wordings in one response.
+
+Back after the thank-you page: the browser may fetch the form anew (a new key) and restore
+the answers. Each QR response therefore stores a keyed digest of (the device cookie handed
+out with the form, the counter, the answers) — `resubmit_key`; the same answers from the
+same device for the same counter within `RESUBMIT_WINDOW` are that response
+(`resubmitted_receipt`), and nothing new is stored. Different answers are a new response
+(the next citizen on a counter's tablet). Nothing is set on the device after a submit: a
+cookie set then makes Chromium drop the previous page, and Back fails.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from survey import questionnaires
-from survey.models import Counter, Questionnaire
+from survey.models import Counter, Questionnaire, Response
 from survey.questionnaires.definition import field_code
 from survey.questionnaires.forms import answers_from_form, build_form_class
 from survey.responses.recording import DuplicateDossier, device_hash, find_by_idempotency_key, record_response
 
 FORM_SALT = "sipas-qr-form"
 FORM_MAX_AGE = 24 * 3600
+RESUBMIT_WINDOW = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,29 @@ def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> Fl
     return form_class()
 
 
+def resubmit_key(
+    secret: str, device: str | None, counter_id: int, questionnaire: Questionnaire, form: FlaskForm
+) -> str | None:
+    """A keyed digest of (device cookie, counter, answers); None without a device cookie."""
+    if not device:
+        return None
+    answers = answers_from_form(questionnaire.definition, form)
+    text = json.dumps([device, counter_id, questionnaire.id, answers], sort_keys=True, default=str, ensure_ascii=False)
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def resubmitted_receipt(session: Session, key: str | None, now: datetime) -> str | None:
+    """The receipt of a response with this resubmit key stored less than `RESUBMIT_WINDOW` ago."""
+    if key is None:
+        return None
+    return session.scalar(
+        sa.select(Response.receipt_code)
+        .where(Response.resubmit_key == key, Response.created_at >= now - timedelta(seconds=RESUBMIT_WINDOW))
+        .order_by(Response.id.desc())
+        .limit(1)
+    )
+
+
 def stored_receipt(session: Session, token: FormToken) -> str | None:
     """The receipt of the response already stored for this form, if any."""
     stored = find_by_idempotency_key(session, token.key)
@@ -103,6 +139,7 @@ def submit(
     secret: str,
     client: tuple[str, str],
     today: date,
+    resubmit: str | None = None,
 ) -> Submitted:
     """Store the validated `form` once. `client` is (address, user agent), hashed with a salt
     of the day into the device hash that flags likely duplicates. Flushes; on a lost race the
@@ -139,4 +176,7 @@ def submit(
         if answers.get(field_code(definition, "dossier_code") or ""):
             return Submitted(None, duplicate_dossier=True)
         raise
+    if _created and resubmit is not None:
+        response.resubmit_key = resubmit
+        session.flush()
     return Submitted(response.receipt_code)

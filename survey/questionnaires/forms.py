@@ -7,7 +7,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -16,6 +15,7 @@ from wtforms import DateField, Field, HiddenField, RadioField, StringField, Text
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
 
+from survey.i18n import local_today
 from survey.questionnaires.definition import asked, text_of
 
 REQUIRED = _l("Vui lòng chọn hoặc nhập câu trả lời.")
@@ -108,7 +108,7 @@ def _strip(value: str | None) -> str | None:
 
 
 def _not_in_future(form: Any, field: Field) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > local_today():  # the Vietnam calendar day
         raise ValidationError(_l("Ngày không được sau hôm nay."))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from survey.i18n import local_day_start, local_today
 from survey.models import Questionnaire, Response
 from survey.models.base import utcnow
 from survey.responses.coded import encode_coded
@@ -82,7 +83,7 @@ def record_response(
     now = utcnow()
     possible_duplicate = False
     if device and counter_id is not None:
-        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        day_start = local_day_start(local_today(now))  # the Vietnam calendar day
         possible_duplicate = (
             session.scalar(
                 sa.select(Response.id).where(

@@ -38,7 +38,8 @@ def test_password_change_is_audited_without_the_hash(db, make_user) -> None:
     other.set_password("mat-khau-moi-123")
     db.session.commit()
     [row] = [r for r in _audit(db) if r.entity == "user_account" and r.action == "update"]
-    assert row.changes == {"password_hash": ["***", "***"]}
+    # the session nonce changes too: the password change ends every session of the account
+    assert row.changes == {"password_hash": ["***", "***"], "session_nonce": ["***", "***"]}
 
 
 def test_changes_without_a_signed_in_user_are_not_audited(db) -> None:
