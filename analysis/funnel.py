@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 __all__ = ["FunnelPoint", "funnel_limits", "funnel_points"]
 
@@ -31,7 +31,7 @@ def funnel_limits(p0: float, n_eff: npt.ArrayLike, coverage: float) -> tuple[Flo
     if not 0 < p0 < 1:
         raise ValueError("the reference rate must lie strictly between 0 and 1")
     n = np.asarray(n_eff, dtype=np.float64)
-    z = float(stats.norm.ppf(0.5 + coverage / 2))
+    z = float(special.ndtri(0.5 + coverage / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         half = z * np.sqrt(p0 * (1 - p0) / n)
     return np.clip(p0 - half, 0.0, 1.0), np.clip(p0 + half, 0.0, 1.0)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 __all__ = ["CHANGE_COLUMNS", "independent_change"]
 
@@ -74,10 +74,10 @@ def independent_change(a: pd.DataFrame, b: pd.DataFrame, *, level: float = 0.95)
     se = np.sqrt(se_a * se_a + se_b * se_b)
     usable = np.isfinite(difference) & np.isfinite(se) & (df > 0)
     safe_df = np.where(usable, df, 1.0)
-    quantile = stats.t.ppf(0.5 + level / 2, safe_df)
+    quantile = special.stdtrit(safe_df, 0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(usable & (se > 0), difference / np.where(se > 0, se, 1.0), np.nan)
-    p_value = np.where(np.isfinite(t), 2 * stats.t.sf(np.abs(np.nan_to_num(t)), safe_df), np.nan)
+    p_value = np.where(np.isfinite(t), 2 * special.stdtr(safe_df, -np.abs(np.nan_to_num(t))), np.nan)
     out = merged[keys].copy()
     out["estimate_a"] = est_a
     out["estimate_b"] = est_b
