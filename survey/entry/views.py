@@ -3,6 +3,8 @@ done by `survey.paper`; these views parse the request, call it, and render."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,7 +17,14 @@ from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, 
 from survey.models.paper import OUTCOMES
 from survey.paper import double_keying
 from survey.paper.batches import BatchError, batch_control, create_batch
-from survey.paper.fieldwork import assign, log_pii_view, record_outcome, replace_case
+from survey.paper.fieldwork import (
+    AssignResult,
+    ConfirmationNeeded,
+    assign,
+    log_pii_view,
+    record_outcome,
+    replace_case,
+)
 from survey.paper.keying_form import (
     answers_from_keying,
     build_adjudication_form_class,
@@ -54,18 +63,9 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
     surveyors = db.session.scalars(queries.active_surveyors()).all()
     form = AssignForm()
-    form.surveyor.choices = [(0, _("— thu hồi, chưa giao —"))] + [(u.id, u.full_name) for u in surveyors]
+    form.set_choices(surveyors)
     if form.validate_on_submit():
-        target = next((u for u in surveyors if u.id == form.surveyor.data), None)
-        try:
-            changed = assign(db.session, survey_round, form.chosen_cases("giao-tat-ca" in request.form), target)
-        except RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Đã cập nhật %(n)d trường hợp.", n=changed), "success")
-        return redirect(request.full_path if request.args else url_for("entry.assignments", round_id=round_id))
+        return _apply_assignment(survey_round, form, surveyors)
     place_filter, unassigned_only = request.args.get("noi", type=int), request.args.get("chua_giao") == "1"
     query = queries.cases_for_assignment(round_id, place_id=place_filter, unassigned_only=unassigned_only)
     cases = db.session.scalars(query).all()
@@ -80,6 +80,43 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
         places=db.session.execute(queries.round_places(round_id)).all(),
         place_filter=place_filter,
         unassigned_only=unassigned_only,
+    )
+
+
+def _apply_assignment(survey_round: SurveyRound, form: AssignForm, surveyors: Sequence[User]) -> str | WerkzeugResponse:
+    """Assign (or revoke) the chosen cases; ask for confirmation first when cases would be
+    taken away from an interviewer; say what changed."""
+    back = request.full_path if request.args else url_for("entry.assignments", round_id=survey_round.id)
+    chosen = form.chosen_cases("giao-tat-ca" in request.form)
+    try:
+        target = form.target(surveyors)
+        result = assign(db.session, survey_round, chosen, target, confirmed=form.xac_nhan.data)
+    except LookupError:
+        flash(_("Điều tra viên đã chọn không còn hoạt động."), "error")
+    except ConfirmationNeeded as exc:
+        db.session.rollback()
+        return render_template(
+            "entry/assign_confirm.html", round=survey_round, plan=exc.plan, target=target, cases=chosen, form=form
+        )
+    except RoundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_assignment_summary(result, target), "success")
+    return redirect(back)
+
+
+def _assignment_summary(result: AssignResult, target: User | None) -> str:
+    if target is None:
+        return _("Đã thu hồi %(m)d trường hợp; không đổi (chưa giao): %(k)d.", m=result.revoked, k=result.unchanged)
+    return _(
+        "Đã giao cho %(name)s: %(n)d trường hợp chưa giao, %(moved)d chuyển từ điều tra viên khác; "
+        "không đổi (đã giao cho %(name)s): %(k)d.",
+        name=target.full_name,
+        n=result.assigned,
+        moved=result.moved,
+        k=result.unchanged,
     )
 
 

@@ -245,3 +245,70 @@ def test_assign_everything_shown_by_a_place_filter(client, db, demo, people) -> 
     assigned = db.session.scalars(sa.select(SampledCase).where(SampledCase.surveyor_id == people["an"].id)).all()
     assert sorted(str(c.id) for c in assigned) == sorted(visible)
     assert all(c.record.place_id == centre.id for c in assigned)
+
+
+def test_assignment_select_has_no_destructive_default_and_says_what_changed(client, db, demo, people) -> None:
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    url = f"/nhap-phieu/dot/{survey_round.id}/phan-cong"
+    sign_in(client, people["supervisor"])
+    page = client.get(url).get_data(as_text=True)
+    select = re.search(r'<select id="surveyor".*?</select>', page, re.S).group(0)
+    assert re.search(r'<option (selected )?value="">', select) and "selected" not in select.replace('value=""', "")
+    visible = re.findall(r'name="visible" value="(\d+)"', page)
+    assert len(visible) == 8
+    client.post(url, data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:3]]})
+    # "Giao tất cả" with the surveyor left at its default: refused, nothing revoked or assigned.
+    refused = client.post(url, data={"visible": visible, "giao-tat-ca": "1"}, follow_redirects=True)
+    assert "Vui lòng chọn điều tra viên (hoặc chọn thu hồi)." in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).where(SampledCase.surveyor_id.is_not(None))) == 3
+    unknown = client.post(
+        url, data={"surveyor": "999999", "visible": visible, "giao-tat-ca": "1"}, follow_redirects=True
+    )
+    assert "Điều tra viên đã chọn không còn hoạt động." in unknown.get_data(as_text=True)
+    done = client.post(
+        url, data={"surveyor": str(people["an"].id), "visible": visible, "giao-tat-ca": "1"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Đã giao cho" in done and ": 5 trường hợp chưa giao, 0 chuyển từ điều tra viên khác" in done
+    assert "không đổi (đã giao cho" in done and "): 3." in done
+
+
+def test_bulk_revocation_asks_for_confirmation_with_the_count(client, db, demo, people) -> None:
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    url = f"/nhap-phieu/dot/{survey_round.id}/phan-cong"
+    sign_in(client, people["supervisor"])
+    client.post(url, data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:5]]})
+    visible = [str(c.id) for c in cases]
+    assigned = sa.select(sa.func.count()).where(SampledCase.surveyor_id == people["an"].id)
+    asked = client.post(url, data={"surveyor": "thu-hoi", "visible": visible, "giao-tat-ca": "1"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Tôi xác nhận thu hồi 5 trường hợp" in html
+    assert 'name="xac_nhan" value="5" required' in html
+    assert db.session.scalar(assigned) == 5  # nothing written before the confirmation
+    # A stale or wrong confirmation (another count) asks again.
+    again = client.post(url, data={"surveyor": "thu-hoi", "cases": visible, "xac_nhan": "4"})
+    assert "Tôi xác nhận thu hồi 5 trường hợp" in again.get_data(as_text=True) and db.session.scalar(assigned) == 5
+    confirmed_cases = re.findall(r'name="cases" value="(\d+)"', html)
+    done = client.post(
+        url, data={"surveyor": "thu-hoi", "cases": confirmed_cases, "xac_nhan": "5"}, follow_redirects=True
+    )
+    assert "Đã thu hồi 5 trường hợp; không đổi (chưa giao): 3." in done.get_data(as_text=True)
+    assert db.session.scalar(assigned) == 0
+
+
+def test_moving_cases_to_another_surveyor_is_confirmed_and_counted(client, db, demo, people) -> None:
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    url = f"/nhap-phieu/dot/{survey_round.id}/phan-cong"
+    sign_in(client, people["supervisor"])
+    client.post(url, data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:2]]})
+    chosen = [str(c.id) for c in cases[:4]]
+    asked = client.post(url, data={"surveyor": str(people["binh"].id), "cases": chosen}).get_data(as_text=True)
+    assert "Tôi xác nhận chuyển 2 trường hợp sang" in asked
+    done = client.post(
+        url, data={"surveyor": str(people["binh"].id), "cases": chosen, "xac_nhan": "2"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert ": 2 trường hợp chưa giao, 2 chuyển từ điều tra viên khác" in done
+    moved = sa.select(sa.func.count()).where(SampledCase.surveyor_id == people["binh"].id)
+    assert db.session.scalar(moved) == 4
