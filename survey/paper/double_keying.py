@@ -9,6 +9,7 @@ the round verifies one form in N — after a first keying not drawn for verifica
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from survey.models import Batch, Discrepancy, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import OUTCOMES
-from survey.paper.keying_form import required_missing, straight_lined
+from survey.paper.keying_form import CONTROL, normalised_text, required_missing, straight_lined
 from survey.paper.operators import needs_verification
 from survey.paper.serials import normalise_serial, serial_is_valid
 from survey.questionnaires.definition import field_code
@@ -89,7 +90,46 @@ def save_draft(session: Session, keying: Keying, answers: dict[str, Any]) -> Non
 
 
 def _value(v: Any) -> str | None:
-    return None if v is None or v == "" else str(v)
+    """A keyed value as compared and stored in a discrepancy: text normalised (NFC, spaces),
+    so the same words typed on two keyboards are the same value."""
+    if v is None or v == "":
+        return None
+    return normalised_text(v) or None if isinstance(v, str) else str(v)
+
+
+def _settled(questionnaire: Questionnaire, code: str, value: str | None) -> str | None:
+    """The adjudicated value normalised by the question's type: a date as ISO (typed
+    15/03/2026, 15032026 or 2026-03-15), text in NFC without control characters."""
+    value = _value(value)
+    if value is None:
+        return None
+    if CONTROL.search(value):
+        raise KeyingError(f"{code}: nội dung có ký tự không hợp lệ.")
+    if _question_type(questionnaire, code) == "date":
+        for fmt in ("%d/%m/%Y", "%d%m%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value, fmt).date().isoformat()
+            except ValueError:
+                continue
+        raise KeyingError(f"{code}: ngày {value} không hợp lệ (dạng ngày/tháng/năm).")
+    return value
+
+
+def _question_type(questionnaire: Questionnaire, code: str) -> str | None:
+    for section in questionnaire.definition["sections"]:
+        for q in section["questions"]:
+            if q["code"] == code:
+                return str(q["type"])
+    return None
+
+
+def _charged(value: str | None, first: str | None, second: str | None) -> str | None:
+    """Who keyed something else than the paper (None: both keyings agree with it once
+    normalised, nobody is charged)."""
+    wrong_first, wrong_second = _value(first) != value, _value(second) != value
+    if wrong_first and wrong_second:
+        return "both"
+    return "first" if wrong_first else "second" if wrong_second else None
 
 
 def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], questionnaire: Questionnaire) -> PaperForm:
@@ -137,8 +177,9 @@ def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], que
 def adjudicate(
     session: Session, form: PaperForm, resolved: dict[str, str | None], adjudicator: User, questionnaire: Questionnaire
 ) -> None:
-    """Settle every mismatch from the paper and attribute each error to the first keyer, the
-    second, or both; then the form is verified."""
+    """Settle every mismatch from the paper (values normalised by the question's type) and
+    charge each error to the keyer(s) whose normalised value differs from it; then the form
+    is verified."""
     if form.status != "mismatch":
         raise KeyingError(f"Phiếu {form.serial} không có sai lệch cần đối chiếu.")
     discrepancies = session.scalars(sa.select(Discrepancy).where(Discrepancy.form_id == form.id)).all()
@@ -149,9 +190,9 @@ def adjudicate(
     answers = dict(second.answers)
     now = utcnow()
     for d in discrepancies:
-        value = _value(resolved[d.question_code])
+        value = _settled(questionnaire, d.question_code, resolved[d.question_code])
         d.resolved_value = value
-        d.attributed_to = "second" if value == d.first_value else "first" if value == d.second_value else "both"
+        d.attributed_to = _charged(value, d.first_value, d.second_value)
         d.adjudicator_id = adjudicator.id
         d.resolved_at = now
         if value is None:
@@ -164,11 +205,7 @@ def adjudicate(
 
 
 def _typed(questionnaire: Questionnaire, code: str, value: str) -> Any:
-    for section in questionnaire.definition["sections"]:
-        for q in section["questions"]:
-            if q["code"] == code and q["type"] == "scale":
-                return int(value)
-    return value
+    return int(value) if _question_type(questionnaire, code) == "scale" else value
 
 
 def _accept(
