@@ -18,7 +18,7 @@ from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
-from survey.paper.sample import draw_round
+from survey.paper.sample import Draw, draw_round
 from survey.questionnaires.definition import text_of
 from survey.reports import estimates
 from survey.security import ConfirmForm, role_required
@@ -253,9 +253,17 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
         done = draw_round(db.session, survey_round, **form.draw_parameters(), sd_round=sd_round)
     except RoundError as exc:
         db.session.rollback()
+        if survey_round.status != "frame":  # reloaded after the rollback
+            flash(str(exc), "error")  # drawn meanwhile (a double click): the page shows that sample
+            return redirect(url_for("analyst.round_detail", round_id=round_id))
         form.method.errors = [str(exc)]
         return _render_round(survey_round, draw=form), 400
     db.session.commit()
+    _flash_draw(done)
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+def _flash_draw(done: Draw) -> None:
     if done.size_changed:
         flash(
             _(
@@ -274,7 +282,6 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
         ),
         "success",
     )
-    return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 
 @bp.route("/dot/<int:round_id>/xoa-thong-tin-ca-nhan", methods=["POST"])

@@ -4,6 +4,7 @@ done by `survey.paper`; these views parse the request, call it, and render."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -262,12 +263,24 @@ def key_form(keying_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         db.session.commit()
         flash(_("Đã lưu nháp phiếu %(s)s.", s=paper_form.serial), "info")
         return redirect(url_for("entry.batch", batch_id=paper_form.batch_id))
-    check = double_keying.submit_keying(
-        db.session, keying, answers, questionnaire, confirmed_straight=form.confirm_straight.data
-    )
+    return _finish_keying(keying, form, answers, questionnaire)
+
+
+def _finish_keying(
+    keying: Keying, form: Any, answers: dict[str, Any], questionnaire: Questionnaire
+) -> WerkzeugResponse | tuple[str, int]:
+    paper_form = keying.form
+    try:
+        check = double_keying.submit_keying(
+            db.session, keying, answers, questionnaire, confirmed_straight=form.confirm_straight.data
+        )
+    except double_keying.KeyingError as exc:  # finished meanwhile (double click), or a lost race
+        db.session.rollback()
+        flash(str(exc), "info")
+        return redirect(url_for("entry.batch", batch_id=paper_form.batch_id))
+    db.session.commit()  # a draft kept for an already answered dossier, or the finished keying
     if not check.finished:
         return _render_keying(keying, form, check), 422
-    db.session.commit()
     flash(_("Xong phiếu %(s)s (lần nhập %(p)d).", s=paper_form.serial, p=keying.pass_no), "success")
     return redirect(url_for("entry.batch", batch_id=paper_form.batch_id))
 
@@ -278,6 +291,12 @@ def _render_keying(keying: Keying, form: object, check: double_keying.KeyingChec
     warning = None
     if check is not None and check.straight_lined:
         warning = _("Mọi câu đánh giá có cùng một mức. Hãy xem lại phiếu giấy rồi đánh dấu ô xác nhận.")
+    if check is not None and check.answered_dossier:
+        warning = _(
+            "Hồ sơ %(d)s đã có phiếu trả lời giấy (có thể ở một đợt khảo sát khác): phiếu này chưa được ghi vào "
+            "kết quả. Phần đã nhập được lưu nháp; hãy chuyển phiếu giấy cho tổ trưởng.",
+            d=check.answered_dossier,
+        )
     definition = _questionnaire_of(keying.form.case.round_id).definition
     return render_template(
         "entry/key.html",

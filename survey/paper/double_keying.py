@@ -23,7 +23,7 @@ from survey.paper.keying_form import CONTROL, normalised_text, required_missing,
 from survey.paper.operators import needs_verification
 from survey.paper.serials import normalise_serial, serial_is_valid
 from survey.questionnaires.definition import field_code
-from survey.responses.recording import record_response
+from survey.responses.recording import DuplicateDossier, dossier_taken, record_response
 
 
 class KeyingError(ValueError):
@@ -138,6 +138,16 @@ def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], que
     form = keying.form
     survey_round = session.get(SurveyRound, form.case.round_id)
     assert survey_round is not None
+    # Claim the keying (only one transaction can turn the draft into a finished keying): a
+    # double click on "Hoàn tất" finishes it once and the second request is told so.
+    claimed = session.execute(
+        sa.update(Keying)
+        .where(Keying.id == keying.id, Keying.draft.is_(True))
+        .values(draft=False)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise KeyingError(f"Phiếu {form.serial} (lần nhập {keying.pass_no}) đã nhập xong.")
     keying.answers = answers
     keying.fields_keyed = len(answers)
     keying.draft = False
@@ -216,17 +226,23 @@ def _accept(
     first = next(k for k in form.keyings if k.pass_no == 1)
     known = {"field_group": record.field_group, "dossier_code": record.dossier_code}
     from_case = {code: known[f] for f in known if (code := field_code(questionnaire.definition, f))}
-    response, _ = record_response(
-        session,
-        questionnaire,
-        {**answers, **from_case},
-        channel="paper",
-        place_id=record.place_id,
-        field_group=record.field_group,
-        interviewer_id=case.surveyor_id,
-        status=status,
-        started_at=first.started_at,
-    )
+    try:
+        response, _ = record_response(
+            session,
+            questionnaire,
+            {**answers, **from_case},
+            channel="paper",
+            place_id=record.place_id,
+            field_group=record.field_group,
+            interviewer_id=case.surveyor_id,
+            status=status,
+            started_at=first.started_at,
+        )
+    except DuplicateDossier as exc:
+        raise KeyingError(
+            f"Hồ sơ {exc.args[0]} đã có phiếu trả lời giấy (có thể ở một đợt khác): "
+            f"phiếu {form.serial} chưa được ghi; chuyển phiếu giấy cho tổ trưởng."
+        ) from None
     form.response_id = response.id
 
 
@@ -247,10 +263,12 @@ class KeyingCheck:
 
     missing: tuple[str, ...] = ()
     straight_lined: bool = False
+    #: The dossier already has a paper response (another round): kept as a draft instead.
+    answered_dossier: str | None = None
 
     @property
     def finished(self) -> bool:
-        return not self.missing and not self.straight_lined
+        return not self.missing and not self.straight_lined and self.answered_dossier is None
 
 
 def submit_keying(
@@ -261,13 +279,19 @@ def submit_keying(
     *,
     confirmed_straight: bool,
 ) -> KeyingCheck:
-    """Finish a keying unless a required answer is missing or an unconfirmed straight line
-    needs a second look at the paper. Flushes."""
+    """Finish a keying unless a required answer is missing, an unconfirmed straight line
+    needs a second look at the paper, or the dossier already has a paper response (a dossier
+    sampled in two overlapping rounds: the answers are saved as a draft and the clerk told).
+    A keying finished meanwhile (double click) raises `KeyingError`. Flushes."""
     definition = questionnaire.definition
     missing = tuple(required_missing(definition, answers))
     if missing:
         return KeyingCheck(missing=missing)
     if straight_lined(definition, answers) and not confirmed_straight:
         return KeyingCheck(straight_lined=True)
+    dossier = keying.form.case.record.dossier_code
+    if dossier_taken(session, dossier.upper(), "paper"):
+        save_draft(session, keying, answers)  # the clerk's work is kept for the team leader
+        return KeyingCheck(answered_dossier=dossier)
     finish_keying(session, keying, answers, questionnaire)
     return KeyingCheck()

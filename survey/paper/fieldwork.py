@@ -114,18 +114,22 @@ def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCas
         )
     if OUTCOMES[case.outcome][0] in INTERVIEWS:
         raise RoundError(f"Phiếu {case.form_serial} đã phỏng vấn: không thay thế.")
-    reserve = session.scalars(
-        sa.select(SampledCase)
+    # Claim the case first (a conditional UPDATE only one transaction can make): a second
+    # team leader replacing it at the same moment waits, then finds it being replaced.
+    claimed = session.execute(
+        sa.update(SampledCase)
         .where(
-            SampledCase.round_id == case.round_id,
-            SampledCase.stratum == case.stratum,
-            SampledCase.role == "reserve",
-            SampledCase.active.is_(False),
+            SampledCase.id == case.id,
+            SampledCase.active,
+            SampledCase.replaced_by_id.is_(None),
+            SampledCase.replacement_reason.is_(None),
         )
-        .order_by(SampledCase.draw_order)
-        .limit(1)
-        .with_for_update()
-    ).first()
+        .values(replacement_reason=reason.strip())
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise RoundError(f"Phiếu {case.form_serial} vừa được người khác thay thế.")
+    reserve = _claim_reserve(session, case)
     if reserve is None:
         raise RoundError(f"Tầng {case.stratum} đã hết phiếu dự phòng.")
     reserve.active = True
@@ -135,6 +139,34 @@ def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCas
     case.replacement_reason = reason.strip()
     session.flush()
     return reserve
+
+
+def _claim_reserve(session: Session, case: SampledCase) -> SampledCase | None:
+    """The next unused reserve of the case's stratum, claimed by a conditional UPDATE: when
+    another replacement took it meanwhile, the next one is tried."""
+    candidates = session.scalars(
+        sa.select(SampledCase.id)
+        .where(
+            SampledCase.round_id == case.round_id,
+            SampledCase.stratum == case.stratum,
+            SampledCase.role == "reserve",
+            SampledCase.active.is_(False),
+        )
+        .order_by(SampledCase.draw_order)
+    ).all()
+    for reserve_id in candidates:
+        taken = session.execute(
+            sa.update(SampledCase)
+            .where(SampledCase.id == reserve_id, SampledCase.active.is_(False))
+            .values(active=True)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount:
+            reserve = session.get(SampledCase, reserve_id)
+            assert reserve is not None
+            session.refresh(reserve)
+            return reserve
+    return None
 
 
 #: AAPOR dispositions that are interviews: such a case is never replaced.

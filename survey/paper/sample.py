@@ -56,6 +56,21 @@ def stratum_sd_from_round(session: Session, previous: SurveyRound) -> pd.Series:
     return sampling.stratum_sd_from_counts(satisfied, rated)
 
 
+def _claim_for_draw(session: Session, survey_round: SurveyRound) -> None:
+    """Claim the round before drawing: a conditional UPDATE that only one transaction can
+    make (the other waits for its row or database lock, then finds the round drawn), so a
+    double click on "Chọn mẫu" or two analysts at once draw one sample. A failed draw rolls
+    the claim back with everything else."""
+    claimed = session.execute(
+        sa.update(SurveyRound)
+        .where(SurveyRound.id == survey_round.id, SurveyRound.status == "frame")
+        .values(status="sampled")
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise RoundError("Đợt khảo sát này đã chọn mẫu.")
+
+
 def draw_sample(
     session: Session,
     survey_round: SurveyRound,
@@ -68,6 +83,7 @@ def draw_sample(
     The same frame and seed give the same sample, bit for bit."""
     if survey_round.status != "frame":
         raise RoundError("Đợt khảo sát này đã chọn mẫu.")
+    _claim_for_draw(session, survey_round)
     frame = pd.DataFrame(
         session.execute(
             sa.select(
