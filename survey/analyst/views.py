@@ -18,7 +18,7 @@ from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
-from survey.paper.sample import Draw, draw_round
+from survey.paper.sample import Draw, draw_round, undo_draw
 from survey.questionnaires.definition import text_of
 from survey.reports import estimates
 from survey.security import ConfirmForm, role_required
@@ -282,6 +282,22 @@ def _flash_draw(done: Draw) -> None:
         ),
         "success",
     )
+
+
+@bp.route("/dot/<int:round_id>/huy-chon-mau", methods=["POST"])
+@role_required(*ANALYSTS)
+def undo(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            removed = undo_draw(db.session, survey_round)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã huỷ lần chọn mẫu (%(n)d hồ sơ); có thể chọn mẫu lại.", n=removed), "success")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 
 @bp.route("/dot/<int:round_id>/xoa-thong-tin-ca-nhan", methods=["POST"])

@@ -221,3 +221,42 @@ def draw_round(
         raise RoundError(str(exc)) from None
     assert survey_round.seed is not None
     return Draw(design, survey_round.seed, total_n if method != "fixed" else None)
+
+
+def undo_draw(session: Session, survey_round: SurveyRound) -> int:
+    """Undo the draw while no case is in the field (none assigned, none with an outcome, no
+    paper form received): the cases and the stratum design go, the round is back at its
+    frame, ready for another draw. Returns how many cases (main and reserve) were removed.
+    The round is claimed by a conditional UPDATE, so it races safely with a second click."""
+    in_field = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SampledCase)
+        .outerjoin(PaperForm, PaperForm.case_id == SampledCase.id)
+        .where(
+            SampledCase.round_id == survey_round.id,
+            sa.or_(SampledCase.surveyor_id.is_not(None), SampledCase.outcome.is_not(None), PaperForm.id.is_not(None)),
+        )
+    )
+    if in_field:
+        raise RoundError(f"{in_field} trường hợp đã được giao, có kết quả hoặc có phiếu: không huỷ được lần chọn mẫu.")
+    claimed = session.execute(
+        sa.update(SurveyRound)
+        .where(SurveyRound.id == survey_round.id, SurveyRound.status == "sampled")
+        .values(status="frame", seed=None, allocation=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise RoundError("Chỉ huỷ được lần chọn mẫu khi đợt chưa ra thực địa.")
+    removed = session.execute(
+        sa.delete(SampledCase)
+        .where(SampledCase.round_id == survey_round.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        sa.delete(StratumDesign)
+        .where(StratumDesign.round_id == survey_round.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    session.expire_all()
+    return int(removed)

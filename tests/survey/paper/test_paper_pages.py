@@ -312,3 +312,36 @@ def test_moving_cases_to_another_surveyor_is_confirmed_and_counted(client, db, d
     assert ": 2 trường hợp chưa giao, 2 chuyển từ điều tra viên khác" in done
     moved = sa.select(sa.func.count()).where(SampledCase.surveyor_id == people["binh"].id)
     assert db.session.scalar(moved) == 4
+
+
+def test_undo_a_draw_before_fieldwork_then_the_same_seed_draws_the_same_dossiers(client, db, demo, people) -> None:
+    from survey.models import FrameRecord, StratumDesign
+
+    survey_round = sampled_round(client, db, people)
+    drawn = sa.select(FrameRecord.dossier_code).join(SampledCase).order_by(FrameRecord.dossier_code)
+    first = db.session.scalars(drawn).all()
+    assert "Huỷ lần chọn mẫu" in client.get(f"/phan-tich/dot/{survey_round.id}").get_data(as_text=True)
+    undone = client.post(f"/phan-tich/dot/{survey_round.id}/huy-chon-mau", follow_redirects=True)
+    assert "Đã huỷ lần chọn mẫu (12 hồ sơ); có thể chọn mẫu lại." in undone.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(SurveyRound, survey_round.id).status == "frame"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StratumDesign)) == 0
+    again = client.post(
+        f"/phan-tich/dot/{survey_round.id}/chon-mau",
+        data={"method": "fixed", "per_stratum": "4", "minimum": "0", "reserve_rate": "0.5", "seed": "11"},
+    )
+    assert again.status_code == 302
+    assert db.session.scalars(drawn).all() == first
+    # Once a case is assigned the draw stays.
+    case = db.session.scalars(sa.select(SampledCase).where(SampledCase.active)).first()
+    sign_in(client, people["supervisor"])
+    client.post(
+        f"/nhap-phieu/dot/{survey_round.id}/phan-cong", data={"surveyor": str(people["an"].id), "cases": [case.id]}
+    )
+    sign_in(client, people["analyst"])
+    refused = client.post(f"/phan-tich/dot/{survey_round.id}/huy-chon-mau", follow_redirects=True)
+    assert "1 trường hợp đã được giao, có kết quả hoặc có phiếu: không huỷ được lần chọn mẫu." in refused.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 12
