@@ -85,3 +85,16 @@ class VerificationForm(FlaskForm):
         _l("Người nhập có quá bao nhiêu lỗi/1.000 trường thì kiểm tra mọi phiếu của người đó"),
         validators=[InputRequired(_l("Vui lòng nhập số.")), NumberRange(min=0, max=1000)],
     )
+
+
+class TopUpForm(FlaskForm):
+    """More reserves for a stratum whose reserves ran out."""
+
+    stratum = SelectField(_l("Tầng"), validators=[DataRequired(_l("Vui lòng chọn tầng."))], validate_choice=False)
+    count = IntegerField(
+        _l("Số hồ sơ dự phòng bổ sung"),
+        validators=[InputRequired(_l("Vui lòng nhập số hồ sơ.")), NumberRange(min=1, max=1000)],
+    )
+    reason = StringField(
+        _l("Lý do bổ sung"), validators=[DataRequired(_l("Phải ghi lý do bổ sung dự phòng.")), Length(max=300)]
+    )

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey import questionnaires
 from survey.analyst import bp, queries
-from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, VerificationForm
+from survey.analyst.forms import DrawForm, FrameUploadForm, RoundForm, TopUpForm, VerificationForm
 from survey.extensions import db
 from survey.models import Response as StoredResponse
 from survey.models import SurveyRound
@@ -18,7 +18,7 @@ from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
-from survey.paper.sample import Draw, draw_round, undo_draw
+from survey.paper.sample import Draw, draw_round, top_up_reserves, undo_draw
 from survey.questionnaires.definition import text_of
 from survey.reports import estimates
 from survey.security import ConfirmForm, role_required
@@ -155,6 +155,7 @@ def _render_round(
         upload=upload or FrameUploadForm(),
         draw=_draw_form(survey_round, draw),
         confirm=ConfirmForm(),
+        top_up=TopUpForm(),
         verification=verification or VerificationForm(obj=survey_round),
         checked=checked,
         token=token,
@@ -297,6 +298,26 @@ def undo(round_id: int) -> WerkzeugResponse:
         else:
             db.session.commit()
             flash(_("Đã huỷ lần chọn mẫu (%(n)d hồ sơ); có thể chọn mẫu lại.", n=removed), "success")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/bo-sung-du-phong", methods=["POST"])
+@role_required(*ANALYSTS)
+def top_up(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = TopUpForm()
+    if not form.validate_on_submit():
+        for message in (m for errors in form.errors.values() for m in errors):
+            flash(str(message), "error")
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    try:
+        added = top_up_reserves(db.session, survey_round, form.stratum.data, form.count.data, form.reason.data)
+    except RoundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Đã bổ sung %(n)d hồ sơ dự phòng cho tầng %(s)s.", n=added, s=form.stratum.data), "success")
     return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from analysis import sampling
 from analysis.questionnaire import index_spec
 from survey.models import FrameRecord, PaperForm, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
+from survey.models.base import utcnow
 from survey.paper.rounds import RoundError
 from survey.paper.serials import form_serial
 
@@ -260,3 +261,75 @@ def undo_draw(session: Session, survey_round: SurveyRound) -> int:
     session.flush()
     session.expire_all()
     return int(removed)
+
+
+def top_up_reserves(session: Session, survey_round: SurveyRound, stratum: str, count: int, reason: str) -> int:
+    """Release `count` more reserves in `stratum` from the frame records not yet drawn, with
+    the same SRSWOR keyed on dossier codes and a seed derived from the round's (its seed plus
+    the number of this top-up), so the same frame, seed and top-ups give the same dossiers.
+    Each top-up is recorded with the round (stratum, number added, reason, seed, time).
+    Returns how many reserves were added (fewer than asked when the frame runs out)."""
+    if not reason.strip():
+        raise RoundError("Phải ghi lý do bổ sung dự phòng.")
+    if count < 1:
+        raise RoundError("Số hồ sơ dự phòng bổ sung phải từ 1 trở lên.")
+    # Claim the round first: two top-ups at once run one after the other.
+    claimed = session.execute(
+        sa.update(SurveyRound)
+        .where(SurveyRound.id == survey_round.id, SurveyRound.status.in_(("sampled", "fieldwork")))
+        .values(status=SurveyRound.status)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise RoundError("Chỉ bổ sung dự phòng khi đợt đã chọn mẫu và chưa kết thúc thực địa.")
+    session.refresh(survey_round)
+    design = session.get(StratumDesign, (survey_round.id, stratum))
+    if design is None or survey_round.seed is None:
+        raise RoundError(f"Tầng {stratum} không có trong thiết kế mẫu của đợt này.")
+    drawn = sa.select(SampledCase.frame_record_id).where(SampledCase.round_id == survey_round.id)
+    rest = pd.DataFrame(
+        session.execute(
+            sa.select(FrameRecord.id, FrameRecord.dossier_code, FrameRecord.stratum).where(
+                FrameRecord.round_id == survey_round.id, FrameRecord.stratum == stratum, FrameRecord.id.not_in(drawn)
+            )
+        ).all(),
+        columns=["id", "dossier_code", "stratum"],
+    )
+    if rest.empty:
+        raise RoundError(f"Tầng {stratum} không còn hồ sơ nào trong khung để bổ sung.")
+    allocation = dict(survey_round.allocation or {})
+    top_ups = list(allocation.get("top_ups", []))
+    seed = int(survey_round.seed) + len(top_ups) + 1
+    added = min(count, len(rest))
+    plan = pd.DataFrame({"N_h": [len(rest)], "n_h": [0], "reserve_h": [added]}, index=pd.Index([stratum]))
+    selection = sampling.draw(
+        rest[["dossier_code", "stratum"]], plan, stratum_col="stratum", id_col="dossier_code", seed=seed
+    )
+    ids = dict(zip(rest["dossier_code"], rest["id"], strict=True))
+    last_order, sequence = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.max(sa.case((SampledCase.stratum == stratum, SampledCase.draw_order))), 0),
+            sa.func.count(),
+        ).where(SampledCase.round_id == survey_round.id)
+    ).one()
+    rows = [
+        {
+            "round_id": survey_round.id,
+            "frame_record_id": int(ids[row.dossier_code]),
+            "stratum": stratum,
+            "role": "reserve",
+            "draw_order": int(last_order) + int(row.order),
+            "active": False,
+            "form_serial": form_serial(survey_round.id, int(sequence) + i),
+        }
+        for i, row in enumerate(selection.sort_values("order").itertuples(index=False), start=1)
+    ]
+    session.execute(sa.insert(SampledCase.__table__), rows)
+    design.reserve_size += added
+    top_ups.append(
+        {"stratum": stratum, "added": added, "reason": reason.strip(), "seed": seed, "at": utcnow().isoformat()}
+    )
+    allocation["top_ups"] = top_ups
+    survey_round.allocation = allocation
+    session.flush()
+    return added

@@ -345,3 +345,20 @@ def test_undo_a_draw_before_fieldwork_then_the_same_seed_draws_the_same_dossiers
         as_text=True
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 12
+
+
+def test_top_up_reserves_through_the_round_page(client, db, demo, people) -> None:
+    from survey.models import StratumDesign
+
+    survey_round = sampled_round(client, db, people)
+    stratum = db.session.scalars(sa.select(StratumDesign.stratum).order_by(StratumDesign.stratum)).first()
+    url = f"/phan-tich/dot/{survey_round.id}/bo-sung-du-phong"
+    missing = client.post(url, data={"stratum": stratum, "count": "2"}, follow_redirects=True)
+    assert "Phải ghi lý do bổ sung dự phòng." in missing.get_data(as_text=True)
+    done = client.post(
+        url, data={"stratum": stratum, "count": "2", "reason": "Ba hộ từ chối"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert f"Đã bổ sung 2 hồ sơ dự phòng cho tầng {stratum}." in done
+    assert "Ba hộ từ chối" in done and "(hạt giống 12)" in done
+    unknown = client.post(url, data={"stratum": "X|khac", "count": "1", "reason": "thử"}, follow_redirects=True)
+    assert "Tầng X|khac không có trong thiết kế mẫu của đợt này." in unknown.get_data(as_text=True)
