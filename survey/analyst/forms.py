@@ -60,6 +60,9 @@ class DrawForm(FlaskForm):
     sd_round = SelectField(
         _l("Neyman: độ lệch chuẩn mỗi tầng lấy từ đợt"), coerce=int, default=0, validate_choice=False
     )
+    assumed_rr = FloatField(
+        _l("Xem trước: tỉ lệ trả lời dự kiến"), default=0.6, validators=[Optional(), NumberRange(min=0.01, max=1)]
+    )
 
     def draw_parameters(self) -> dict[str, Any]:
         """The keyword arguments of `survey.paper.sample.draw_round` (without the S_h round):

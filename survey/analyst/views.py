@@ -18,7 +18,7 @@ from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
-from survey.paper.sample import Draw, draw_round, top_up_reserves, undo_draw
+from survey.paper.sample import Draw, Preview, draw_round, preview_round, top_up_reserves, undo_draw
 from survey.questionnaires.definition import text_of
 from survey.reports import estimates
 from survey.security import ConfirmForm, role_required
@@ -143,6 +143,7 @@ def _render_round(
     checked: frames.FrameCheck | None = None,
     token: str | None = None,
     verification: VerificationForm | None = None,
+    preview: Preview | None = None,
 ) -> str:
     return render_template(
         "analyst/round.html",
@@ -159,6 +160,7 @@ def _render_round(
         verification=verification or VerificationForm(obj=survey_round),
         checked=checked,
         token=token,
+        preview=preview,
     )
 
 
@@ -283,6 +285,28 @@ def _flash_draw(done: Draw) -> None:
         ),
         "success",
     )
+
+
+@bp.route("/dot/<int:round_id>/chon-mau/xem-truoc", methods=["POST"])
+@role_required(*ANALYSTS)
+def draw_preview(round_id: int) -> str | tuple[str, int]:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = _draw_form(survey_round)
+    if not form.validate_on_submit():
+        return _render_round(survey_round, draw=form), 400
+    sd_round = db.get_or_404(SurveyRound, form.sd_round.data) if form.sd_round.data else None
+    try:
+        preview = preview_round(
+            db.session,
+            survey_round,
+            **form.draw_parameters(),
+            sd_round=sd_round,
+            response_rate=form.assumed_rr.data or 0.6,
+        )
+    except RoundError as exc:
+        form.method.errors = [str(exc)]
+        return _render_round(survey_round, draw=form), 400
+    return _render_round(survey_round, draw=form, preview=preview)
 
 
 @bp.route("/dot/<int:round_id>/huy-chon-mau", methods=["POST"])

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from analysis import sampling
 from analysis.questionnaire import index_spec
-from survey.models import FrameRecord, PaperForm, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
+from survey.models import (
+    FrameRecord,
+    PaperForm,
+    Place,
+    Questionnaire,
+    Response,
+    SampledCase,
+    StratumDesign,
+    SurveyRound,
+)
 from survey.models.base import utcnow
 from survey.paper.rounds import RoundError
 from survey.paper.serials import form_serial
@@ -72,19 +81,11 @@ def _claim_for_draw(session: Session, survey_round: SurveyRound) -> None:
         raise RoundError("Đợt khảo sát này đã chọn mẫu.")
 
 
-def draw_sample(
-    session: Session,
-    survey_round: SurveyRound,
-    rule: sampling.AllocationRule,
-    *,
-    seed: int | None = None,
-    stratum_sd: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Allocate, draw main and reserve cases per stratum, and keep the design with the round.
-    The same frame and seed give the same sample, bit for bit."""
-    if survey_round.status != "frame":
-        raise RoundError("Đợt khảo sát này đã chọn mẫu.")
-    _claim_for_draw(session, survey_round)
+def _allocation(
+    session: Session, survey_round: SurveyRound, rule: sampling.AllocationRule, stratum_sd: pd.Series | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The round's frame (id, dossier code, stratum, place, field group) and the allocation
+    `analysis.sampling.allocate` makes of it under `rule`."""
     frame = pd.DataFrame(
         session.execute(
             sa.select(
@@ -106,6 +107,24 @@ def draw_sample(
         design = sampling.allocate(sizes, rule, field_group_of=groups, stratum_sd=sd)
     except ValueError as exc:
         raise RoundError(f"Không phân bổ được cỡ mẫu: {exc}") from None
+    return frame, design
+
+
+def draw_sample(
+    session: Session,
+    survey_round: SurveyRound,
+    rule: sampling.AllocationRule,
+    *,
+    seed: int | None = None,
+    stratum_sd: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Allocate, draw main and reserve cases per stratum, and keep the design with the round.
+    The same frame and seed give the same sample, bit for bit."""
+    if survey_round.status != "frame":
+        raise RoundError("Đợt khảo sát này đã chọn mẫu.")
+    _claim_for_draw(session, survey_round)
+    frame, design = _allocation(session, survey_round, rule, stratum_sd)
+    groups = frame.groupby("stratum")["field_group"].first()
     seed = seed if seed is not None else secrets.randbits(31)
     # Keyed on the dossier codes (sorted within each stratum by the draw), not on database ids:
     # the same file and seed give the same dossiers after a re-import, in another row order,
@@ -190,6 +209,79 @@ def parse_oversample(items: Iterable[str]) -> dict[str, float]:
     return factors
 
 
+def _rule(
+    method: str,
+    total_n: int | None,
+    per_stratum: int | None,
+    minimum: int,
+    oversample: Mapping[str, float] | None,
+    reserve_rate: float,
+) -> sampling.AllocationRule:
+    """The allocation rule; field groups with a factor of 1 are not oversampled."""
+    factors = {group: factor for group, factor in (oversample or {}).items() if factor not in (None, 1.0)}
+    return sampling.AllocationRule(
+        method=method,  # checked by AllocationRule
+        total_n=total_n,
+        per_stratum=per_stratum,
+        minimum=minimum,
+        oversample=factors,
+        reserve_rate=reserve_rate,
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The allocation a draw would make, nothing written: per stratum (place, field group,
+    N_h, n_h, reserves, sampling fraction, expected interviews), per field group and in all."""
+
+    strata: pd.DataFrame
+    groups: pd.DataFrame
+    response_rate: float
+
+
+def _fractions(table: pd.DataFrame, response_rate: float) -> pd.DataFrame:
+    design = table[["N_h", "n_h", "reserve_h"]].astype("int64")
+    return table.assign(
+        pi_h=sampling.inclusion_probabilities(design),
+        expected=sampling.expected_interviews(design, response_rate),
+    )
+
+
+def preview_round(
+    session: Session,
+    survey_round: SurveyRound,
+    *,
+    response_rate: float,
+    method: str,
+    total_n: int | None = None,
+    per_stratum: int | None = None,
+    minimum: int = 0,
+    oversample: Mapping[str, float] | None = None,
+    reserve_rate: float = 0.4,
+    seed: int | None = None,
+    sd_round: SurveyRound | None = None,
+) -> Preview:
+    """What `draw_round` with these parameters would allocate (the seed only picks dossiers,
+    not sizes). Nothing is written. A broken rule raises `RoundError`."""
+    if survey_round.status != "frame":
+        raise RoundError("Đợt khảo sát này đã chọn mẫu.")
+    try:
+        rule = _rule(method, total_n, per_stratum, minimum, oversample, reserve_rate)
+        stratum_sd = stratum_sd_from_round(session, sd_round) if sd_round is not None else None
+        frame, design = _allocation(session, survey_round, rule, stratum_sd)
+        firsts = frame.groupby("stratum")[["place_id", "field_group"]].first()
+        names = dict(
+            session.execute(sa.select(Place.id, Place.name).where(Place.id.in_(firsts["place_id"].tolist()))).all()
+        )
+        strata = _fractions(design.join(firsts), response_rate).assign(place=firsts["place_id"].map(names))
+        by_group = design.join(firsts["field_group"]).groupby("field_group")[["N_h", "n_h", "reserve_h"]].sum()
+        total = pd.DataFrame([by_group.sum()], index=pd.Index(["__total__"]))
+        groups = _fractions(pd.concat([by_group, total]), response_rate)
+    except ValueError as exc:  # RoundError and SamplingError included
+        raise RoundError(str(exc)) from None
+    return Preview(strata, groups, response_rate)
+
+
 def draw_round(
     session: Session,
     survey_round: SurveyRound,
@@ -206,16 +298,8 @@ def draw_round(
     """The draw as the page and the command line ask for it: build the allocation rule
     (field groups with a factor of 1 are not oversampled), take the Neyman S_h from an
     earlier round if one is named, and draw. A broken rule raises `RoundError`."""
-    factors = {group: factor for group, factor in (oversample or {}).items() if factor not in (None, 1.0)}
     try:
-        rule = sampling.AllocationRule(
-            method=method,  # checked by AllocationRule
-            total_n=total_n,
-            per_stratum=per_stratum,
-            minimum=minimum,
-            oversample=factors,
-            reserve_rate=reserve_rate,
-        )
+        rule = _rule(method, total_n, per_stratum, minimum, oversample, reserve_rate)
         stratum_sd = stratum_sd_from_round(session, sd_round) if sd_round is not None else None
         design = draw_sample(session, survey_round, rule, seed=seed, stratum_sd=stratum_sd)
     except ValueError as exc:  # RoundError included

@@ -362,3 +362,32 @@ def test_top_up_reserves_through_the_round_page(client, db, demo, people) -> Non
     assert "Ba hộ từ chối" in done and "(hạt giống 12)" in done
     unknown = client.post(url, data={"stratum": "X|khac", "count": "1", "reason": "thử"}, follow_redirects=True)
     assert "Tầng X|khac không có trong thiết kế mẫu của đợt này." in unknown.get_data(as_text=True)
+
+
+def test_draw_preview_shows_the_allocation_and_writes_nothing(client, db, demo, people) -> None:
+    from survey.models import Place
+
+    sign_in(client, people["analyst"])
+    client.post("/phan-tich/dot", data={"name": "Đợt xem", "period_start": "2026-01-01", "period_end": "2026-03-31"})
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    client.post(
+        f"/phan-tich/dot/{survey_round.id}/khung",
+        data={"file": (io.BytesIO(frame_csv(STRATA).encode()), "khung.csv")},
+        content_type="multipart/form-data",
+    )
+    params = {"method": "fixed", "per_stratum": "4", "minimum": "0", "reserve_rate": "0.5", "assumed_rr": "0.5"}
+    page = client.post(f"/phan-tich/dot/{survey_round.id}/chon-mau/xem-truoc", data=params)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    preview = html[html.index('id="xem-truoc"') :]
+    centre = db.session.scalars(sa.select(Place.name).where(Place.code == "TTPVHCC")).one()
+    assert centre in preview and "Đất đai" in preview and "Xây dựng" in preview
+    assert "10.0 %" in preview and "13.3 %" in preview  # 4/40 and 4/30
+    total = re.search(r'<tr class="total">(.*?)</tr>', preview).group(1)
+    assert re.findall(r'class="num">([^<]+)<', total) == ["70", "8", "4", "11.4 %", "4"]
+    assert "tỉ lệ trả lời 50 %" in preview
+    db.session.expire_all()
+    assert db.session.get(SurveyRound, survey_round.id).status == "frame"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 0
+    bad = client.post(f"/phan-tich/dot/{survey_round.id}/chon-mau/xem-truoc", data=params | {"per_stratum": ""})
+    assert bad.status_code == 400
