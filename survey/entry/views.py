@@ -226,7 +226,8 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
             keying = double_keying.start_keying(db.session, the_batch, form.serial.data, current_user)
         except double_keying.KeyingError as exc:
             db.session.rollback()
-            form.serial.errors.append(str(exc))
+            form.serial.errors.append(str(exc))  # the message names the serial typed
+            form.serial.data = ""  # ready for the next scan or the corrected serial
         else:
             db.session.commit()
             return redirect(url_for("entry.key_form", keying_id=keying.id))
@@ -288,8 +289,8 @@ def _finish_keying(
 def _render_keying(keying: Keying, form: object, check: double_keying.KeyingCheck | None = None) -> str:
     for code in check.missing if check else ():
         form[code].errors = [_("Câu bắt buộc: nhập mã đã đánh dấu trên phiếu.")]
-    warning = None
-    if check is not None and check.straight_lined:
+    warning, straight = None, check is not None and check.straight_lined
+    if straight:
         warning = _("Mọi câu đánh giá có cùng một mức. Hãy xem lại phiếu giấy rồi đánh dấu ô xác nhận.")
     if check is not None and check.answered_dossier:
         warning = _(
@@ -306,6 +307,7 @@ def _render_keying(keying: Keying, form: object, check: double_keying.KeyingChec
         form=form,
         sections=keyed_questions(definition),
         warning=warning,
+        straight=straight,
     )
 
 

@@ -207,6 +207,8 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
         f"/nhap-phieu/lo/{batch_id}", data={"serial": case.form_serial[:-1] + str((int(case.form_serial[-1]) + 1) % 10)}
     )
     assert "sai (kiểm tra lại chữ số cuối)" in bad_serial.get_data(as_text=True)
+    serial_box = re.search(r'<input[^>]*name="serial"[^>]*>', bad_serial.get_data(as_text=True)).group(0)
+    assert 'value=""' in serial_box and "autofocus" in serial_box  # cleared for the next try
     url = client.post(f"/nhap-phieu/lo/{batch_id}", data={"serial": case.form_serial}).headers["Location"]
     out_of_range = client.post(
         url, data={code: "4" for code in ITEMS} | {"A1": "7", "loai_nguoi_tra_loi": "1", "tuoi": "3"}
@@ -221,6 +223,9 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
     assert 'value="5"' in client.get(url).get_data(as_text=True)  # the draft comes back
     straight = client.post(url, data={code: "5" for code in ITEMS} | {"loai_nguoi_tra_loi": "1", "tuoi": "3"})
     assert straight.status_code == 422 and "cùng một mức" in straight.get_data(as_text=True)
+    # One keystroke (Enter) confirms: the focused button carries the confirmation.
+    assert re.search(r'<button[^>]*name="confirm_straight" value="y" autofocus>', straight.get_data(as_text=True))
+    assert "confirm_straight" not in missing.get_data(as_text=True)
     ok = client.post(
         url, data={code: "5" for code in ITEMS} | {"loai_nguoi_tra_loi": "1", "tuoi": "3", "confirm_straight": "y"}
     )
