@@ -816,3 +816,31 @@ def stratum_sd_from_counts(satisfied: pd.Series, rated: pd.Series, *, prior: flo
     a = float(prior)
     p = (np.array(x, dtype=np.float64) + a) / (np.array(m, dtype=np.float64) + 2 * a)
     return pd.Series(np.sqrt(p * (1 - p)), index=satisfied.index.copy(), name="S_h", dtype=np.float64)
+
+
+def expected_interviews(design: pd.DataFrame, response_rate: float) -> pd.Series:
+    """Interviews expected per stratum from the main sample at an assumed response rate:
+    ``n_h × RR`` (a planning figure, shown before the draw; reserves are not counted).
+
+    Parameters
+    ----------
+    design : DataFrame
+        As returned by :func:`allocate`.
+    response_rate : float
+        The assumed response rate, in ``(0, 1]``.
+
+    Returns
+    -------
+    Series
+        float64, indexed like ``design``, named ``"expected"``.
+
+    Raises
+    ------
+    SamplingError
+        (a ValueError) for a response rate outside ``(0, 1]`` or an invalid design.
+    """
+    if not _finite_number(response_rate) or not 0 < response_rate <= 1:
+        raise SamplingError(f"response_rate must be in (0, 1], got {response_rate!r}")
+    plan = _check_design(design)
+    values = [small_n * float(response_rate) for _big_n, small_n, _r in plan.values()]
+    return pd.Series(np.array(values, dtype=np.float64), index=design.index.copy(), name="expected")

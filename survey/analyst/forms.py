@@ -60,6 +60,9 @@ class DrawForm(FlaskForm):
     sd_round = SelectField(
         _l("Neyman: độ lệch chuẩn mỗi tầng lấy từ đợt"), coerce=int, default=0, validate_choice=False
     )
+    assumed_rr = FloatField(
+        _l("Xem trước: tỉ lệ trả lời dự kiến"), default=0.6, validators=[Optional(), NumberRange(min=0.01, max=1)]
+    )
 
     def draw_parameters(self) -> dict[str, Any]:
         """The keyword arguments of `survey.paper.sample.draw_round` (without the S_h round):
@@ -147,3 +150,16 @@ class CommentFilterForm(FlaskForm):
     def validate_end(self, field) -> None:
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+
+
+class TopUpForm(FlaskForm):
+    """More reserves for a stratum whose reserves ran out."""
+
+    stratum = SelectField(_l("Tầng"), validators=[DataRequired(_l("Vui lòng chọn tầng."))], validate_choice=False)
+    count = IntegerField(
+        _l("Số hồ sơ dự phòng bổ sung"),
+        validators=[InputRequired(_l("Vui lòng nhập số hồ sơ.")), NumberRange(min=1, max=1000)],
+    )
+    reason = StringField(
+        _l("Lý do bổ sung"), validators=[DataRequired(_l("Phải ghi lý do bổ sung dự phòng.")), Length(max=300)]
+    )

@@ -19,6 +19,7 @@ from survey.analyst.forms import (
     PaperSnapshotForm,
     QrSnapshotForm,
     RoundForm,
+    TopUpForm,
     VerificationForm,
 )
 from survey.extensions import db
@@ -29,7 +30,7 @@ from survey.models.paper import OUTCOMES
 from survey.paper import fieldwork, frames
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
-from survey.paper.sample import draw_round
+from survey.paper.sample import Draw, Preview, draw_round, preview_round, top_up_reserves, undo_draw
 from survey.questionnaires.definition import text_of
 from survey.reports import comments, estimates, exports, snapshots
 from survey.reports.dashboard import bar_svg, build_annual_report, build_dashboard, build_trend, funnel_svg
@@ -316,6 +317,7 @@ def _render_round(
     checked: frames.FrameCheck | None = None,
     token: str | None = None,
     verification: VerificationForm | None = None,
+    preview: Preview | None = None,
 ) -> str:
     return render_template(
         "analyst/round.html",
@@ -328,9 +330,11 @@ def _render_round(
         upload=upload or FrameUploadForm(),
         draw=_draw_form(survey_round, draw),
         confirm=ConfirmForm(),
+        top_up=TopUpForm(),
         verification=verification or VerificationForm(obj=survey_round),
         checked=checked,
         token=token,
+        preview=preview,
     )
 
 
@@ -426,9 +430,17 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
         done = draw_round(db.session, survey_round, **form.draw_parameters(), sd_round=sd_round)
     except RoundError as exc:
         db.session.rollback()
+        if survey_round.status != "frame":  # reloaded after the rollback
+            flash(str(exc), "error")  # drawn meanwhile (a double click): the page shows that sample
+            return redirect(url_for("analyst.round_detail", round_id=round_id))
         form.method.errors = [str(exc)]
         return _render_round(survey_round, draw=form), 400
     db.session.commit()
+    _flash_draw(done)
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+def _flash_draw(done: Draw) -> None:
     if done.size_changed:
         flash(
             _(
@@ -447,6 +459,63 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
         ),
         "success",
     )
+
+
+@bp.route("/dot/<int:round_id>/chon-mau/xem-truoc", methods=["POST"])
+@role_required(*ANALYSTS)
+def draw_preview(round_id: int) -> str | tuple[str, int]:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = _draw_form(survey_round)
+    if not form.validate_on_submit():
+        return _render_round(survey_round, draw=form), 400
+    sd_round = db.get_or_404(SurveyRound, form.sd_round.data) if form.sd_round.data else None
+    try:
+        preview = preview_round(
+            db.session,
+            survey_round,
+            **form.draw_parameters(),
+            sd_round=sd_round,
+            response_rate=form.assumed_rr.data or 0.6,
+        )
+    except RoundError as exc:
+        form.method.errors = [str(exc)]
+        return _render_round(survey_round, draw=form), 400
+    return _render_round(survey_round, draw=form, preview=preview)
+
+
+@bp.route("/dot/<int:round_id>/huy-chon-mau", methods=["POST"])
+@role_required(*ANALYSTS)
+def undo(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            removed = undo_draw(db.session, survey_round)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã huỷ lần chọn mẫu (%(n)d hồ sơ); có thể chọn mẫu lại.", n=removed), "success")
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+@bp.route("/dot/<int:round_id>/bo-sung-du-phong", methods=["POST"])
+@role_required(*ANALYSTS)
+def top_up(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = TopUpForm()
+    if not form.validate_on_submit():
+        for message in (m for errors in form.errors.values() for m in errors):
+            flash(str(message), "error")
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    try:
+        added = top_up_reserves(db.session, survey_round, form.stratum.data, form.count.data, form.reason.data)
+    except RoundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Đã bổ sung %(n)d hồ sơ dự phòng cho tầng %(s)s.", n=added, s=form.stratum.data), "success")
     return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 

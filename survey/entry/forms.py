@@ -1,14 +1,43 @@
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from survey.models import User
+
+#: The surveyor choice that takes cases back. Never the default: the select starts empty.
+REVOKE = "thu-hoi"
 
 
 class AssignForm(FlaskForm):
-    surveyor = SelectField(_l("Giao cho điều tra viên"), coerce=int, validate_choice=False)
+    surveyor = SelectField(
+        _l("Giao cho điều tra viên"),
+        validators=[DataRequired(_l("Vui lòng chọn điều tra viên (hoặc chọn thu hồi)."))],
+        validate_choice=False,
+    )
     cases = SelectMultipleField(coerce=int, validate_choice=False)
     #: Every case the page showed under its current filter ("Giao tất cả N trường hợp").
     visible = SelectMultipleField(coerce=int, validate_choice=False)
+    #: The number of cases taken away that the user confirmed on the confirmation step.
+    xac_nhan = IntegerField(validators=[Optional()])
+
+    def set_choices(self, surveyors: Sequence[User]) -> None:
+        self.surveyor.choices = [
+            ("", _l("— chọn điều tra viên —")),
+            *((str(u.id), u.full_name) for u in surveyors),
+            (REVOKE, _l("— thu hồi, chưa giao —")),
+        ]
+
+    def target(self, surveyors: Sequence[User]) -> User | None:
+        """The chosen surveyor, None to revoke; LookupError for anything else."""
+        if self.surveyor.data == REVOKE:
+            return None
+        chosen = next((u for u in surveyors if str(u.id) == self.surveyor.data), None)
+        if chosen is None:
+            raise LookupError(self.surveyor.data)
+        return chosen
 
     def chosen_cases(self, everything_shown: bool) -> list[int]:
         return list(self.visible.data if everything_shown else self.cases.data)

@@ -3,6 +3,9 @@ done by `survey.paper`; these views parse the request, call it, and render."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,7 +18,14 @@ from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, 
 from survey.models.paper import OUTCOMES
 from survey.paper import double_keying
 from survey.paper.batches import BatchError, batch_control, create_batch
-from survey.paper.fieldwork import assign, log_pii_view, record_outcome, replace_case
+from survey.paper.fieldwork import (
+    AssignResult,
+    ConfirmationNeeded,
+    assign,
+    log_pii_view,
+    record_outcome,
+    replace_case,
+)
 from survey.paper.keying_form import (
     answers_from_keying,
     build_adjudication_form_class,
@@ -54,18 +64,9 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
     surveyors = db.session.scalars(queries.active_surveyors()).all()
     form = AssignForm()
-    form.surveyor.choices = [(0, _("— thu hồi, chưa giao —"))] + [(u.id, u.full_name) for u in surveyors]
+    form.set_choices(surveyors)
     if form.validate_on_submit():
-        target = next((u for u in surveyors if u.id == form.surveyor.data), None)
-        try:
-            changed = assign(db.session, survey_round, form.chosen_cases("giao-tat-ca" in request.form), target)
-        except RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Đã cập nhật %(n)d trường hợp.", n=changed), "success")
-        return redirect(request.full_path if request.args else url_for("entry.assignments", round_id=round_id))
+        return _apply_assignment(survey_round, form, surveyors)
     place_filter, unassigned_only = request.args.get("noi", type=int), request.args.get("chua_giao") == "1"
     query = queries.cases_for_assignment(round_id, place_id=place_filter, unassigned_only=unassigned_only)
     cases = db.session.scalars(query).all()
@@ -80,6 +81,43 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
         places=db.session.execute(queries.round_places(round_id)).all(),
         place_filter=place_filter,
         unassigned_only=unassigned_only,
+    )
+
+
+def _apply_assignment(survey_round: SurveyRound, form: AssignForm, surveyors: Sequence[User]) -> str | WerkzeugResponse:
+    """Assign (or revoke) the chosen cases; ask for confirmation first when cases would be
+    taken away from an interviewer; say what changed."""
+    back = request.full_path if request.args else url_for("entry.assignments", round_id=survey_round.id)
+    chosen = form.chosen_cases("giao-tat-ca" in request.form)
+    try:
+        target = form.target(surveyors)
+        result = assign(db.session, survey_round, chosen, target, confirmed=form.xac_nhan.data)
+    except LookupError:
+        flash(_("Điều tra viên đã chọn không còn hoạt động."), "error")
+    except ConfirmationNeeded as exc:
+        db.session.rollback()
+        return render_template(
+            "entry/assign_confirm.html", round=survey_round, plan=exc.plan, target=target, cases=chosen, form=form
+        )
+    except RoundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_assignment_summary(result, target), "success")
+    return redirect(back)
+
+
+def _assignment_summary(result: AssignResult, target: User | None) -> str:
+    if target is None:
+        return _("Đã thu hồi %(m)d trường hợp; không đổi (chưa giao): %(k)d.", m=result.revoked, k=result.unchanged)
+    return _(
+        "Đã giao cho %(name)s: %(n)d trường hợp chưa giao, %(moved)d chuyển từ điều tra viên khác; "
+        "không đổi (đã giao cho %(name)s): %(k)d.",
+        name=target.full_name,
+        n=result.assigned,
+        moved=result.moved,
+        k=result.unchanged,
     )
 
 
@@ -188,7 +226,8 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
             keying = double_keying.start_keying(db.session, the_batch, form.serial.data, current_user)
         except double_keying.KeyingError as exc:
             db.session.rollback()
-            form.serial.errors.append(str(exc))
+            form.serial.errors.append(str(exc))  # the message names the serial typed
+            form.serial.data = ""  # ready for the next scan or the corrected serial
         else:
             db.session.commit()
             return redirect(url_for("entry.key_form", keying_id=keying.id))
@@ -225,12 +264,24 @@ def key_form(keying_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         db.session.commit()
         flash(_("Đã lưu nháp phiếu %(s)s.", s=paper_form.serial), "info")
         return redirect(url_for("entry.batch", batch_id=paper_form.batch_id))
-    check = double_keying.submit_keying(
-        db.session, keying, answers, questionnaire, confirmed_straight=form.confirm_straight.data
-    )
+    return _finish_keying(keying, form, answers, questionnaire)
+
+
+def _finish_keying(
+    keying: Keying, form: Any, answers: dict[str, Any], questionnaire: Questionnaire
+) -> WerkzeugResponse | tuple[str, int]:
+    paper_form = keying.form
+    try:
+        check = double_keying.submit_keying(
+            db.session, keying, answers, questionnaire, confirmed_straight=form.confirm_straight.data
+        )
+    except double_keying.KeyingError as exc:  # finished meanwhile (double click), or a lost race
+        db.session.rollback()
+        flash(str(exc), "info")
+        return redirect(url_for("entry.batch", batch_id=paper_form.batch_id))
+    db.session.commit()  # a draft kept for an already answered dossier, or the finished keying
     if not check.finished:
         return _render_keying(keying, form, check), 422
-    db.session.commit()
     flash(_("Xong phiếu %(s)s (lần nhập %(p)d).", s=paper_form.serial, p=keying.pass_no), "success")
     return redirect(url_for("entry.batch", batch_id=paper_form.batch_id))
 
@@ -238,9 +289,15 @@ def key_form(keying_id: int) -> str | WerkzeugResponse | tuple[str, int]:
 def _render_keying(keying: Keying, form: object, check: double_keying.KeyingCheck | None = None) -> str:
     for code in check.missing if check else ():
         form[code].errors = [_("Câu bắt buộc: nhập mã đã đánh dấu trên phiếu.")]
-    warning = None
-    if check is not None and check.straight_lined:
+    warning, straight = None, check is not None and check.straight_lined
+    if straight:
         warning = _("Mọi câu đánh giá có cùng một mức. Hãy xem lại phiếu giấy rồi đánh dấu ô xác nhận.")
+    if check is not None and check.answered_dossier:
+        warning = _(
+            "Hồ sơ %(d)s đã có phiếu trả lời giấy (có thể ở một đợt khảo sát khác): phiếu này chưa được ghi vào "
+            "kết quả. Phần đã nhập được lưu nháp; hãy chuyển phiếu giấy cho tổ trưởng.",
+            d=check.answered_dossier,
+        )
     definition = _questionnaire_of(keying.form.case.round_id).definition
     return render_template(
         "entry/key.html",
@@ -250,6 +307,7 @@ def _render_keying(keying: Keying, form: object, check: double_keying.KeyingChec
         form=form,
         sections=keyed_questions(definition),
         warning=warning,
+        straight=straight,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from survey.models import Batch, PaperForm
@@ -15,14 +16,24 @@ class BatchError(ValueError):
 
 
 def create_batch(session: Session, round_id: int, *, code: str, post_office: str, received: int) -> Batch:
-    """Register a batch of paper forms as counted by hand at reception. Flushes."""
+    """Register a batch of paper forms as counted by hand at reception. Flushes; a code taken
+    by a concurrent request (the unique constraint) rolls the session back and raises
+    `BatchError`."""
     code = code.strip().upper()
-    if session.scalar(sa.select(Batch.id).where(Batch.round_id == round_id, Batch.code == code)) is not None:
+    if batch_code_taken(session, round_id, code):
         raise BatchError(f"Mã lô {code} đã có.")
     batch = Batch(round_id=round_id, code=code, post_office=post_office.strip(), received=received)
     session.add(batch)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another team leader registered the same code at the same moment
+        session.rollback()
+        raise BatchError(f"Mã lô {code} đã có.") from None
     return batch
+
+
+def batch_code_taken(session: Session, round_id: int, code: str) -> bool:
+    return session.scalar(sa.select(Batch.id).where(Batch.round_id == round_id, Batch.code == code)) is not None
 
 
 @dataclass(frozen=True)

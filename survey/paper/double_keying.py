@@ -9,6 +9,7 @@ the round verifies one form in N — after a first keying not drawn for verifica
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +19,11 @@ from sqlalchemy.orm import Session
 from survey.models import Batch, Discrepancy, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import OUTCOMES
-from survey.paper.keying_form import required_missing, straight_lined
+from survey.paper.keying_form import CONTROL, normalised_text, required_missing, straight_lined
 from survey.paper.operators import needs_verification
 from survey.paper.serials import normalise_serial, serial_is_valid
 from survey.questionnaires.definition import field_code
-from survey.responses.recording import record_response
+from survey.responses.recording import DuplicateDossier, dossier_taken, record_response
 
 
 class KeyingError(ValueError):
@@ -89,7 +90,46 @@ def save_draft(session: Session, keying: Keying, answers: dict[str, Any]) -> Non
 
 
 def _value(v: Any) -> str | None:
-    return None if v is None or v == "" else str(v)
+    """A keyed value as compared and stored in a discrepancy: text normalised (NFC, spaces),
+    so the same words typed on two keyboards are the same value."""
+    if v is None or v == "":
+        return None
+    return normalised_text(v) or None if isinstance(v, str) else str(v)
+
+
+def _settled(questionnaire: Questionnaire, code: str, value: str | None) -> str | None:
+    """The adjudicated value normalised by the question's type: a date as ISO (typed
+    15/03/2026, 15032026 or 2026-03-15), text in NFC without control characters."""
+    value = _value(value)
+    if value is None:
+        return None
+    if CONTROL.search(value):
+        raise KeyingError(f"{code}: nội dung có ký tự không hợp lệ.")
+    if _question_type(questionnaire, code) == "date":
+        for fmt in ("%d/%m/%Y", "%d%m%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value, fmt).date().isoformat()
+            except ValueError:
+                continue
+        raise KeyingError(f"{code}: ngày {value} không hợp lệ (dạng ngày/tháng/năm).")
+    return value
+
+
+def _question_type(questionnaire: Questionnaire, code: str) -> str | None:
+    for section in questionnaire.definition["sections"]:
+        for q in section["questions"]:
+            if q["code"] == code:
+                return str(q["type"])
+    return None
+
+
+def _charged(value: str | None, first: str | None, second: str | None) -> str | None:
+    """Who keyed something else than the paper (None: both keyings agree with it once
+    normalised, nobody is charged)."""
+    wrong_first, wrong_second = _value(first) != value, _value(second) != value
+    if wrong_first and wrong_second:
+        return "both"
+    return "first" if wrong_first else "second" if wrong_second else None
 
 
 def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], questionnaire: Questionnaire) -> PaperForm:
@@ -98,6 +138,16 @@ def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], que
     form = keying.form
     survey_round = session.get(SurveyRound, form.case.round_id)
     assert survey_round is not None
+    # Claim the keying (only one transaction can turn the draft into a finished keying): a
+    # double click on "Hoàn tất" finishes it once and the second request is told so.
+    claimed = session.execute(
+        sa.update(Keying)
+        .where(Keying.id == keying.id, Keying.draft.is_(True))
+        .values(draft=False)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise KeyingError(f"Phiếu {form.serial} (lần nhập {keying.pass_no}) đã nhập xong.")
     keying.answers = answers
     keying.fields_keyed = len(answers)
     keying.draft = False
@@ -137,8 +187,9 @@ def finish_keying(session: Session, keying: Keying, answers: dict[str, Any], que
 def adjudicate(
     session: Session, form: PaperForm, resolved: dict[str, str | None], adjudicator: User, questionnaire: Questionnaire
 ) -> None:
-    """Settle every mismatch from the paper and attribute each error to the first keyer, the
-    second, or both; then the form is verified."""
+    """Settle every mismatch from the paper (values normalised by the question's type) and
+    charge each error to the keyer(s) whose normalised value differs from it; then the form
+    is verified."""
     if form.status != "mismatch":
         raise KeyingError(f"Phiếu {form.serial} không có sai lệch cần đối chiếu.")
     discrepancies = session.scalars(sa.select(Discrepancy).where(Discrepancy.form_id == form.id)).all()
@@ -149,9 +200,9 @@ def adjudicate(
     answers = dict(second.answers)
     now = utcnow()
     for d in discrepancies:
-        value = _value(resolved[d.question_code])
+        value = _settled(questionnaire, d.question_code, resolved[d.question_code])
         d.resolved_value = value
-        d.attributed_to = "second" if value == d.first_value else "first" if value == d.second_value else "both"
+        d.attributed_to = _charged(value, d.first_value, d.second_value)
         d.adjudicator_id = adjudicator.id
         d.resolved_at = now
         if value is None:
@@ -164,11 +215,7 @@ def adjudicate(
 
 
 def _typed(questionnaire: Questionnaire, code: str, value: str) -> Any:
-    for section in questionnaire.definition["sections"]:
-        for q in section["questions"]:
-            if q["code"] == code and q["type"] == "scale":
-                return int(value)
-    return value
+    return int(value) if _question_type(questionnaire, code) == "scale" else value
 
 
 def _accept(
@@ -179,17 +226,23 @@ def _accept(
     first = next(k for k in form.keyings if k.pass_no == 1)
     known = {"field_group": record.field_group, "dossier_code": record.dossier_code}
     from_case = {code: known[f] for f in known if (code := field_code(questionnaire.definition, f))}
-    response, _ = record_response(
-        session,
-        questionnaire,
-        {**answers, **from_case},
-        channel="paper",
-        place_id=record.place_id,
-        field_group=record.field_group,
-        interviewer_id=case.surveyor_id,
-        status=status,
-        started_at=first.started_at,
-    )
+    try:
+        response, _ = record_response(
+            session,
+            questionnaire,
+            {**answers, **from_case},
+            channel="paper",
+            place_id=record.place_id,
+            field_group=record.field_group,
+            interviewer_id=case.surveyor_id,
+            status=status,
+            started_at=first.started_at,
+        )
+    except DuplicateDossier as exc:
+        raise KeyingError(
+            f"Hồ sơ {exc.args[0]} đã có phiếu trả lời giấy (có thể ở một đợt khác): "
+            f"phiếu {form.serial} chưa được ghi; chuyển phiếu giấy cho tổ trưởng."
+        ) from None
     form.response_id = response.id
 
 
@@ -210,10 +263,12 @@ class KeyingCheck:
 
     missing: tuple[str, ...] = ()
     straight_lined: bool = False
+    #: The dossier already has a paper response (another round): kept as a draft instead.
+    answered_dossier: str | None = None
 
     @property
     def finished(self) -> bool:
-        return not self.missing and not self.straight_lined
+        return not self.missing and not self.straight_lined and self.answered_dossier is None
 
 
 def submit_keying(
@@ -224,13 +279,19 @@ def submit_keying(
     *,
     confirmed_straight: bool,
 ) -> KeyingCheck:
-    """Finish a keying unless a required answer is missing or an unconfirmed straight line
-    needs a second look at the paper. Flushes."""
+    """Finish a keying unless a required answer is missing, an unconfirmed straight line
+    needs a second look at the paper, or the dossier already has a paper response (a dossier
+    sampled in two overlapping rounds: the answers are saved as a draft and the clerk told).
+    A keying finished meanwhile (double click) raises `KeyingError`. Flushes."""
     definition = questionnaire.definition
     missing = tuple(required_missing(definition, answers))
     if missing:
         return KeyingCheck(missing=missing)
     if straight_lined(definition, answers) and not confirmed_straight:
         return KeyingCheck(straight_lined=True)
+    dossier = keying.form.case.record.dossier_code
+    if dossier_taken(session, dossier.upper(), "paper"):
+        save_draft(session, keying, answers)  # the clerk's work is kept for the team leader
+        return KeyingCheck(answered_dossier=dossier)
     finish_keying(session, keying, answers, questionnaire)
     return KeyingCheck()

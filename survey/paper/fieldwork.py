@@ -19,29 +19,76 @@ from survey.paper import queries
 from survey.paper.rounds import RoundError
 
 
-def assign(session: Session, survey_round: SurveyRound, case_ids: list[int], surveyor: User | None) -> int:
-    """Give active cases to a surveyor (None: take them back). Returns how many changed."""
+@dataclass(frozen=True)
+class AssignResult:
+    """What a (bulk) assignment changed: cases newly given to the surveyor, taken over from
+    another surveyor, taken back (revoked), and left as they were."""
+
+    assigned: int = 0
+    moved: int = 0
+    revoked: int = 0
+    unchanged: int = 0
+
+    @property
+    def taken_away(self) -> int:
+        """Cases an interviewer loses: they must be confirmed before anything is written."""
+        return self.moved + self.revoked
+
+
+class ConfirmationNeeded(RoundError):
+    """The assignment would take cases away from an interviewer: nothing was written; ask the
+    user to confirm `plan.taken_away` cases and submit again."""
+
+    def __init__(self, plan: AssignResult) -> None:
+        super().__init__(f"Cần xác nhận: {plan.taken_away} trường hợp sẽ bị thu hồi hoặc chuyển người.")
+        self.plan = plan
+
+
+def assign(
+    session: Session,
+    survey_round: SurveyRound,
+    case_ids: list[int],
+    surveyor: User | None,
+    confirmed: int | None = None,
+) -> AssignResult:
+    """Give active cases to a surveyor (None: take them back). When the change would take
+    cases away from an interviewer (revoked, or moved to another one) it is written only if
+    `confirmed` equals that count; otherwise `ConfirmationNeeded` is raised before any write,
+    so a stale confirmation (the list changed meanwhile) asks again."""
     if surveyor is not None and surveyor.role != "surveyor":
         raise RoundError("Chỉ giao phiếu cho điều tra viên.")
+    if not case_ids:
+        raise RoundError("Chưa chọn trường hợp nào.")
     cases = session.scalars(
-        sa.select(SampledCase).where(SampledCase.round_id == survey_round.id, SampledCase.id.in_(case_ids))
+        sa.select(SampledCase)
+        .where(SampledCase.round_id == survey_round.id, SampledCase.id.in_(case_ids))
+        .order_by(SampledCase.id)
+        .with_for_update()
     ).all()
     if len(cases) != len(set(case_ids)):
         raise RoundError("Có trường hợp không thuộc đợt khảo sát này.")
-    changed = 0
+    target = surveyor.id if surveyor else None
     for case in cases:
         if not case.active:
             raise RoundError(f"Phiếu {case.form_serial} là phiếu dự phòng chưa được dùng.")
         if case.outcome is not None:
             raise RoundError(f"Phiếu {case.form_serial} đã có kết quả phỏng vấn.")
-        if case.surveyor_id != (surveyor.id if surveyor else None):
-            case.surveyor_id = surveyor.id if surveyor else None
+    plan = AssignResult(
+        assigned=sum(1 for c in cases if target is not None and c.surveyor_id is None),
+        moved=sum(1 for c in cases if target is not None and c.surveyor_id not in (None, target)),
+        revoked=sum(1 for c in cases if target is None and c.surveyor_id is not None),
+        unchanged=sum(1 for c in cases if c.surveyor_id == target),
+    )
+    if plan.taken_away and confirmed != plan.taken_away:
+        raise ConfirmationNeeded(plan)
+    for case in cases:
+        if case.surveyor_id != target:
+            case.surveyor_id = target
             case.assigned_at = utcnow() if surveyor else None
-            changed += 1
     if survey_round.status == "sampled" and surveyor is not None:
         survey_round.status = "fieldwork"
     session.flush()
-    return changed
+    return plan
 
 
 def record_outcome(session: Session, case: SampledCase, outcome: str) -> None:
@@ -67,18 +114,22 @@ def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCas
         )
     if OUTCOMES[case.outcome][0] in INTERVIEWS:
         raise RoundError(f"Phiếu {case.form_serial} đã phỏng vấn: không thay thế.")
-    reserve = session.scalars(
-        sa.select(SampledCase)
+    # Claim the case first (a conditional UPDATE only one transaction can make): a second
+    # team leader replacing it at the same moment waits, then finds it being replaced.
+    claimed = session.execute(
+        sa.update(SampledCase)
         .where(
-            SampledCase.round_id == case.round_id,
-            SampledCase.stratum == case.stratum,
-            SampledCase.role == "reserve",
-            SampledCase.active.is_(False),
+            SampledCase.id == case.id,
+            SampledCase.active,
+            SampledCase.replaced_by_id.is_(None),
+            SampledCase.replacement_reason.is_(None),
         )
-        .order_by(SampledCase.draw_order)
-        .limit(1)
-        .with_for_update()
-    ).first()
+        .values(replacement_reason=reason.strip())
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        raise RoundError(f"Phiếu {case.form_serial} vừa được người khác thay thế.")
+    reserve = _claim_reserve(session, case)
     if reserve is None:
         raise RoundError(f"Tầng {case.stratum} đã hết phiếu dự phòng.")
     reserve.active = True
@@ -88,6 +139,34 @@ def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCas
     case.replacement_reason = reason.strip()
     session.flush()
     return reserve
+
+
+def _claim_reserve(session: Session, case: SampledCase) -> SampledCase | None:
+    """The next unused reserve of the case's stratum, claimed by a conditional UPDATE: when
+    another replacement took it meanwhile, the next one is tried."""
+    candidates = session.scalars(
+        sa.select(SampledCase.id)
+        .where(
+            SampledCase.round_id == case.round_id,
+            SampledCase.stratum == case.stratum,
+            SampledCase.role == "reserve",
+            SampledCase.active.is_(False),
+        )
+        .order_by(SampledCase.draw_order)
+    ).all()
+    for reserve_id in candidates:
+        taken = session.execute(
+            sa.update(SampledCase)
+            .where(SampledCase.id == reserve_id, SampledCase.active.is_(False))
+            .values(active=True)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount:
+            reserve = session.get(SampledCase, reserve_id)
+            assert reserve is not None
+            session.refresh(reserve)
+            return reserve
+    return None
 
 
 #: AAPOR dispositions that are interviews: such a case is never replaced.

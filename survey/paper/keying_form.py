@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp, Validati
 
 from survey.i18n import local_today
 from survey.questionnaires.definition import asked, text_of
+from survey.questionnaires.forms import BAD_CHARACTERS
 
 #: Known from the sampled case, never keyed.
 FROM_CASE = {"dossier_code", "field_group"}
@@ -96,6 +97,25 @@ def _vn_date(form: Any, field: Field) -> None:
     raise ValidationError(_l("Ngày phải có dạng ngày/tháng/năm, ví dụ 05/03/2026."))
 
 
+#: Control characters (tab, newline and carriage return allowed) and U+FFFD, the mark of bytes
+#: that were not UTF-8: refused in keyed text, as the citizen's QR form refuses them.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+def normalised_text(value: str) -> str:
+    """Keyed text as stored and compared: NFC (a Vietnamese letter typed precomposed or with
+    combining marks is the same letter), outer spaces dropped, inner runs of spaces as one."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", value)).strip() if value else value
+
+
+def _keyed_text(form: Any, field: Field) -> None:
+    if field.data is None:
+        return
+    if CONTROL.search(field.data):
+        raise ValidationError(BAD_CHARACTERS)
+    field.data = normalised_text(field.data)
+
+
 def build_keying_form_class(definition: dict[str, Any]) -> type[FlaskForm]:
     attrs: dict[str, Any] = {
         "confirm_straight": BooleanField(_l("Đã xem lại: phiếu giấy thật sự chọn cùng một mức cho mọi câu")),
@@ -115,6 +135,7 @@ def build_keying_form_class(definition: dict[str, Any]) -> type[FlaskForm]:
                 validators.append(_vn_date)
                 render_kw.update(placeholder="dd/mm/yyyy", inputmode="numeric", maxlength=10)
             else:
+                validators.append(_keyed_text)
                 if kq.max_length:
                     validators.append(Length(max=kq.max_length, message=_l("Tối đa %(n)d ký tự.", n=kq.max_length)))
                     render_kw["maxlength"] = kq.max_length
@@ -207,7 +228,9 @@ def _other_value(code: str, kq: KeyedQuestion | None):
             field.data = typed
             _vn_date(form, field)
         else:
-            field.data = unicodedata.normalize("NFC", typed)
+            if CONTROL.search(typed):
+                raise ValidationError(BAD_CHARACTERS)
+            field.data = normalised_text(typed)
 
     return check
 

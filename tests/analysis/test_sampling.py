@@ -595,3 +595,15 @@ def test_inclusion_probabilities() -> None:
     assert pi.name == "pi_h"
     assert pi.index.equals(design.index)
     np.testing.assert_array_equal(pi.to_numpy(), [0.131, 1.0, np.nan])
+
+
+def test_expected_interviews_at_an_assumed_response_rate() -> None:
+    from analysis.sampling import SamplingError, expected_interviews
+
+    design = pd.DataFrame({"N_h": [40, 30, 0], "n_h": [4, 3, 0], "reserve_h": [2, 1, 0]}, index=["a", "b", "c"])
+    got = expected_interviews(design, 0.5)
+    assert got.name == "expected" and list(got.index) == ["a", "b", "c"]
+    assert got.tolist() == [2.0, 1.5, 0.0]
+    for bad in (0, 1.2, float("nan"), -0.1):
+        with pytest.raises(SamplingError, match="response_rate"):
+            expected_interviews(design, bad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 import sqlalchemy as sa
 
@@ -237,3 +239,91 @@ def test_adjudication_form_checks_the_value_typed_under_other(app) -> None:
         unchosen = form_class(formdata=MultiDict({k: v for k, v in typed.items() if k != "q-gioi_tinh"}))
         assert not unchosen.validate()
         assert unchosen.errors["q-gioi_tinh"] == ["gioi_tinh: chọn giá trị đúng theo phiếu giấy."]
+
+
+NFC_TEXT = "Cán bộ nhiệt tình, thủ tục nhanh"
+#: The same words from a keyboard that sends combining marks, with stray spaces.
+NFD_TEXT = "  " + unicodedata.normalize("NFD", "Cán bộ nhiệt  tình, thủ tục nhanh") + " "
+
+
+def test_same_vietnamese_text_from_two_keyboards_is_no_mismatch(db, setup) -> None:
+    assert unicodedata.normalize("NFC", NFD_TEXT).split() == NFC_TEXT.split() and NFD_TEXT != NFC_TEXT
+    _round, batch, serials, clerk, other = setup
+    questionnaire = questionnaires.get(db.session, "sipas-dich-vu")
+    first = open_keying(db.session, batch, serials[0], clerk)
+    finish_keying(db.session, first, ANSWERS | {"y_kien": NFC_TEXT}, questionnaire)
+    second = open_keying(db.session, batch, serials[0], other)
+    form = finish_keying(db.session, second, ANSWERS | {"y_kien": NFD_TEXT}, questionnaire)
+    db.session.commit()
+    assert form.status == "verified"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Discrepancy)) == 0
+
+
+def mismatched_form(db, setup, first_answers, second_answers):
+    _round, batch, serials, clerk, other = setup
+    questionnaire = questionnaires.get(db.session, "sipas-dich-vu")
+    finish_keying(db.session, open_keying(db.session, batch, serials[1], clerk), ANSWERS | first_answers, questionnaire)
+    form = finish_keying(
+        db.session, open_keying(db.session, batch, serials[1], other), ANSWERS | second_answers, questionnaire
+    )
+    db.session.commit()
+    assert form.status == "mismatch"
+    return form, questionnaire
+
+
+def test_adjudication_charges_only_the_keyer_who_differs_from_the_paper(db, setup, make_user) -> None:
+    from survey.models import Response
+    from survey.paper.double_keying import adjudicate
+
+    form, questionnaire = mismatched_form(
+        db,
+        setup,
+        {"ngay_tra_ket_qua": "2026-03-15", "y_kien": "Cán bộ tốt", "A2": 5},
+        {"ngay_tra_ket_qua": "2026-03-16", "y_kien": "Cán bộ tồi", "A2": 3},
+    )
+    # The supervisor types what the paper says under "Khác": a date as written, text from an
+    # NFD keyboard, a scale code that neither keyer typed.
+    resolved = {"ngay_tra_ket_qua": "15/03/2026", "y_kien": unicodedata.normalize("NFD", "Cán bộ tốt"), "A2": "4"}
+    adjudicate(db.session, form, resolved, make_user("supervisor"), questionnaire)
+    db.session.commit()
+    charged = {d.question_code: (d.attributed_to, d.resolved_value) for d in db.session.scalars(sa.select(Discrepancy))}
+    assert charged == {
+        "ngay_tra_ket_qua": ("second", "2026-03-15"),
+        "y_kien": ("second", "Cán bộ tốt"),
+        "A2": ("both", "4"),
+    }
+    answers = db.session.get(Response, form.response_id).answers
+    assert (answers["ngay_tra_ket_qua"], answers["y_kien"], answers["A2"]) == ("2026-03-15", "Cán bộ tốt", 4)
+
+
+def test_adjudication_refuses_an_impossible_date_and_control_characters(db, setup, make_user) -> None:
+    from survey.paper.double_keying import adjudicate
+
+    form, questionnaire = mismatched_form(
+        db, setup, {"ngay_tra_ket_qua": "2026-03-15", "y_kien": "a"}, {"ngay_tra_ket_qua": "2026-03-16", "y_kien": "b"}
+    )
+    supervisor = make_user("supervisor")
+    with pytest.raises(KeyingError, match="ngày 31/02/2026 không hợp lệ"):
+        adjudicate(db.session, form, {"ngay_tra_ket_qua": "31/02/2026", "y_kien": "a"}, supervisor, questionnaire)
+    db.session.rollback()
+    with pytest.raises(KeyingError, match="ký tự không hợp lệ"):
+        adjudicate(db.session, form, {"ngay_tra_ket_qua": "15/03/2026", "y_kien": "a\x00"}, supervisor, questionnaire)
+    db.session.rollback()
+    assert db.session.get(PaperForm, form.id).status == "mismatch"
+
+
+def test_keying_form_normalises_text_to_nfc_and_refuses_control_characters(app) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    from survey.paper.keying_form import build_keying_form_class
+
+    definition = questionnaires.load_directory(app.config["QUESTIONNAIRES_DIR"])[("sipas-dich-vu", 1)].data
+    form_class = build_keying_form_class(definition)
+    with app.test_request_context(method="POST"):
+        form = form_class(formdata=MultiDict({"y_kien": NFD_TEXT}), meta={"csrf": False})
+        assert form.validate(), form.errors
+        assert form.y_kien.data == NFC_TEXT
+        for bad in ("nhanh\x00", "bad \x1b[31m", "m\ufffdt"):
+            refused = form_class(formdata=MultiDict({"y_kien": bad}), meta={"csrf": False})
+            assert not refused.validate()
+            assert refused.errors["y_kien"] == ["Nội dung có ký tự không hợp lệ; vui lòng nhập lại."]

@@ -207,6 +207,8 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
         f"/nhap-phieu/lo/{batch_id}", data={"serial": case.form_serial[:-1] + str((int(case.form_serial[-1]) + 1) % 10)}
     )
     assert "sai (kiểm tra lại chữ số cuối)" in bad_serial.get_data(as_text=True)
+    serial_box = re.search(r'<input[^>]*name="serial"[^>]*>', bad_serial.get_data(as_text=True)).group(0)
+    assert 'value=""' in serial_box and "autofocus" in serial_box  # cleared for the next try
     url = client.post(f"/nhap-phieu/lo/{batch_id}", data={"serial": case.form_serial}).headers["Location"]
     out_of_range = client.post(
         url, data={code: "4" for code in ITEMS} | {"A1": "7", "loai_nguoi_tra_loi": "1", "tuoi": "3"}
@@ -221,6 +223,9 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
     assert 'value="5"' in client.get(url).get_data(as_text=True)  # the draft comes back
     straight = client.post(url, data={code: "5" for code in ITEMS} | {"loai_nguoi_tra_loi": "1", "tuoi": "3"})
     assert straight.status_code == 422 and "cùng một mức" in straight.get_data(as_text=True)
+    # One keystroke (Enter) confirms: the focused button carries the confirmation.
+    assert re.search(r'<button[^>]*name="confirm_straight" value="y" autofocus>', straight.get_data(as_text=True))
+    assert "confirm_straight" not in missing.get_data(as_text=True)
     ok = client.post(
         url, data={code: "5" for code in ITEMS} | {"loai_nguoi_tra_loi": "1", "tuoi": "3", "confirm_straight": "y"}
     )
@@ -245,3 +250,149 @@ def test_assign_everything_shown_by_a_place_filter(client, db, demo, people) -> 
     assigned = db.session.scalars(sa.select(SampledCase).where(SampledCase.surveyor_id == people["an"].id)).all()
     assert sorted(str(c.id) for c in assigned) == sorted(visible)
     assert all(c.record.place_id == centre.id for c in assigned)
+
+
+def test_assignment_select_has_no_destructive_default_and_says_what_changed(client, db, demo, people) -> None:
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    url = f"/nhap-phieu/dot/{survey_round.id}/phan-cong"
+    sign_in(client, people["supervisor"])
+    page = client.get(url).get_data(as_text=True)
+    select = re.search(r'<select id="surveyor".*?</select>', page, re.S).group(0)
+    assert re.search(r'<option (selected )?value="">', select) and "selected" not in select.replace('value=""', "")
+    visible = re.findall(r'name="visible" value="(\d+)"', page)
+    assert len(visible) == 8
+    client.post(url, data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:3]]})
+    # "Giao tất cả" with the surveyor left at its default: refused, nothing revoked or assigned.
+    refused = client.post(url, data={"visible": visible, "giao-tat-ca": "1"}, follow_redirects=True)
+    assert "Vui lòng chọn điều tra viên (hoặc chọn thu hồi)." in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).where(SampledCase.surveyor_id.is_not(None))) == 3
+    unknown = client.post(
+        url, data={"surveyor": "999999", "visible": visible, "giao-tat-ca": "1"}, follow_redirects=True
+    )
+    assert "Điều tra viên đã chọn không còn hoạt động." in unknown.get_data(as_text=True)
+    done = client.post(
+        url, data={"surveyor": str(people["an"].id), "visible": visible, "giao-tat-ca": "1"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Đã giao cho" in done and ": 5 trường hợp chưa giao, 0 chuyển từ điều tra viên khác" in done
+    assert "không đổi (đã giao cho" in done and "): 3." in done
+
+
+def test_bulk_revocation_asks_for_confirmation_with_the_count(client, db, demo, people) -> None:
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    url = f"/nhap-phieu/dot/{survey_round.id}/phan-cong"
+    sign_in(client, people["supervisor"])
+    client.post(url, data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:5]]})
+    visible = [str(c.id) for c in cases]
+    assigned = sa.select(sa.func.count()).where(SampledCase.surveyor_id == people["an"].id)
+    asked = client.post(url, data={"surveyor": "thu-hoi", "visible": visible, "giao-tat-ca": "1"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Tôi xác nhận thu hồi 5 trường hợp" in html
+    assert 'name="xac_nhan" value="5" required' in html
+    assert db.session.scalar(assigned) == 5  # nothing written before the confirmation
+    # A stale or wrong confirmation (another count) asks again.
+    again = client.post(url, data={"surveyor": "thu-hoi", "cases": visible, "xac_nhan": "4"})
+    assert "Tôi xác nhận thu hồi 5 trường hợp" in again.get_data(as_text=True) and db.session.scalar(assigned) == 5
+    confirmed_cases = re.findall(r'name="cases" value="(\d+)"', html)
+    done = client.post(
+        url, data={"surveyor": "thu-hoi", "cases": confirmed_cases, "xac_nhan": "5"}, follow_redirects=True
+    )
+    assert "Đã thu hồi 5 trường hợp; không đổi (chưa giao): 3." in done.get_data(as_text=True)
+    assert db.session.scalar(assigned) == 0
+
+
+def test_moving_cases_to_another_surveyor_is_confirmed_and_counted(client, db, demo, people) -> None:
+    survey_round = sampled_round(client, db, people)
+    cases = db.session.scalars(sa.select(SampledCase).where(SampledCase.active).order_by(SampledCase.id)).all()
+    url = f"/nhap-phieu/dot/{survey_round.id}/phan-cong"
+    sign_in(client, people["supervisor"])
+    client.post(url, data={"surveyor": str(people["an"].id), "cases": [str(c.id) for c in cases[:2]]})
+    chosen = [str(c.id) for c in cases[:4]]
+    asked = client.post(url, data={"surveyor": str(people["binh"].id), "cases": chosen}).get_data(as_text=True)
+    assert "Tôi xác nhận chuyển 2 trường hợp sang" in asked
+    done = client.post(
+        url, data={"surveyor": str(people["binh"].id), "cases": chosen, "xac_nhan": "2"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert ": 2 trường hợp chưa giao, 2 chuyển từ điều tra viên khác" in done
+    moved = sa.select(sa.func.count()).where(SampledCase.surveyor_id == people["binh"].id)
+    assert db.session.scalar(moved) == 4
+
+
+def test_undo_a_draw_before_fieldwork_then_the_same_seed_draws_the_same_dossiers(client, db, demo, people) -> None:
+    from survey.models import FrameRecord, StratumDesign
+
+    survey_round = sampled_round(client, db, people)
+    drawn = sa.select(FrameRecord.dossier_code).join(SampledCase).order_by(FrameRecord.dossier_code)
+    first = db.session.scalars(drawn).all()
+    assert "Huỷ lần chọn mẫu" in client.get(f"/phan-tich/dot/{survey_round.id}").get_data(as_text=True)
+    undone = client.post(f"/phan-tich/dot/{survey_round.id}/huy-chon-mau", follow_redirects=True)
+    assert "Đã huỷ lần chọn mẫu (12 hồ sơ); có thể chọn mẫu lại." in undone.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(SurveyRound, survey_round.id).status == "frame"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StratumDesign)) == 0
+    again = client.post(
+        f"/phan-tich/dot/{survey_round.id}/chon-mau",
+        data={"method": "fixed", "per_stratum": "4", "minimum": "0", "reserve_rate": "0.5", "seed": "11"},
+    )
+    assert again.status_code == 302
+    assert db.session.scalars(drawn).all() == first
+    # Once a case is assigned the draw stays.
+    case = db.session.scalars(sa.select(SampledCase).where(SampledCase.active)).first()
+    sign_in(client, people["supervisor"])
+    client.post(
+        f"/nhap-phieu/dot/{survey_round.id}/phan-cong", data={"surveyor": str(people["an"].id), "cases": [case.id]}
+    )
+    sign_in(client, people["analyst"])
+    refused = client.post(f"/phan-tich/dot/{survey_round.id}/huy-chon-mau", follow_redirects=True)
+    assert "1 trường hợp đã được giao, có kết quả hoặc có phiếu: không huỷ được lần chọn mẫu." in refused.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 12
+
+
+def test_top_up_reserves_through_the_round_page(client, db, demo, people) -> None:
+    from survey.models import StratumDesign
+
+    survey_round = sampled_round(client, db, people)
+    stratum = db.session.scalars(sa.select(StratumDesign.stratum).order_by(StratumDesign.stratum)).first()
+    url = f"/phan-tich/dot/{survey_round.id}/bo-sung-du-phong"
+    missing = client.post(url, data={"stratum": stratum, "count": "2"}, follow_redirects=True)
+    assert "Phải ghi lý do bổ sung dự phòng." in missing.get_data(as_text=True)
+    done = client.post(
+        url, data={"stratum": stratum, "count": "2", "reason": "Ba hộ từ chối"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert f"Đã bổ sung 2 hồ sơ dự phòng cho tầng {stratum}." in done
+    assert "Ba hộ từ chối" in done and "(hạt giống 12)" in done
+    unknown = client.post(url, data={"stratum": "X|khac", "count": "1", "reason": "thử"}, follow_redirects=True)
+    assert "Tầng X|khac không có trong thiết kế mẫu của đợt này." in unknown.get_data(as_text=True)
+
+
+def test_draw_preview_shows_the_allocation_and_writes_nothing(client, db, demo, people) -> None:
+    from survey.models import Place
+
+    sign_in(client, people["analyst"])
+    client.post("/phan-tich/dot", data={"name": "Đợt xem", "period_start": "2026-01-01", "period_end": "2026-03-31"})
+    survey_round = db.session.scalars(sa.select(SurveyRound)).one()
+    client.post(
+        f"/phan-tich/dot/{survey_round.id}/khung",
+        data={"file": (io.BytesIO(frame_csv(STRATA).encode()), "khung.csv")},
+        content_type="multipart/form-data",
+    )
+    params = {"method": "fixed", "per_stratum": "4", "minimum": "0", "reserve_rate": "0.5", "assumed_rr": "0.5"}
+    page = client.post(f"/phan-tich/dot/{survey_round.id}/chon-mau/xem-truoc", data=params)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    preview = html[html.index('id="xem-truoc"') :]
+    centre = db.session.scalars(sa.select(Place.name).where(Place.code == "TTPVHCC")).one()
+    assert centre in preview and "Đất đai" in preview and "Xây dựng" in preview
+    assert "10.0 %" in preview and "13.3 %" in preview  # 4/40 and 4/30
+    total = re.search(r'<tr class="total">(.*?)</tr>', preview).group(1)
+    assert re.findall(r'class="num">([^<]+)<', total) == ["70", "8", "4", "11.4 %", "4"]
+    assert "tỉ lệ trả lời 50 %" in preview
+    db.session.expire_all()
+    assert db.session.get(SurveyRound, survey_round.id).status == "frame"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase)) == 0
+    bad = client.post(f"/phan-tich/dot/{survey_round.id}/chon-mau/xem-truoc", data=params | {"per_stratum": ""})
+    assert bad.status_code == 400

@@ -288,3 +288,58 @@ def test_interviewer_progress_counts_by_interviewer_and_place(db, framed, make_u
     assert (mine[0].pending, mine[0].replaced) == (2, 1)
     assert sum(r.assigned for r in rows.values()) == len(cases) + 1
     assert [r.assigned for (who, _p), r in rows.items() if who == binh.full_name] == [1]
+
+
+def test_reserve_top_up_is_reproducible_recorded_and_new(db, survey_round, make_user) -> None:
+    """Three non-responses in a stratum of four use up its reserves; a top-up releases more
+    from the rest of the frame, the same in a second round from the same file and seed."""
+    from survey.models import SurveyRound
+    from survey.paper.rounds import create_round
+    from survey.paper.sample import top_up_reserves
+
+    csv = frame_csv({("P001", "Đất đai"): 12}).encode()
+    from survey import questionnaires
+
+    copy = create_round(
+        db.session,
+        name="Bản sao",
+        period_start=survey_round.period_start,
+        period_end=survey_round.period_end,
+        questionnaire=questionnaires.get(db.session, "sipas-dich-vu"),
+    )
+    rounds = [survey_round, copy]
+    tops = []
+    for r in rounds:
+        frames.store(db.session, r, frames.check(db.session, r, frames.read_table(csv, "k.csv")))
+        draw_sample(db.session, r, AllocationRule("fixed", per_stratum=4, reserve_rate=0.25), seed=5)
+        stratum = db.session.scalars(sa.select(StratumDesign.stratum).where(StratumDesign.round_id == r.id)).one()
+        with pytest.raises(RoundError, match="Phải ghi lý do"):
+            top_up_reserves(db.session, r, stratum, 2, " ")
+        assert top_up_reserves(db.session, r, stratum, 3, "Hết dự phòng sau 3 từ chối") == 3
+        db.session.commit()
+        added = db.session.scalars(
+            sa.select(FrameRecord.dossier_code)
+            .join(SampledCase)
+            .where(SampledCase.round_id == r.id, SampledCase.role == "reserve")
+            .order_by(SampledCase.draw_order)
+        ).all()
+        tops.append(added)
+        codes = db.session.scalars(
+            sa.select(FrameRecord.dossier_code).join(SampledCase).where(SampledCase.round_id == r.id)
+        ).all()
+        assert len(codes) == len(set(codes)) == 4 + 1 + 3  # never a dossier drawn twice
+        design = db.session.get(StratumDesign, (r.id, stratum))
+        assert design.reserve_size == 4
+        record = db.session.get(SurveyRound, r.id).allocation["top_ups"]
+        assert [(t["stratum"], t["added"], t["reason"], t["seed"]) for t in record] == [
+            (stratum, 3, "Hết dự phòng sau 3 từ chối", 6)
+        ]
+        # The frame runs out: what is left is added, then a clear refusal.
+        assert top_up_reserves(db.session, r, stratum, 50, "Bổ sung tiếp") == 12 - 8
+        db.session.commit()
+        with pytest.raises(RoundError, match="không còn hồ sơ nào"):
+            top_up_reserves(db.session, r, stratum, 1, "Thêm")
+        db.session.rollback()
+    assert tops[0] == tops[1] and len(tops[0]) == 4
+    serials = db.session.scalars(sa.select(SampledCase.form_serial)).all()
+    assert len(serials) == len(set(serials))
