@@ -16,7 +16,7 @@ from survey.entry.forms import AssignForm, BatchForm, OutcomeForm, ReplaceForm, 
 from survey.extensions import db
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
-from survey.paper import double_keying
+from survey.paper import double_keying, fieldwork
 from survey.paper.batches import BatchError, batch_control, create_batch
 from survey.paper.fieldwork import (
     AssignResult,
@@ -24,7 +24,6 @@ from survey.paper.fieldwork import (
     assign,
     log_pii_view,
     record_outcome,
-    replace_case,
 )
 from survey.paper.keying_form import (
     answers_from_keying,
@@ -142,7 +141,7 @@ def case(case_id: int) -> str | WerkzeugResponse:
             flash(_("Đã ghi kết quả liên hệ."), "success")
             return redirect(url_for("entry.case", case_id=case_id))
         if "tt-reason" in request.form and replace_form.validate_on_submit():
-            reserve = replace_case(db.session, sampled, replace_form.reason.data)
+            reserve = fieldwork.replace_case(db.session, sampled, replace_form.reason.data)
             db.session.commit()
             flash(_("Đã thay bằng hồ sơ dự phòng, phiếu số %(s)s.", s=reserve.form_serial), "warning")
             return redirect(url_for("entry.case", case_id=reserve.id))
