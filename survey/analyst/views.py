@@ -4,6 +4,8 @@ dashboard, trend and exports, open comments, and the survey rounds of the paper 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -483,20 +485,31 @@ def draw_preview(round_id: int) -> str | tuple[str, int]:
     return _render_round(survey_round, draw=form, preview=preview)
 
 
+def _round_action(round_id: int, action: Callable[[], int], done: Callable[[int], tuple[str, str]]) -> WerkzeugResponse:
+    """Run one round service: commit and say what it did (`done` of its count: message and
+    category), or roll back and show the rule it broke; then back to the round page."""
+    try:
+        count = action()
+    except RoundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(*done(count))
+    return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
 @bp.route("/dot/<int:round_id>/huy-chon-mau", methods=["POST"])
 @role_required(*ANALYSTS)
 def undo(round_id: int) -> WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            removed = undo_draw(db.session, survey_round)
-        except RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Đã huỷ lần chọn mẫu (%(n)d hồ sơ); có thể chọn mẫu lại.", n=removed), "success")
-    return redirect(url_for("analyst.round_detail", round_id=round_id))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return _round_action(
+        round_id,
+        lambda: undo_draw(db.session, survey_round),
+        lambda n: (_("Đã huỷ lần chọn mẫu (%(n)d hồ sơ); có thể chọn mẫu lại.", n=n), "success"),
+    )
 
 
 @bp.route("/dot/<int:round_id>/bo-sung-du-phong", methods=["POST"])
@@ -508,53 +521,40 @@ def top_up(round_id: int) -> WerkzeugResponse:
         for message in (m for errors in form.errors.values() for m in errors):
             flash(str(message), "error")
         return redirect(url_for("analyst.round_detail", round_id=round_id))
-    try:
-        added = top_up_reserves(db.session, survey_round, form.stratum.data, form.count.data, form.reason.data)
-    except RoundError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Đã bổ sung %(n)d hồ sơ dự phòng cho tầng %(s)s.", n=added, s=form.stratum.data), "success")
-    return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return _round_action(
+        round_id,
+        lambda: top_up_reserves(db.session, survey_round, form.stratum.data, form.count.data, form.reason.data),
+        lambda n: (_("Đã bổ sung %(n)d hồ sơ dự phòng cho tầng %(s)s.", n=n, s=form.stratum.data), "success"),
+    )
 
 
 @bp.route("/dot/<int:round_id>/xoa-thong-tin-ca-nhan", methods=["POST"])
 @role_required("admin")
 def purge(round_id: int) -> WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            cleared = purge_pii(db.session, survey_round, instance_path=current_app.instance_path)
-        except RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=cleared), "warning")
-    return redirect(url_for("analyst.round_detail", round_id=round_id))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return _round_action(
+        round_id,
+        lambda: purge_pii(db.session, survey_round, instance_path=current_app.instance_path),
+        lambda n: (_("Đã xoá thông tin cá nhân của %(n)d hồ sơ.", n=n), "warning"),
+    )
 
 
 @bp.route("/dot/<int:round_id>/ket-thuc", methods=["POST"])
 @role_required(*ANALYSTS)
 def close_round(round_id: int) -> WerkzeugResponse:
     survey_round = db.get_or_404(SurveyRound, round_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            pending = fieldwork.close_fieldwork(db.session, survey_round)
-        except RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Đã kết thúc thực địa; %(n)d trường hợp không có kết quả được tính là chưa rõ đủ điều kiện.",
-                    n=pending,
-                ),
-                "success",
-            )
-    return redirect(url_for("analyst.round_detail", round_id=round_id))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return _round_action(
+        round_id,
+        lambda: fieldwork.close_fieldwork(db.session, survey_round),
+        lambda n: (
+            _("Đã kết thúc thực địa; %(n)d trường hợp không có kết quả được tính là chưa rõ đủ điều kiện.", n=n),
+            "success",
+        ),
+    )
 
 
 @bp.route("/dot/<int:round_id>/kiem-tra-cheo", methods=["POST"])
