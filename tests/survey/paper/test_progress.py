@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from survey.models import SampledCase, User
+from survey.models import AuditLog, SampledCase, User
 from survey.paper import progress, review
 from survey.paper.fieldwork import record_outcome
 from survey.users import UserError, set_team_leader
@@ -109,3 +109,27 @@ def test_analyst_gets_the_export_too(client, db, teams, login_as) -> None:
     reply = client.get(f"/phan-tich/dot/{survey_round.id}/tien-do.csv")
     assert reply.status_code == 200 and "Tổng" in reply.data.decode("utf-8-sig")
     assert "tien-do-dot" in reply.headers["Content-Disposition"]
+
+
+def test_admin_sets_a_surveyors_team_on_the_accounts_page(client, db, make_user, login_as) -> None:
+    surveyor, leader, analyst = make_user("surveyor"), make_user("supervisor"), make_user("analyst")
+    admin = login_as("admin")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert f'action="/admin/tai-khoan/{surveyor.id}/to"' in page and leader.full_name in page
+    reply = client.post(f"/admin/tai-khoan/{surveyor.id}/to", data={"leader": str(leader.id)}, follow_redirects=True)
+    assert f"Đã cập nhật tổ của {surveyor.username}." in reply.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, surveyor.id).team_leader_id == leader.id
+    audited = db.session.scalars(
+        sa.select(AuditLog.changes).where(AuditLog.entity == "user_account", AuditLog.user_id == admin.id)
+    ).all()
+    assert {"team_leader_id": [None, leader.id]} in audited
+    for bad in (str(analyst.id), "999999", "abc"):
+        reply = client.post(f"/admin/tai-khoan/{surveyor.id}/to", data={"leader": bad}, follow_redirects=True)
+        assert reply.status_code == 200
+        assert "không phải tổ trưởng" in reply.get_data(as_text=True) or "không tồn tại" in reply.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, surveyor.id).team_leader_id == leader.id
+    client.post(f"/admin/tai-khoan/{surveyor.id}/to", data={"leader": ""})
+    db.session.expire_all()
+    assert db.session.get(User, surveyor.id).team_leader_id is None

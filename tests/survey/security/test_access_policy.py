@@ -39,6 +39,7 @@ POLICY: dict[tuple[str, str], str | frozenset[str]] = {
     ("admin.place_posters", "/admin/noi-tiep-nhan/<int:place_id>/ap-phich.pdf"): ADMIN,
     ("admin.all_posters", "/admin/ap-phich.pdf"): ADMIN,
     ("admin.counter_qr", "/admin/quay/<int:counter_id>/qr.<any(png, svg):fmt>"): ADMIN,
+    ("admin.set_team", "/admin/tai-khoan/<int:user_id>/to"): ADMIN,
     ("analyst.index", "/phan-tich/"): ANALYSTS,
     ("analyst.responses", "/phan-tich/phieu"): ANALYSTS,
     ("analyst.response_detail", "/phan-tich/phieu/<int:response_id>"): ANALYSTS,
