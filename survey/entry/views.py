@@ -148,7 +148,11 @@ def case(case_id: int) -> str | WerkzeugResponse:
     log_pii_view(db.session, current_user, [sampled], "case")
     db.session.commit()
     outcome_form.truoc.data = sampled.outcome or ""
-    return render_template("entry/case.html", case=sampled, outcome_form=outcome_form, replace_form=replace_form)
+    returned = sampled.review_status == "returned"
+    note = review.returned_notes(db.session, [sampled.id]).get(sampled.id) if returned else None
+    return render_template(
+        "entry/case.html", case=sampled, outcome_form=outcome_form, replace_form=replace_form, returned_note=note
+    )
 
 
 def _record_outcome(sampled: SampledCase, form: OutcomeForm) -> WerkzeugResponse:

@@ -258,6 +258,8 @@ def test_review_pages_return_with_a_note_and_the_interviewer_sees_it(client, db,
     _sign_in(client, surveyors[0])
     mine = client.get("/nhap-phieu/").get_data(as_text=True)
     assert "Bị trả lại — phỏng vấn lại" in mine and "Người trả lời không phải chủ hồ sơ" in mine
+    case_page = client.get(f"/nhap-phieu/truong-hop/{cases[0].id}").get_data(as_text=True)
+    assert "Trả lại để phỏng vấn lại: Người trả lời không phải chủ hồ sơ" in case_page
 
 
 def test_outcome_page_with_a_stale_form_says_so(client, db, fielded, make_user) -> None:
