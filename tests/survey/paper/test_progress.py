@@ -133,3 +133,9 @@ def test_admin_sets_a_surveyors_team_on_the_accounts_page(client, db, make_user,
     client.post(f"/admin/tai-khoan/{surveyor.id}/to", data={"leader": ""})
     db.session.expire_all()
     assert db.session.get(User, surveyor.id).team_leader_id is None
+
+
+def test_demo_surveyors_form_the_demo_team_leaders_team(db, demo) -> None:
+    leader = db.session.scalar(sa.select(User).where(User.username == "totruong"))
+    members = db.session.scalars(sa.select(User.username).where(User.team_leader_id == leader.id)).all()
+    assert sorted(members) == ["dieutravien", "dieutravien2"]
