@@ -27,7 +27,13 @@ from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 from survey.i18n import remember_language, select_locale
 from survey.models import User
 from survey.models.base import FIELD_GROUP_LABELS
-from survey.models.paper import FORM_STATUS_LABELS, OUTCOMES, ROUND_STATUS_LABELS
+from survey.models.paper import (
+    BACK_CHECK_RESULT_LABELS,
+    FORM_STATUS_LABELS,
+    OUTCOMES,
+    REVIEW_STATUS_LABELS,
+    ROUND_STATUS_LABELS,
+)
 from survey.models.user import ROLE_LABELS
 from survey.public import bp as public_bp
 
@@ -147,5 +153,7 @@ def register_template_helpers(app: Flask) -> None:
             "outcome_labels": {code: label for code, (_, label) in OUTCOMES.items()},
             "round_status": ROUND_STATUS_LABELS,
             "form_status": FORM_STATUS_LABELS,
+            "review_labels": REVIEW_STATUS_LABELS,
+            "backcheck_results": BACK_CHECK_RESULT_LABELS,
             "current_lang": select_locale(),
         }

@@ -22,7 +22,7 @@ from survey.paper.batches import create_batch
 from survey.paper.rounds import create_round
 from survey.paper.sample import draw_round
 from survey.responses.recording import record_response
-from survey.users import create_user
+from survey.users import create_user, set_team_leader
 
 DEMO_PASSWORD = "sipas-demo-2026"
 
@@ -379,8 +379,12 @@ def load(
         session.add(_counter(place, "Q01", "Bộ phận Một cửa", FIELD_GROUPS))
     for code, name, linh_vuc, group, level in PROCEDURES:
         session.add(Procedure(code=code, name=name, linh_vuc=linh_vuc, field_group=group, level=level))
-    for username, role, full_name in DEMO_USERS:
-        create_user(session, username=username, full_name=full_name, role=role, password=DEMO_PASSWORD)
+    accounts = {
+        username: create_user(session, username=username, full_name=full_name, role=role, password=DEMO_PASSWORD)
+        for username, role, full_name in DEMO_USERS
+    }
+    for member in ("dieutravien", "dieutravien2"):  # one team, led by the demo team leader
+        set_team_leader(session, accounts[member], accounts["totruong"])
     session.flush()
     n_responses = _qr_responses(session, seed=2026) if qr_responses else 0
     finished = load_paper_round(session) if (qr_responses if paper_round is None else paper_round) else None

@@ -35,3 +35,16 @@ def create_user(session: Session, *, username: str, full_name: str, role: str, p
     session.add(user)
     session.flush()
     return user
+
+
+def set_team_leader(session: Session, surveyor: User, leader: User | None) -> None:
+    """Put `surveyor` in the team led by `leader` (a supervisor, tổ trưởng); None: no team.
+    Flushes."""
+    if surveyor.role != "surveyor":
+        raise UserError(f"{surveyor.username} không phải điều tra viên: chỉ điều tra viên thuộc một tổ")
+    if leader is not None and leader.role != "supervisor":
+        raise UserError(f"{leader.username} không phải tổ trưởng điều tra (vai trò supervisor)")
+    if leader is not None and not leader.active:
+        raise UserError(f"tài khoản {leader.username} đã bị khoá")
+    surveyor.team_leader_id = leader.id if leader is not None else None
+    session.flush()

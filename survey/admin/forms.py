@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS
@@ -40,3 +40,9 @@ class CounterForm(FlaskForm):
         validators=[DataRequired(_l("Chọn ít nhất một nhóm lĩnh vực."))],
     )
     active = BooleanField(_l("Đang nhận đánh giá qua mã QR"), default=True)
+
+
+class TeamForm(FlaskForm):
+    """A surveyor's team leader (empty: no team)."""
+
+    leader = IntegerField(validators=[Optional()])

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.admin import bp, queries
-from survey.admin.forms import CounterForm, PlaceForm
+from survey.admin.forms import CounterForm, PlaceForm, TeamForm
 from survey.extensions import db
-from survey.models import Counter, Place
+from survey.models import Counter, Place, User
 from survey.places.editing import PlaceError, save_counter, save_place
 from survey.qr import counters, printing
 from survey.security import ConfirmForm, role_required
+from survey.users import UserError, set_team_leader
 
 SIZES = ("A4", "A5")
 
@@ -25,7 +26,27 @@ def index() -> str:
         questionnaires=db.session.execute(queries.questionnaires_with_response_counts()).all(),
         procedures=db.session.execute(queries.procedure_counts_by_field_group()).all(),
         confirm=ConfirmForm(),
+        team_form=TeamForm(),
     )
+
+
+@bp.route("/tai-khoan/<int:user_id>/to", methods=["POST"])
+@role_required("admin")
+def set_team(user_id: int) -> WerkzeugResponse:
+    member = db.get_or_404(User, user_id)
+    form = TeamForm()
+    leader = db.session.get(User, form.leader.data) if form.validate_on_submit() and form.leader.data else None
+    try:
+        if form.errors or (form.leader.data and leader is None):
+            raise UserError(_("Tổ trưởng đã chọn không tồn tại."))
+        set_team_leader(db.session, member, leader)
+    except UserError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Đã cập nhật tổ của %(u)s.", u=member.username), "success")
+    return redirect(url_for("admin.index", _anchor="tai-khoan"))
 
 
 @bp.route("/noi-tiep-nhan/moi", methods=["GET", "POST"])

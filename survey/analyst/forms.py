@@ -3,11 +3,21 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, FloatField, IntegerField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from survey.models.base import LAND_CONSTRUCTION_INVESTMENT
+from survey.paper.backcheck import Verification
 
 
 class RoundForm(FlaskForm):
@@ -163,3 +173,69 @@ class TopUpForm(FlaskForm):
     reason = StringField(
         _l("Lý do bổ sung"), validators=[DataRequired(_l("Phải ghi lý do bổ sung dự phòng.")), Length(max=300)]
     )
+
+
+class BackCheckDrawForm(FlaskForm):
+    """The back-check (phúc tra) draw: a share of each interviewer's interviews, at least one."""
+
+    share = FloatField(
+        _l("Tỉ lệ phúc tra của mỗi điều tra viên (%)"),
+        validators=[
+            InputRequired(_l("Vui lòng nhập tỉ lệ.")),
+            NumberRange(min=0.1, max=100, message=_l("Tỉ lệ từ 0,1 đến 100 %%.")),
+        ],
+    )
+
+
+class BackCheckForm(FlaskForm):
+    """What the phone re-contact of a back-check case found."""
+
+    reached = RadioField(
+        _l("Liên lạc được với người dân?"),
+        choices=[SelectChoice("1", _l("Có")), SelectChoice("0", _l("Không liên lạc được"))],
+        validators=[InputRequired(_l("Vui lòng chọn có liên lạc được hay không."))],
+    )
+    interviewed = RadioField(
+        _l("Ông/Bà có được phỏng vấn về hồ sơ này không?"),
+        choices=[
+            SelectChoice("yes", _l("Có")),
+            SelectChoice("no", _l("Không")),
+            SelectChoice("unsure", _l("Không nhớ rõ")),
+        ],
+        validate_choice=False,
+    )
+    mode = RadioField(
+        _l("Phỏng vấn bằng hình thức nào?"),
+        choices=[
+            SelectChoice("phone", _l("Qua điện thoại")),
+            SelectChoice("face", _l("Gặp trực tiếp")),
+            SelectChoice("unknown", _l("Không nhớ")),
+        ],
+        validate_choice=False,
+    )
+    approx_date = DateField(_l("Khoảng ngày được phỏng vấn (nếu người dân nhớ)"), validators=[Optional()])
+    key_answer = RadioField(
+        _l("Câu trả lời cho câu hỏi kiểm tra (hình thức nộp hồ sơ, tư cách cá nhân/tổ chức) khớp với phiếu?"),
+        choices=[
+            SelectChoice("match", _l("Khớp")),
+            SelectChoice("mismatch", _l("Không khớp")),
+            SelectChoice("not_asked", _l("Không hỏi / phiếu chưa nhập")),
+        ],
+        validate_choice=False,
+    )
+    note = TextAreaField(_l("Ghi chú"), validators=[Length(max=500)])
+
+    def validate_interviewed(self, field: Any) -> None:
+        if self.reached.data == "1" and field.data not in ("yes", "no", "unsure"):
+            raise ValidationError(_l("Vui lòng chọn người dân có được phỏng vấn hay không."))
+
+    def verification(self) -> Verification:
+        reached = self.reached.data == "1"
+        return Verification(
+            reached=reached,
+            interviewed=self.interviewed.data or None,
+            mode=self.mode.data or None,
+            approx_date=self.approx_date.data,
+            key_answer=self.key_answer.data or None,
+            note=self.note.data,
+        )

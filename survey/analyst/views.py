@@ -15,6 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from survey import questionnaires
 from survey.analyst import bp, queries
 from survey.analyst.forms import (
+    BackCheckDrawForm,
+    BackCheckForm,
     CommentFilterForm,
     DrawForm,
     FrameUploadForm,
@@ -25,11 +27,11 @@ from survey.analyst.forms import (
     VerificationForm,
 )
 from survey.extensions import db
+from survey.models import BackCheck, SurveyRound, WeightingSnapshot
 from survey.models import Response as StoredResponse
-from survey.models import SurveyRound, WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.models.paper import OUTCOMES
-from survey.paper import fieldwork, frames
+from survey.paper import backcheck, fieldwork, frames, progress
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 from survey.paper.sample import Draw, Preview, draw_round, preview_round, top_up_reserves, undo_draw
@@ -569,3 +571,68 @@ def verification(round_id: int) -> WerkzeugResponse | tuple[str, int]:
     db.session.commit()
     flash(_("Đã lưu cách kiểm tra chéo."), "success")
     return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+# --- back-check (phúc tra) and the progress export --------------------------------------------
+@bp.route("/dot/<int:round_id>/phuc-tra")
+@role_required(*ANALYSTS)
+def back_check(round_id: int) -> str:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    checks = db.session.scalars(backcheck.listing(round_id)).all()
+    fieldwork.log_pii_view(db.session, current_user, [c.case for c in checks if c.checked_at is None], "back_check")
+    db.session.commit()
+    return render_template(
+        "analyst/back_check.html",
+        round=survey_round,
+        checks=checks,
+        results=backcheck.results(db.session, survey_round),
+        form=BackCheckDrawForm(share=round(100 * survey_round.backcheck_share, 1)),
+    )
+
+
+@bp.route("/dot/<int:round_id>/phuc-tra/chon", methods=["POST"])
+@role_required(*ANALYSTS)
+def back_check_draw(round_id: int) -> WerkzeugResponse:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    form = BackCheckDrawForm()
+    if not form.validate_on_submit():
+        for message in (m for errors in form.errors.values() for m in errors):
+            flash(str(message), "error")
+        return redirect(url_for("analyst.back_check", round_id=round_id))
+    try:
+        added = backcheck.draw(db.session, survey_round, current_user, form.share.data / 100)
+    except RoundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Đã chọn thêm %(n)d phỏng vấn để phúc tra.", n=added), "success")
+    return redirect(url_for("analyst.back_check", round_id=round_id))
+
+
+@bp.route("/phuc-tra/<int:check_id>", methods=["GET", "POST"])
+@role_required(*ANALYSTS)
+def back_check_case(check_id: int) -> str | WerkzeugResponse:
+    check = db.get_or_404(BackCheck, check_id)
+    round_id, form = check.round_id, BackCheckForm()
+    if form.validate_on_submit():
+        try:
+            backcheck.record(db.session, check, current_user, form.verification())
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã ghi kết quả phúc tra."), "success")
+        return redirect(url_for("analyst.back_check", round_id=round_id))
+    fieldwork.log_pii_view(db.session, current_user, [check.case], "back_check")
+    db.session.commit()
+    answers = backcheck.key_answers(db.session, [check.case_id]).get(check.case_id)
+    return render_template("analyst/back_check_case.html", check=check, form=form, answers=answers)
+
+
+@bp.route("/dot/<int:round_id>/tien-do.<any(csv, xlsx):ext>")
+@role_required(*ANALYSTS)
+def progress_export(round_id: int, ext: str) -> Response:
+    data, mimetype, filename = progress.export(db.session, db.get_or_404(SurveyRound, round_id), ext)
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

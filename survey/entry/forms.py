@@ -2,7 +2,8 @@ from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from survey.models import User
@@ -45,6 +46,27 @@ class AssignForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = SelectField(_l("Kết quả liên hệ"), validators=[DataRequired(_l("Vui lòng chọn kết quả."))])
+    #: The outcome the page showed ("" = none): a different one in the database means someone
+    #: else recorded an outcome meanwhile.
+    truoc = HiddenField()
+
+    def expected(self, fallback: object) -> object:
+        """The outcome the user saw, or `fallback` when the form did not carry it."""
+        if self.truoc.raw_data is None:
+            return fallback
+        return self.truoc.data or None
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("Quyết định"),
+        choices=[
+            SelectChoice("accepted", _l("Đạt: nhận phỏng vấn")),
+            SelectChoice("returned", _l("Trả lại cho điều tra viên làm lại")),
+        ],
+        validators=[DataRequired(_l("Vui lòng chọn đạt hoặc trả lại."))],
+    )
+    note = TextAreaField(_l("Ghi chú (bắt buộc khi trả lại)"), validators=[Length(max=500)])
 
 
 class ReplaceForm(FlaskForm):

@@ -86,3 +86,13 @@ def batch_forms(batch_id: int) -> sa.Select:
 
 def form_discrepancies(form_id: int) -> sa.Select:
     return sa.select(Discrepancy).where(Discrepancy.form_id == form_id).order_by(Discrepancy.question_code)
+
+
+def returned_cases(round_id: int) -> sa.Select:
+    """Cases the team leader returned to their interviewer, not re-done yet."""
+    return (
+        sa.select(SampledCase)
+        .where(SampledCase.round_id == round_id, SampledCase.active, SampledCase.review_status == "returned")
+        .options(selectinload(SampledCase.surveyor))
+        .order_by(SampledCase.form_serial)
+    )

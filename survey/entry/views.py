@@ -12,18 +12,17 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.entry import bp, queries
-from survey.entry.forms import AssignForm, BatchForm, OutcomeForm, ReplaceForm, SerialForm
+from survey.entry.forms import AssignForm, BatchForm, OutcomeForm, ReplaceForm, ReviewForm, SerialForm
 from survey.extensions import db
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
-from survey.paper import double_keying, fieldwork
+from survey.paper import double_keying, fieldwork, progress, review
 from survey.paper.batches import BatchError, batch_control, create_batch
 from survey.paper.fieldwork import (
     AssignResult,
     ConfirmationNeeded,
     assign,
     log_pii_view,
-    record_outcome,
 )
 from survey.paper.keying_form import (
     answers_from_keying,
@@ -54,7 +53,8 @@ def index() -> str:
         log_pii_view(db.session, current_user, mine, "my_cases")
         db.session.commit()
     rounds = db.session.scalars(queries.open_rounds()).all()
-    return render_template("entry/index.html", rounds=rounds, mine=mine)
+    notes = review.returned_notes(db.session, [c.id for c in mine if c.review_status == "returned"])
+    return render_template("entry/index.html", rounds=rounds, mine=mine, returned_notes=notes)
 
 
 @bp.route("/dot/<int:round_id>/phan-cong", methods=["GET", "POST"])
@@ -136,10 +136,7 @@ def case(case_id: int) -> str | WerkzeugResponse:
     replace_form = ReplaceForm(prefix="tt")
     try:
         if "kq-outcome" in request.form and outcome_form.validate_on_submit():
-            record_outcome(db.session, sampled, outcome_form.outcome.data)
-            db.session.commit()
-            flash(_("Đã ghi kết quả liên hệ."), "success")
-            return redirect(url_for("entry.case", case_id=case_id))
+            return _record_outcome(sampled, outcome_form)
         if "tt-reason" in request.form and replace_form.validate_on_submit():
             reserve = fieldwork.replace_case(db.session, sampled, replace_form.reason.data)
             db.session.commit()
@@ -150,7 +147,22 @@ def case(case_id: int) -> str | WerkzeugResponse:
         flash(str(exc), "error")
     log_pii_view(db.session, current_user, [sampled], "case")
     db.session.commit()
-    return render_template("entry/case.html", case=sampled, outcome_form=outcome_form, replace_form=replace_form)
+    outcome_form.truoc.data = sampled.outcome or ""
+    returned = sampled.review_status == "returned"
+    note = review.returned_notes(db.session, [sampled.id]).get(sampled.id) if returned else None
+    return render_template(
+        "entry/case.html", case=sampled, outcome_form=outcome_form, replace_form=replace_form, returned_note=note
+    )
+
+
+def _record_outcome(sampled: SampledCase, form: OutcomeForm) -> WerkzeugResponse:
+    """Write the outcome if the case still has the one the page showed (RoundError if not)."""
+    written = fieldwork.record_outcome(
+        db.session, sampled, form.outcome.data, expected=form.expected(fieldwork.AS_LOADED)
+    )
+    db.session.commit()
+    flash(_("Đã ghi kết quả liên hệ.") if written else _("Kết quả này đã được ghi trước đó."), "success")
+    return redirect(url_for("entry.case", case_id=sampled.id))
 
 
 @bp.route("/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>")
@@ -181,6 +193,68 @@ def serial_qr(serial: str) -> Response:
     if not serial.isdigit() or len(serial) > 20:
         abort(404)
     return Response(qr_svg(serial), mimetype="image/svg+xml")
+
+
+# --- team leader's review and progress -------------------------------------------------------
+@bp.route("/dot/<int:round_id>/duyet")
+@role_required("supervisor")
+def review_list(round_id: int) -> str:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    cases = db.session.scalars(review.awaiting_review(round_id)).all()
+    returned = db.session.scalars(queries.returned_cases(round_id)).all()
+    return render_template(
+        "entry/review.html",
+        round=survey_round,
+        cases=cases,
+        returned=returned,
+        notes=review.returned_notes(db.session, [c.id for c in returned]),
+        form=ReviewForm(),
+    )
+
+
+@bp.route("/truong-hop/<int:case_id>/duyet", methods=["POST"])
+@role_required("supervisor")
+def review_case(case_id: int) -> WerkzeugResponse:
+    sampled = db.get_or_404(SampledCase, case_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        for message in (m for errors in form.errors.values() for m in errors):
+            flash(str(message), "error")
+    else:
+        try:
+            review.review(db.session, sampled, current_user, form.decision.data, form.note.data)
+        except RoundError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            accepted = form.decision.data == "accepted"
+            serial = sampled.form_serial
+            flash(
+                _("Đã duyệt phiếu %(s)s.", s=serial) if accepted else _("Đã trả lại phiếu %(s)s.", s=serial), "success"
+            )
+    return redirect(url_for("entry.review_list", round_id=sampled.round_id))
+
+
+@bp.route("/dot/<int:round_id>/tien-do")
+@role_required("supervisor")
+def progress_page(round_id: int) -> str:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    return render_template(
+        "entry/progress.html",
+        round=survey_round,
+        result=progress.progress(db.session, round_id),
+        headers=progress.HEADERS,
+        counts=progress.COUNTS,
+        rates=fieldwork.response_rates(db.session, round_id),
+    )
+
+
+@bp.route("/dot/<int:round_id>/tien-do.<any(csv, xlsx):ext>")
+@role_required("supervisor")
+def progress_export(round_id: int, ext: str) -> Response:
+    data, mimetype, filename = progress.export(db.session, db.get_or_404(SurveyRound, round_id), ext)
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # --- batches and keying ----------------------------------------------------------------------

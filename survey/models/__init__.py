@@ -22,9 +22,11 @@ __all__ = [
     "User",
 ]
 from survey.models.paper import (
+    BackCheck,
     Batch,
     Discrepancy,
     FrameRecord,
+    InterviewReview,
     Keying,
     PaperForm,
     PiiAccess,
@@ -34,9 +36,11 @@ from survey.models.paper import (
 )
 
 __all__ += [
+    "BackCheck",
     "Batch",
     "Discrepancy",
     "FrameRecord",
+    "InterviewReview",
     "Keying",
     "PaperForm",
     "PiiAccess",

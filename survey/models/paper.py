@@ -36,6 +36,19 @@ OUTCOMES = {
     "ineligible": ("NE", "Không thuộc đối tượng (không trực tiếp làm thủ tục, dưới 18 tuổi…)"),
     "deceased": ("NE", "Đã mất"),
 }
+#: A team leader's review of an interview: accepted, or returned to its interviewer to re-do.
+REVIEW_STATUSES = ("accepted", "returned")
+REVIEW_STATUS_LABELS = {"accepted": "Tổ trưởng đã duyệt", "returned": "Trả lại để phỏng vấn lại"}
+#: The back-check (phúc tra) form's answers.
+BACK_CHECK_INTERVIEWED = ("yes", "no", "unsure")
+BACK_CHECK_MODES = ("phone", "face", "unknown")
+BACK_CHECK_KEY_ANSWER = ("match", "mismatch", "not_asked")
+BACK_CHECK_RESULTS = ("confirmed", "discrepancy", "unreachable")
+BACK_CHECK_RESULT_LABELS = {
+    "confirmed": "Xác nhận đã được phỏng vấn",
+    "discrepancy": "Sai lệch, cần xem lại",
+    "unreachable": "Không liên lạc được",
+}
 FORM_STATUSES = ("keying", "awaiting_second", "mismatch", "verified", "accepted")
 FORM_STATUS_LABELS = {
     "keying": "Đang nhập lần một",
@@ -55,6 +68,7 @@ class SurveyRound(Base):
         sa.CheckConstraint(in_list("status", ROUND_STATUSES), name="status"),
         sa.CheckConstraint("verify_every >= 1", name="verify_every"),
         sa.CheckConstraint("period_end >= period_start", name="period"),
+        sa.CheckConstraint("backcheck_share > 0 AND backcheck_share <= 1", name="backcheck_share"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +86,8 @@ class SurveyRound(Base):
     error_threshold: Mapped[float] = mapped_column(sa.Float, default=5.0)
     frame_file: Mapped[str | None] = mapped_column(sa.String(300))
     pii_purged_at: Mapped[datetime | None]
+    #: Share of each interviewer's interviews drawn for the back-check (phúc tra), at least one.
+    backcheck_share: Mapped[float] = mapped_column(sa.Float, default=0.1, server_default="0.1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     strata: Mapped[list[StratumDesign]] = relationship(cascade="all, delete-orphan", order_by="StratumDesign.stratum")
@@ -126,6 +142,7 @@ class SampledCase(Base):
     __table_args__ = (
         sa.CheckConstraint(in_list("role", CASE_ROLES), name="role"),
         sa.CheckConstraint(in_list("outcome", tuple(OUTCOMES)), name="outcome"),
+        sa.CheckConstraint(in_list("review_status", REVIEW_STATUSES), name="review_status"),
         sa.UniqueConstraint("round_id", "stratum", "role", "draw_order", name="uq_sampled_case_order"),
         sa.Index("ix_sampled_case_round_surveyor", "round_id", "surveyor_id"),
     )
@@ -146,9 +163,68 @@ class SampledCase(Base):
     replacement_reason: Mapped[str | None] = mapped_column(sa.String(300))
     #: Serial pre-printed on the case's questionnaire (text and QR code).
     form_serial: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    #: The team leader's review of the interview (NULL: not reviewed yet); a returned case has
+    #: its outcome cleared until the interviewer re-does it (`survey.paper.review`).
+    review_status: Mapped[str | None] = mapped_column(sa.String(10))
 
     record: Mapped[FrameRecord] = relationship()
     surveyor: Mapped[User | None] = relationship(foreign_keys=[surveyor_id])
+
+
+class InterviewReview(Base):
+    """One review of an interview by a team leader: accepted, or returned with a note."""
+
+    __tablename__ = "interview_review"
+    __audited__ = True
+    __table_args__ = (
+        sa.CheckConstraint(in_list("decision", REVIEW_STATUSES), name="decision"),
+        sa.CheckConstraint("decision = 'accepted' OR note IS NOT NULL", name="returned_has_note"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("sampled_case.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(sa.String(10))
+    #: The outcome the interviewer had recorded when it was reviewed.
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class BackCheck(Base):
+    """A completed interview drawn for the back-check (phúc tra), and what the re-contact found."""
+
+    __tablename__ = "back_check"
+    __audited__ = True
+    __table_args__ = (
+        sa.CheckConstraint(in_list("interviewed", BACK_CHECK_INTERVIEWED), name="interviewed"),
+        sa.CheckConstraint(in_list("mode", BACK_CHECK_MODES), name="mode"),
+        sa.CheckConstraint(in_list("key_answer", BACK_CHECK_KEY_ANSWER), name="key_answer"),
+        sa.CheckConstraint(in_list("result", BACK_CHECK_RESULTS), name="result"),
+        sa.CheckConstraint("(result IS NULL) = (checked_at IS NULL)", name="result_when_checked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_round.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("sampled_case.id", ondelete="CASCADE"), unique=True)
+    #: The interviewer whose interview is checked (at the draw).
+    interviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    checked_at: Mapped[datetime | None]
+    checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reached: Mapped[bool | None]
+    interviewed: Mapped[str | None] = mapped_column(sa.String(8))
+    mode: Mapped[str | None] = mapped_column(sa.String(8))
+    approx_date: Mapped[date | None]
+    key_answer: Mapped[str | None] = mapped_column(sa.String(10))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    result: Mapped[str | None] = mapped_column(sa.String(12))
+
+    case: Mapped[SampledCase] = relationship()
+    interviewer: Mapped[User] = relationship(foreign_keys=[interviewer_id])
 
 
 class PiiAccess(Base):

@@ -24,7 +24,10 @@ class User(UserMixin, Base):
     __tablename__ = "user_account"
     __audited__ = True
     __audit_hidden__ = frozenset({"password_hash", "session_nonce"})
-    __table_args__ = (sa.CheckConstraint(in_list("role", ROLES), name="role"),)
+    __table_args__ = (
+        sa.CheckConstraint(in_list("role", ROLES), name="role"),
+        sa.CheckConstraint("team_leader_id IS NULL OR team_leader_id <> id", name="team_leader_not_self"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -40,6 +43,10 @@ class User(UserMixin, Base):
     #: Consecutive failed sign-ins, and until when signing in is refused (backoff).
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
+    #: A surveyor's team: the supervisor (tổ trưởng) who leads it (`survey.users.set_team_leader`).
+    team_leader_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt (memory-hard), with a per-password salt.

@@ -52,6 +52,11 @@ def open_keying(session: Session, batch: Batch, serial: str, user: User) -> Keyi
     case = case_for_serial(session, survey_round, serial)
     form = session.scalars(sa.select(PaperForm).where(PaperForm.case_id == case.id)).first()
     if form is None:
+        if case.review_status == "returned":
+            raise KeyingError(
+                f"Phiếu {case.form_serial} bị tổ trưởng trả lại để phỏng vấn lại: chưa nhập được, "
+                "chờ điều tra viên ghi lại kết quả."
+            )
         if case.outcome not in (None, "completed"):
             label = OUTCOMES[case.outcome][1]
             raise KeyingError(f"Phiếu {case.form_serial} đã ghi kết quả “{label}”, không phải phỏng vấn xong.")

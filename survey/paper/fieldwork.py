@@ -91,14 +91,52 @@ def assign(
     return plan
 
 
-def record_outcome(session: Session, case: SampledCase, outcome: str) -> None:
+#: `record_outcome`'s `expected` when the caller does not say what it saw.
+AS_LOADED = object()
+
+
+def record_outcome(session: Session, case: SampledCase, outcome: str, expected: object = AS_LOADED) -> bool:
+    """Record the outcome of a contact with `case`. `expected` is the outcome the user saw
+    (None: none yet; by default the one loaded with `case`): the row is claimed by a conditional
+    UPDATE on it, so when someone else recorded an outcome meanwhile (two interviewers, a team
+    leader, a double click with another choice) nothing is written and the message says what is
+    there now. The same outcome again is not an error (returns False: nothing changed). A new
+    outcome puts the case back in the team leader's review queue (review status cleared).
+    Returns True when the outcome was written."""
     if outcome not in OUTCOMES:
         raise RoundError(f"Mã kết quả {outcome!r} không hợp lệ.")
     if not case.active:
         raise RoundError("Phiếu dự phòng chưa được dùng: không ghi kết quả.")
-    case.outcome = outcome
-    case.outcome_at = utcnow()
+    if case.replaced_by_id is not None or case.replacement_reason is not None:
+        raise RoundError(f"Phiếu {case.form_serial} đã được thay bằng hồ sơ dự phòng: không ghi kết quả nữa.")
+    seen = case.outcome if expected is AS_LOADED else expected
+    if seen is not None and seen not in OUTCOMES:
+        raise RoundError(f"Mã kết quả {seen!r} không hợp lệ.")
+    now = utcnow()
+    claimed = session.execute(
+        sa.update(SampledCase)
+        .where(
+            SampledCase.id == case.id,
+            SampledCase.outcome.is_(None) if seen is None else SampledCase.outcome == seen,
+            SampledCase.replacement_reason.is_(None),
+        )
+        .values(outcome=outcome, outcome_at=now, review_status=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        current = session.scalar(sa.select(SampledCase.outcome).where(SampledCase.id == case.id))
+        if current == outcome:
+            session.refresh(case)
+            return False
+        shown = OUTCOMES[current][1] if current else "chưa có kết quả"
+        raise RoundError(
+            f"Phiếu {case.form_serial} vừa được người khác ghi kết quả (hiện là “{shown}”): "
+            "xem lại rồi ghi lại nếu cần."
+        )
+    # Same values on the object (the UPDATE bypassed the ORM), so the audit log records them.
+    case.outcome, case.outcome_at, case.review_status = outcome, now, None
     session.flush()
+    return True
 
 
 def replace_case(session: Session, case: SampledCase, reason: str) -> SampledCase:

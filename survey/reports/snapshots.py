@@ -298,7 +298,7 @@ def build_paper_snapshot(
 
 def _outcomes(session: Session, survey_round: SurveyRound) -> dict[str, Any]:
     """The round's interview outcomes and AAPOR rates (`analysis.response_rates`) at the time
-    of the run, kept with the snapshot."""
+    of the run, kept with the snapshot, and whether they were interim (fieldwork not closed)."""
     rows = session.execute(queries.outcome_counts(survey_round.id)).all()
     counts = {str(outcome): int(n) for outcome, n in rows if outcome}
     pending = sum(int(n) for outcome, n in rows if not outcome)
@@ -309,6 +309,8 @@ def _outcomes(session: Session, survey_round: SurveyRound) -> dict[str, Any]:
         "outcomes": counts,
         "pending": pending,
         "aapor": {"rr1": rates.rr1, "rr2": rates.rr2, "coop1": rates.coop1, "ref1": rates.ref1, "con1": rates.con1},
+        # Fieldwork still ran at the time of the run: the rates are interim (tạm tính).
+        "interim": survey_round.status != "closed",
     }
 
 

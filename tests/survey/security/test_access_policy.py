@@ -39,6 +39,7 @@ POLICY: dict[tuple[str, str], str | frozenset[str]] = {
     ("admin.place_posters", "/admin/noi-tiep-nhan/<int:place_id>/ap-phich.pdf"): ADMIN,
     ("admin.all_posters", "/admin/ap-phich.pdf"): ADMIN,
     ("admin.counter_qr", "/admin/quay/<int:counter_id>/qr.<any(png, svg):fmt>"): ADMIN,
+    ("admin.set_team", "/admin/tai-khoan/<int:user_id>/to"): ADMIN,
     ("analyst.index", "/phan-tich/"): ANALYSTS,
     ("analyst.responses", "/phan-tich/phieu"): ANALYSTS,
     ("analyst.response_detail", "/phan-tich/phieu/<int:response_id>"): ANALYSTS,
@@ -56,6 +57,10 @@ POLICY: dict[tuple[str, str], str | frozenset[str]] = {
     ("analyst.draw_preview", "/phan-tich/dot/<int:round_id>/chon-mau/xem-truoc"): ANALYSTS,
     ("analyst.undo", "/phan-tich/dot/<int:round_id>/huy-chon-mau"): ANALYSTS,
     ("analyst.top_up", "/phan-tich/dot/<int:round_id>/bo-sung-du-phong"): ANALYSTS,
+    ("analyst.back_check", "/phan-tich/dot/<int:round_id>/phuc-tra"): ANALYSTS,
+    ("analyst.back_check_draw", "/phan-tich/dot/<int:round_id>/phuc-tra/chon"): ANALYSTS,
+    ("analyst.back_check_case", "/phan-tich/phuc-tra/<int:check_id>"): ANALYSTS,
+    ("analyst.progress_export", "/phan-tich/dot/<int:round_id>/tien-do.<any(csv, xlsx):ext>"): ANALYSTS,
     ("analyst.snapshot_list", "/phan-tich/quyen-so"): ANALYSTS,
     ("analyst.snapshot_paper", "/phan-tich/quyen-so/giay"): ANALYSTS,
     ("analyst.snapshot_qr", "/phan-tich/quyen-so/qr"): ANALYSTS,
@@ -74,6 +79,10 @@ POLICY: dict[tuple[str, str], str | frozenset[str]] = {
     ("entry.batch", "/nhap-phieu/lo/<int:batch_id>"): STAFF,
     ("entry.key_form", "/nhap-phieu/nhap/<int:keying_id>"): STAFF,
     ("entry.adjudicate", "/nhap-phieu/phieu/<int:form_id>/doi-chieu"): SUPERVISOR,
+    ("entry.review_list", "/nhap-phieu/dot/<int:round_id>/duyet"): SUPERVISOR,
+    ("entry.review_case", "/nhap-phieu/truong-hop/<int:case_id>/duyet"): SUPERVISOR,
+    ("entry.progress_page", "/nhap-phieu/dot/<int:round_id>/tien-do"): SUPERVISOR,
+    ("entry.progress_export", "/nhap-phieu/dot/<int:round_id>/tien-do.<any(csv, xlsx):ext>"): SUPERVISOR,
 }
 
 
