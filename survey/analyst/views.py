@@ -27,6 +27,7 @@ from survey.analyst.forms import (
     VerificationForm,
 )
 from survey.extensions import db
+from survey.i18n import select_locale
 from survey.models import BackCheck, SurveyRound, WeightingSnapshot
 from survey.models import Response as StoredResponse
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
@@ -627,7 +628,7 @@ def back_check_case(check_id: int) -> str | WerkzeugResponse:
         return redirect(url_for("analyst.back_check", round_id=round_id))
     fieldwork.log_pii_view(db.session, current_user, [check.case], "back_check")
     db.session.commit()
-    answers = backcheck.key_answers(db.session, [check.case_id]).get(check.case_id)
+    answers = backcheck.key_answers(db.session, [check.case_id], select_locale()).get(check.case_id)
     return render_template("analyst/back_check_case.html", check=check, form=form, answers=answers)
 
 

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from analysis.backcheck import BackCheckSummary, back_check_size, draw_back_check, summarise
 from survey.i18n import local_today
-from survey.models import BackCheck, FrameRecord, PaperForm, Response, SampledCase, SurveyRound, User
+from survey.models import BackCheck, FrameRecord, PaperForm, Questionnaire, Response, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import BACK_CHECK_INTERVIEWED, BACK_CHECK_KEY_ANSWER, BACK_CHECK_MODES
 from survey.paper.review import INTERVIEW_CODES
 from survey.paper.rounds import RoundError
+from survey.questionnaires.definition import text_of
 
 #: Factual questions the back-check asks again (their keyed answers are shown when known).
 KEY_QUESTIONS = ("hinh_thuc_nop", "loai_nguoi_tra_loi")
@@ -100,16 +101,32 @@ def listing(round_id: int) -> sa.Select:
     )
 
 
-def key_answers(session: Session, case_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The keyed answers to the `KEY_QUESTIONS` of each case whose paper form was recorded."""
+def key_answers(session: Session, case_ids: list[int], lang: str = "vi") -> dict[int, dict[str, Any]]:
+    """The keyed answers to the `KEY_QUESTIONS` of each case whose paper form was recorded,
+    as the questionnaire's option labels in `lang`."""
     if not case_ids:
         return {}
     rows = session.execute(
-        sa.select(PaperForm.case_id, Response.answers)
+        sa.select(PaperForm.case_id, Response.answers, Questionnaire.definition)
         .join(Response, Response.id == PaperForm.response_id)
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .where(PaperForm.case_id.in_(case_ids))
     ).all()
-    return {case_id: {q: (answers or {}).get(q) for q in KEY_QUESTIONS} for case_id, answers in rows}
+    return {
+        case_id: {q: _option_label(definition, q, (answers or {}).get(q), lang) for q in KEY_QUESTIONS}
+        for case_id, answers, definition in rows
+    }
+
+
+def _option_label(definition: dict[str, Any], question: str, code: Any, lang: str) -> Any:
+    """The label of a keyed choice, as the questionnaire words it (the code if it has none)."""
+    for section in definition.get("sections", []):
+        for q in section.get("questions", []):
+            if q.get("code") == question:
+                for option in q.get("options", []):
+                    if option.get("code") == code:
+                        return text_of(option.get("label"), lang) or code
+    return code
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,17 @@ import sqlalchemy as sa
 
 from analysis.sampling import AllocationRule
 from survey.audit import set_actor
-from survey.models import AuditLog, BackCheck, FrameRecord, InterviewReview, PiiAccess, SampledCase
+from survey.models import (
+    AuditLog,
+    BackCheck,
+    Batch,
+    FrameRecord,
+    InterviewReview,
+    PaperForm,
+    PiiAccess,
+    Response,
+    SampledCase,
+)
 from survey.paper import backcheck, double_keying, frames, review
 from survey.paper.backcheck import Verification
 from survey.paper.batches import create_batch
@@ -301,3 +311,27 @@ def test_back_check_pages_log_personal_data(client, db, fielded, make_user) -> N
     assert twice.status_code == 200 and "đã được ghi kết quả phúc tra" in twice.get_data(as_text=True)
     db.session.refresh(check)
     assert check.result == "confirmed" and check.checked_by_id == analyst.id and check.approx_date == date(2026, 2, 12)
+
+
+def test_back_check_shows_the_keyed_answers_as_the_questionnaire_words_them(db, fielded) -> None:
+    survey_round, cases, _surveyors = fielded
+    case = cases[0]
+    batch = Batch(round_id=survey_round.id, code="L1", post_office="Bưu điện Bắc Ninh", received=1)
+    response = Response(
+        questionnaire_id=survey_round.questionnaire_id,
+        channel="paper",
+        place_id=case.record.place_id,
+        field_group=case.record.field_group,
+        dossier_code=case.record.dossier_code,
+        receipt_code="KT-NHAN-1",
+        answers={"hinh_thuc_nop": "truc_tuyen"},
+        coded="",
+    )
+    db.session.add_all([batch, response])
+    db.session.flush()
+    db.session.add(PaperForm(batch_id=batch.id, case_id=case.id, serial=case.form_serial, response_id=response.id))
+    db.session.flush()
+    assert backcheck.key_answers(db.session, [case.id]) == {
+        case.id: {"hinh_thuc_nop": "Trực tuyến", "loai_nguoi_tra_loi": None}
+    }
+    assert backcheck.key_answers(db.session, [case.id], "en")[case.id]["hinh_thuc_nop"] == "Online"
