@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -40,3 +40,15 @@ class CounterForm(FlaskForm):
         validators=[DataRequired(_l("Chọn ít nhất một nhóm lĩnh vực."))],
     )
     active = BooleanField(_l("Đang nhận đánh giá qua mã QR"), default=True)
+
+
+class LinhVucForm(FlaskForm):
+    name = StringField(
+        _l("Tên lĩnh vực (như trong tệp xuất)"),
+        validators=[DataRequired(_l("Vui lòng nhập tên lĩnh vực.")), Length(max=200)],
+    )
+    field_group = SelectField(
+        _l("Nhóm lĩnh vực"),
+        choices=[SelectChoice(g, FIELD_GROUP_LABELS[g]) for g in FIELD_GROUPS],
+        validators=[DataRequired(_l("Vui lòng chọn nhóm lĩnh vực."))],
+    )

@@ -1,17 +1,22 @@
-"""Uploaded frame files waiting for confirmation.
+"""Uploaded frame files waiting for the next step: the column mapping, or the confirmation of
+the valid rows.
 
-A file with problems is kept (it holds personal data) only until the user imports its valid
-rows, a later upload succeeds, or the round's personal data is purged."""
+A file is kept (it holds personal data) only until the user imports it or its valid rows, a
+later upload succeeds, or the round's personal data is purged. Beside it, a small JSON file
+(`<token>.json`) holds what the steps need: the file's name as uploaded and the columns
+chosen so far."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 _UPLOAD_RE = re.compile(r"^(?P<round>\d+)-[0-9a-f]{32}\.(csv|xlsx|txt)$")
+_META_SUFFIX = ".json"
 
 
 def _upload_dir(instance_path: str) -> Path:
@@ -22,7 +27,7 @@ def _upload_dir(instance_path: str) -> Path:
 
 def save_stream(instance_path: str, round_id: int, stream: BinaryIO, filename: str) -> str:
     """Copy an uploaded file to disk in chunks (a frame can be hundreds of MB); its token."""
-    suffix = Path(filename).suffix.lower()
+    suffix = Path(filename).suffix.lower().replace(".xlsm", ".xlsx")
     token = f"{round_id}-{uuid.uuid4().hex}{suffix if suffix in ('.csv', '.xlsx', '.txt') else '.csv'}"
     with (_upload_dir(instance_path) / token).open("wb") as out:
         shutil.copyfileobj(stream, out, 1024 * 1024)
@@ -32,21 +37,45 @@ def save_stream(instance_path: str, round_id: int, stream: BinaryIO, filename: s
 def remove_upload(instance_path: str, token: str) -> None:
     if _UPLOAD_RE.match(token):
         (_upload_dir(instance_path) / token).unlink(missing_ok=True)
+        (_upload_dir(instance_path) / (token + _META_SUFFIX)).unlink(missing_ok=True)
 
 
-def read_upload(instance_path: str, round_id: int, token: str) -> bytes | None:
+def _path(instance_path: str, round_id: int, token: str) -> Path | None:
     match = _UPLOAD_RE.match(token)
     path = _upload_dir(instance_path) / token
     if match is None or int(match["round"]) != round_id or not path.exists():
         return None
-    return path.read_bytes()
+    return path
+
+
+def read_upload(instance_path: str, round_id: int, token: str) -> bytes | None:
+    path = _path(instance_path, round_id, token)
+    return None if path is None else path.read_bytes()
+
+
+def save_meta(instance_path: str, round_id: int, token: str, meta: dict[str, Any]) -> None:
+    """Keep `meta` (JSON) beside a kept upload of this round."""
+    path = _path(instance_path, round_id, token)
+    if path is not None:
+        path.with_name(token + _META_SUFFIX).write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+
+
+def read_meta(instance_path: str, round_id: int, token: str) -> dict[str, Any]:
+    """What `save_meta` kept for this upload ({} if nothing or not this round's)."""
+    path = _path(instance_path, round_id, token)
+    meta = None if path is None else path.with_name(token + _META_SUFFIX)
+    if meta is None or not meta.exists():
+        return {}
+    loaded = json.loads(meta.read_text("utf-8"))
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def remove_uploads(instance_path: str, round_id: int) -> int:
+    """Remove every kept upload of a round (and what was kept beside it); how many files."""
     removed = 0
     for path in _upload_dir(instance_path).iterdir():
-        match = _UPLOAD_RE.match(path.name)
+        match = _UPLOAD_RE.match(path.name.removesuffix(_META_SUFFIX))
         if match and int(match["round"]) == round_id:
             path.unlink(missing_ok=True)
-            removed += 1
+            removed += int(path.suffix != _META_SUFFIX)
     return removed
