@@ -88,9 +88,13 @@ def profiles(session: Session) -> list[FrameMappingProfile]:
     return list(session.scalars(sa.select(FrameMappingProfile).order_by(FrameMappingProfile.name)))
 
 
+def clean_name(name: str) -> str:
+    """A profile name as stored: NFC, single spaces, trimmed."""
+    return re.sub(r"[ \t\r\n]+", " ", unicodedata.normalize("NFC", name)).strip()
+
+
 def profile_by_name(session: Session, name: str) -> FrameMappingProfile | None:
-    name = unicodedata.normalize("NFC", name).strip()
-    return session.scalar(sa.select(FrameMappingProfile).where(FrameMappingProfile.name == name))
+    return session.scalar(sa.select(FrameMappingProfile).where(FrameMappingProfile.name == clean_name(name)))
 
 
 def ordered_columns(columns: dict[str, str]) -> list[tuple[str, str]]:
@@ -114,7 +118,7 @@ def missing_headers(profile: FrameMappingProfile, headers: list[str]) -> list[st
 def matching_profile(session: Session, headers: list[str]) -> tuple[FrameMappingProfile, dict[str, str]] | None:
     """The saved profile for a file with these headers: one whose columns are all in the file,
     preferring one saved from a file with exactly these headers, then the one mapping most
-    columns, then the most recently saved."""
+    columns, then the most recently created."""
     keys = {frames.header_key(h) for h in headers}
     fits = []
     for profile in profiles(session):
@@ -122,7 +126,7 @@ def matching_profile(session: Session, headers: list[str]) -> tuple[FrameMapping
         if fitted is None:
             continue
         exact = {frames.header_key(h) for h in profile.headers} == keys
-        fits.append(((exact, len(fitted), profile.updated_at, profile.id), profile, fitted))
+        fits.append(((exact, len(fitted), profile.id), profile, fitted))
     if not fits:
         return None
     _rank, profile, fitted = max(fits, key=lambda f: f[0])
@@ -134,7 +138,7 @@ def save_profile(
 ) -> tuple[FrameMappingProfile, bool]:
     """Save a checked mapping under `name` (a profile of that name is replaced); the profile and
     whether it is new. Raises `MappingError` for a bad name."""
-    name = re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip()
+    name = clean_name(name)
     if CONTROL_RE.search(name):
         raise frames.MappingError([_("Tên hồ sơ ánh xạ có ký tự điều khiển (không in được).")])
     if not name or len(name) > 120:

@@ -2,8 +2,8 @@
 the valid rows.
 
 A file is kept (it holds personal data) only until the user imports it or its valid rows, a
-later upload succeeds, or the round's personal data is purged. Beside it, a small JSON file
-(`<token>.json`) holds what the steps need: the file's name as uploaded and the columns
+later upload succeeds, or the round's personal data is purged. With it, a small JSON file
+(`steps/<token>.json`) holds what the steps need: the file's name as uploaded and the columns
 chosen so far."""
 
 from __future__ import annotations
@@ -16,13 +16,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 _UPLOAD_RE = re.compile(r"^(?P<round>\d+)-[0-9a-f]{32}\.(csv|xlsx|txt)$")
-_META_SUFFIX = ".json"
 
 
 def _upload_dir(instance_path: str) -> Path:
     path = Path(instance_path) / "uploads"
     path.mkdir(exist_ok=True)
     return path
+
+
+def _meta_path(instance_path: str, token: str) -> Path:
+    path = _upload_dir(instance_path) / "steps"
+    path.mkdir(exist_ok=True)
+    return path / f"{token}.json"
 
 
 def save_stream(instance_path: str, round_id: int, stream: BinaryIO, filename: str) -> str:
@@ -37,7 +42,7 @@ def save_stream(instance_path: str, round_id: int, stream: BinaryIO, filename: s
 def remove_upload(instance_path: str, token: str) -> None:
     if _UPLOAD_RE.match(token):
         (_upload_dir(instance_path) / token).unlink(missing_ok=True)
-        (_upload_dir(instance_path) / (token + _META_SUFFIX)).unlink(missing_ok=True)
+        _meta_path(instance_path, token).unlink(missing_ok=True)
 
 
 def _path(instance_path: str, round_id: int, token: str) -> Path | None:
@@ -55,15 +60,13 @@ def read_upload(instance_path: str, round_id: int, token: str) -> bytes | None:
 
 def save_meta(instance_path: str, round_id: int, token: str, meta: dict[str, Any]) -> None:
     """Keep `meta` (JSON) beside a kept upload of this round."""
-    path = _path(instance_path, round_id, token)
-    if path is not None:
-        path.with_name(token + _META_SUFFIX).write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    if _path(instance_path, round_id, token) is not None:
+        _meta_path(instance_path, token).write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
 
 
 def read_meta(instance_path: str, round_id: int, token: str) -> dict[str, Any]:
     """What `save_meta` kept for this upload ({} if nothing or not this round's)."""
-    path = _path(instance_path, round_id, token)
-    meta = None if path is None else path.with_name(token + _META_SUFFIX)
+    meta = None if _path(instance_path, round_id, token) is None else _meta_path(instance_path, token)
     if meta is None or not meta.exists():
         return {}
     loaded = json.loads(meta.read_text("utf-8"))
@@ -74,8 +77,12 @@ def remove_uploads(instance_path: str, round_id: int) -> int:
     """Remove every kept upload of a round (and what was kept beside it); how many files."""
     removed = 0
     for path in _upload_dir(instance_path).iterdir():
-        match = _UPLOAD_RE.match(path.name.removesuffix(_META_SUFFIX))
+        match = _UPLOAD_RE.match(path.name)
         if match and int(match["round"]) == round_id:
-            path.unlink(missing_ok=True)
-            removed += int(path.suffix != _META_SUFFIX)
+            remove_upload(instance_path, path.name)
+            removed += 1
+    for meta in _meta_path(instance_path, "x").parent.iterdir():  # steps of files already gone
+        match = _UPLOAD_RE.match(meta.name.removesuffix(".json"))
+        if match and int(match["round"]) == round_id:
+            meta.unlink(missing_ok=True)
     return removed

@@ -142,7 +142,8 @@ def test_unfamiliar_headers_import_through_the_mapping_step_and_the_profile_is_s
     assert profile.headers == ODD_HEADER and profile.created_by_id == analyst.id
     audit = db.session.scalars(sa.select(AuditLog).where(AuditLog.entity == "frame_mapping_profile")).one()
     assert audit.action == "create" and audit.user_id == analyst.id
-    assert not list((Path(client.application.instance_path) / "uploads").iterdir())  # personal data not left behind
+    kept = [p for p in (Path(client.application.instance_path) / "uploads").rglob("*") if p.is_file()]
+    assert kept == []  # personal data not left behind, nor the mapping kept with it
 
 
 def test_a_saved_profile_imports_the_next_file_without_a_mapping_step(
@@ -239,6 +240,17 @@ def test_a_bad_mapping_is_refused_in_vietnamese_and_writes_nothing(
     assert count(db, FrameRecord) == 0 and count(db, FrameMappingProfile) == 0 and count(db, AuditLog) == 0
     assert client.post(step, data=mapping_form(MAPPING)).status_code == 302  # the file is still there
     assert count(db, FrameRecord) == 5
+
+
+def test_a_profile_name_with_a_control_character_is_refused_and_nothing_is_written(
+    client, db, survey_round, login_as
+) -> None:
+    login_as("analyst")
+    step = upload(client, survey_round.id, as_csv(odd_rows(3)), "xuat.csv").headers["Location"]
+    refused = client.post(step, data=mapping_form(MAPPING, save_as="Một cửa\x07"))
+    assert refused.status_code == 400
+    assert "Tên hồ sơ ánh xạ có ký tự điều khiển (không in được)." in refused.get_data(as_text=True)
+    assert count(db, FrameRecord) == 0 and count(db, FrameMappingProfile) == 0
 
 
 def test_mapped_file_with_bad_rows_shows_the_report_and_confirms_with_the_mapping(
