@@ -208,7 +208,9 @@ def plan_columns(session: Session, headers: list[str], *, profile_id: int | None
     reasons = _doubled(headers, guess) + _problems(guess, headers)
     unknown = [h for h in headers if not frames.guess_columns([h]) and frames.header_key(h) not in KNOWN_UNUSED]
     open_fields = [frames.COLUMN_LABELS[f] for f in FIELD_ORDER if f not in guess and f != "field_group"]
-    if unknown and open_fields:
+    if unknown and reasons:  # the fields without a column are already named
+        reasons.append(_("Chưa nhận ra cột %(cols)s.", cols=", ".join(f"“{h}”" for h in unknown)))
+    elif unknown and open_fields:
         reasons.append(
             _(
                 "Chưa nhận ra cột %(cols)s, trong khi chưa có cột cho: %(fields)s. "
