@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, RadioField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -46,3 +46,15 @@ class TeamForm(FlaskForm):
     """A surveyor's team leader (empty: no team)."""
 
     leader = IntegerField(validators=[Optional()])
+
+
+class LinhVucForm(FlaskForm):
+    name = StringField(
+        _l("Tên lĩnh vực (như trong tệp xuất)"),
+        validators=[DataRequired(_l("Vui lòng nhập tên lĩnh vực.")), Length(max=200)],
+    )
+    field_group = SelectField(
+        _l("Nhóm lĩnh vực"),
+        choices=[SelectChoice(g, FIELD_GROUP_LABELS[g]) for g in FIELD_GROUPS],
+        validators=[DataRequired(_l("Vui lòng chọn nhóm lĩnh vực."))],
+    )

@@ -5,9 +5,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.admin import bp, queries
-from survey.admin.forms import CounterForm, PlaceForm, TeamForm
+from survey.admin.forms import CounterForm, LinhVucForm, PlaceForm, TeamForm
 from survey.extensions import db
-from survey.models import Counter, Place, User
+from survey.models import Counter, LinhVucGroup, Place, User
+from survey.paper import procedures
 from survey.places.editing import PlaceError, save_counter, save_place
 from survey.qr import counters, printing
 from survey.security import ConfirmForm, role_required
@@ -178,3 +179,66 @@ def counter_qr(counter_id: int, fmt: str) -> WerkzeugResponse:
     if fmt == "png":
         return Response(printing.qr_png(url), mimetype="image/png")
     return Response(printing.qr_svg(url), mimetype="image/svg+xml")
+
+
+# --- the lĩnh vực → field group table ------------------------------------------------------------
+def _render_linh_vuc(form: LinhVucForm, row: LinhVucGroup | None = None) -> str:
+    return render_template(
+        "admin/linh_vuc.html",
+        rows=procedures.linh_vuc_rows(db.session),
+        form=form,
+        row=row,
+        confirm=ConfirmForm(),
+    )
+
+
+def _save_linh_vuc(form: LinhVucForm, row: LinhVucGroup | None) -> WerkzeugResponse | None:
+    """Save the form; None (with the message on the form) when a rule is broken."""
+    try:
+        saved = procedures.save_linh_vuc(db.session, row, name=form.name.data, field_group=form.field_group.data)
+    except procedures.LinhVucError as exc:
+        db.session.rollback()
+        form.name.errors = [*form.name.errors, str(exc)]
+        return None
+    db.session.commit()
+    flash(_("Đã lưu lĩnh vực “%(name)s”.", name=saved.name), "success")
+    return redirect(url_for("admin.linh_vuc_table"))
+
+
+@bp.route("/linh-vuc", methods=["GET", "POST"])
+@role_required("admin")
+def linh_vuc_table() -> str | WerkzeugResponse | tuple[str, int]:
+    form = LinhVucForm()
+    if not form.validate_on_submit():
+        return _render_linh_vuc(form), 400 if request.method == "POST" else 200
+    return _save_linh_vuc(form, None) or (_render_linh_vuc(form), 400)
+
+
+@bp.route("/linh-vuc/<int:row_id>", methods=["GET", "POST"])
+@role_required("admin")
+def linh_vuc_row(row_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    row = db.get_or_404(LinhVucGroup, row_id)
+    form = LinhVucForm(obj=row)
+    if not form.validate_on_submit():
+        return _render_linh_vuc(form, row), 400 if request.method == "POST" else 200
+    return _save_linh_vuc(form, row) or (_render_linh_vuc(form, row), 400)
+
+
+@bp.route("/linh-vuc/<int:row_id>/xoa", methods=["POST"])
+@role_required("admin")
+def delete_linh_vuc(row_id: int) -> WerkzeugResponse:
+    row = db.get_or_404(LinhVucGroup, row_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        procedures.delete_linh_vuc(db.session, row)
+    except procedures.LinhVucError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Đã xoá lĩnh vực “%(name)s”: hồ sơ thuộc lĩnh vực này sẽ vào nhóm Lĩnh vực khác.", name=row.name),
+            "success",
+        )
+    return redirect(url_for("admin.linh_vuc_table"))

@@ -38,6 +38,33 @@ class FrameUploadForm(FlaskForm):
             FileAllowed(["csv", "xlsx", "txt"], _l("Chỉ nhận tệp CSV hoặc XLSX.")),
         ],
     )
+    #: 0: a saved profile whose headers match the file, else the recognised headers.
+    profile = SelectField(_l("Ánh xạ cột"), coerce=int, default=0, validate_choice=False)
+    review = BooleanField(_l("Xem và sửa ánh xạ cột trước khi nhập"))
+
+
+class FrameMappingForm(FlaskForm):
+    """One select per frame field (`col_<field>`), added by `for_file`."""
+
+    save_as = StringField(
+        _l("Lưu ánh xạ này để dùng lại, với tên (không bắt buộc)"),
+        validators=[Optional(), Length(max=120, message=_l("Tên dài quá 120 ký tự."))],
+    )
+
+    @classmethod
+    def for_file(cls, fields: list[tuple[str, str]], headers: list[str], prefill: dict[str, str]) -> "FrameMappingForm":
+        choices = [SelectChoice("", _l("— không dùng —")), *(SelectChoice(h, h) for h in headers)]
+        selects = {
+            f"col_{name}": SelectField(label, choices=choices, default=prefill.get(name, ""), validate_choice=False)
+            for name, label in fields
+        }
+        return type("FrameMappingFormForFile", (cls,), selects)()
+
+    def columns(self) -> dict[str, str | None]:
+        """{field: header or None} as chosen."""
+        return {
+            name.removeprefix("col_"): f.data or None for name, f in self._fields.items() if name.startswith("col_")
+        }
 
 
 class DrawForm(FlaskForm):

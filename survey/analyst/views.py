@@ -19,6 +19,7 @@ from survey.analyst.forms import (
     BackCheckForm,
     CommentFilterForm,
     DrawForm,
+    FrameMappingForm,
     FrameUploadForm,
     PaperSnapshotForm,
     QrSnapshotForm,
@@ -28,11 +29,11 @@ from survey.analyst.forms import (
 )
 from survey.extensions import db
 from survey.i18n import select_locale
-from survey.models import BackCheck, SurveyRound, WeightingSnapshot
+from survey.models import BackCheck, FrameMappingProfile, SurveyRound, WeightingSnapshot
 from survey.models import Response as StoredResponse
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.models.paper import OUTCOMES
-from survey.paper import backcheck, fieldwork, frames, progress
+from survey.paper import backcheck, fieldwork, frames, mapping, progress
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 from survey.paper.sample import Draw, Preview, draw_round, preview_round, top_up_reserves, undo_draw
@@ -332,7 +333,7 @@ def _render_round(
         cases=fieldwork.case_summary(db.session, survey_round.id),
         rates=fieldwork.response_rates(db.session, survey_round.id),
         progress=fieldwork.interviewer_progress(db.session, survey_round.id),
-        upload=upload or FrameUploadForm(),
+        upload=_upload_form(upload),
         draw=_draw_form(survey_round, draw),
         confirm=ConfirmForm(),
         top_up=TopUpForm(),
@@ -343,32 +344,55 @@ def _render_round(
     )
 
 
+def _upload_form(form: FrameUploadForm | None = None) -> FrameUploadForm:
+    form = form or FrameUploadForm()
+    form.profile.choices = [(0, _("Tự nhận diện (hoặc hồ sơ ánh xạ khớp tiêu đề)"))] + [
+        (p.id, p.name) for p in mapping.profiles(db.session)
+    ]
+    return form
+
+
 @bp.route("/dot/<int:round_id>/khung", methods=["POST"])
 @role_required(*ANALYSTS)
 def upload_frame(round_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     survey_round = db.get_or_404(SurveyRound, round_id)
-    form = FrameUploadForm()
+    form = _upload_form()
     if not form.validate_on_submit():
         return _render_round(survey_round, upload=form), 400
     storage = form.file.data
     try:
-        done = frames.import_upload(
+        done = mapping.import_upload(
             db.session,
             survey_round,
             storage.stream,
             storage.filename or "tep.csv",
             instance_path=current_app.instance_path,
+            profile_id=form.profile.data or None,
+            review=form.review.data,
         )
     except frames.FrameError as exc:
         db.session.rollback()
         form.file.errors = [str(exc)]
         return _render_round(survey_round, upload=form), 400
-    if done.stored is None:  # problems: the file waits for the report or the confirmation
+    if done.needs_mapping:
+        return redirect(url_for("analyst.frame_mapping", round_id=round_id, token=done.token))
+    return _frame_checked(survey_round, done)
+
+
+def _frame_checked(survey_round: SurveyRound, done: mapping.Upload) -> WerkzeugResponse | tuple[str, int]:
+    """After the check: the report of a file with problems, or the import done."""
+    db.session.commit()  # the frame, or a profile saved with the mapping (the report writes nothing)
+    if done.saved_profile:
+        flash(_("Đã lưu hồ sơ ánh xạ “%(name)s”.", name=done.saved_profile), "success")
+    if done.stored is None:
+        assert done.checked is not None
         return _render_round(survey_round, checked=done.checked, token=done.token), 422
-    db.session.commit()
     flash(_("Đã nhập %(n)s hồ sơ vào khung mẫu.", n=f"{done.stored:,}".replace(",", ".")), "success")
+    if done.profile and not done.saved_profile:
+        flash(_("Cột đọc theo hồ sơ ánh xạ “%(name)s”.", name=done.profile), "info")
+    assert done.checked is not None
     _flash_import_notes(done.checked)
-    return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return redirect(url_for("analyst.round_detail", round_id=survey_round.id))
 
 
 def _flash_import_notes(checked: frames.FrameCheck) -> None:
@@ -383,8 +407,52 @@ def _flash_import_notes(checked: frames.FrameCheck) -> None:
         flash(_("Các cột không dùng: %(cols)s.", cols=", ".join(checked.unused)), "info")
 
 
+@bp.route("/dot/<int:round_id>/khung/<token>/anh-xa", methods=["GET", "POST"])
+@role_required(*ANALYSTS)
+def frame_mapping(round_id: int, token: str) -> str | WerkzeugResponse | tuple[str, int]:
+    survey_round = db.get_or_404(SurveyRound, round_id)
+    step = mapping.mapping_step(db.session, survey_round, token, instance_path=current_app.instance_path)
+    if step is None:
+        abort(404)
+    fields = [(t.field, t.label) for t in mapping.targets()]
+    form = FrameMappingForm.for_file(fields, step.headers, step.columns)
+    if not form.validate_on_submit():
+        return _render_mapping(survey_round, step, form), 400 if request.method == "POST" else 200
+    try:
+        done = mapping.confirm_mapping(
+            db.session,
+            survey_round,
+            token,
+            form.columns(),
+            save_as=form.save_as.data,
+            actor_id=current_user.id,
+            instance_path=current_app.instance_path,
+        )
+    except frames.MappingError as exc:
+        db.session.rollback()
+        return _render_mapping(survey_round, step, form, errors=exc.reasons), 400
+    except frames.FrameError as exc:  # the file itself cannot be read past its first rows: it is gone
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("analyst.round_detail", round_id=round_id))
+    return abort(404) if done is None else _frame_checked(survey_round, done)
+
+
+def _render_mapping(
+    survey_round: SurveyRound, step: mapping.MappingStep, form: FrameMappingForm, errors: list[str] | None = None
+) -> str:
+    return render_template(
+        "analyst/frame_mapping.html",
+        round=survey_round,
+        step=step,
+        form=form,
+        targets=mapping.targets(),
+        errors=errors or [],
+    )
+
+
 def _kept_upload(survey_round: SurveyRound, token: str) -> frames.FrameCheck:
-    checked = frames.check_kept_upload(db.session, survey_round, token, instance_path=current_app.instance_path)
+    checked = mapping.check_kept_upload(db.session, survey_round, token, instance_path=current_app.instance_path)
     if checked is None:
         abort(404)
     return checked
@@ -410,7 +478,7 @@ def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
     checked = _kept_upload(survey_round, token)
     label = _("các dòng hợp lệ của tệp tải lên")
     try:
-        stored = frames.import_valid_rows(
+        stored = mapping.import_valid_rows(
             db.session, survey_round, checked, label=label, instance_path=current_app.instance_path
         )
     except frames.FrameError as exc:
@@ -421,6 +489,32 @@ def confirm_frame(round_id: int, token: str) -> WerkzeugResponse:
         bad = checked.n_rows - stored
         flash(_("Đã nhập %(n)s dòng hợp lệ; %(bad)s dòng có lỗi không được nhập.", n=stored, bad=bad), "warning")
     return redirect(url_for("analyst.round_detail", round_id=round_id))
+
+
+# --- column-mapping profiles of frame exports -----------------------------------------------------
+@bp.route("/anh-xa-cot")
+@role_required(*ANALYSTS)
+def mapping_profiles() -> str:
+    return render_template(
+        "analyst/mapping_profiles.html",
+        profiles=mapping.profiles(db.session),
+        labels=frames.COLUMN_LABELS,
+        ordered=mapping.ordered_columns,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/anh-xa-cot/<int:profile_id>/xoa", methods=["POST"])
+@role_required(*ANALYSTS)
+def delete_mapping_profile(profile_id: int) -> WerkzeugResponse:
+    profile = db.get_or_404(FrameMappingProfile, profile_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    name = profile.name
+    mapping.delete_profile(db.session, profile)
+    db.session.commit()
+    flash(_("Đã xoá hồ sơ ánh xạ “%(name)s”.", name=name), "success")
+    return redirect(url_for("analyst.mapping_profiles"))
 
 
 @bp.route("/dot/<int:round_id>/chon-mau", methods=["POST"])

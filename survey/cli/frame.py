@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from survey.cli.common import fail, round_or_fail
 from survey.extensions import db
-from survey.paper import frames
+from survey.paper import frames, mapping
 
 frame_cli = AppGroup("frame", help="Khung mẫu: danh sách hồ sơ đã trả kết quả.")
 
@@ -19,12 +19,19 @@ frame_cli = AppGroup("frame", help="Khung mẫu: danh sách hồ sơ đã trả 
 @click.option("--round", "round_id", type=int, required=True, help="Số đợt khảo sát.")
 @click.option("--valid-only", is_flag=True, help="Chỉ nhập các dòng hợp lệ khi tệp có lỗi.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Ghi danh sách lỗi (CSV) vào tệp này.")
-def frame_import(path: str, round_id: int, valid_only: bool, report: str | None) -> None:
-    """Nhập khung mẫu từ tệp CSV hoặc XLSX. Tệp có lỗi không được nhập, trừ khi --valid-only."""
+@click.option(
+    "--profile", "profile_name", help="Đọc cột theo hồ sơ ánh xạ đã lưu (tên như trên trang Hồ sơ ánh xạ cột)."
+)
+def frame_import(path: str, round_id: int, valid_only: bool, report: str | None, profile_name: str | None) -> None:
+    """Nhập khung mẫu từ tệp CSV hoặc XLSX. Tệp có lỗi không được nhập, trừ khi --valid-only.
+    Không có --profile: hồ sơ ánh xạ khớp tiêu đề của tệp (nếu có), nếu không thì tự nhận diện cột."""
     survey_round = round_or_fail(round_id)
     try:
         table = frames.read_table(Path(path).read_bytes(), path)
-        checked = frames.check(db.session, survey_round, table)
+        found = mapping.profile_for_file(db.session, [str(c) for c in table.columns], profile_name)
+        if found is not None:
+            click.echo(f"Đọc cột theo hồ sơ ánh xạ “{found[1].name}”.")
+        checked = frames.check(db.session, survey_round, table, None if found is None else found[0])
     except frames.FrameError as exc:
         fail(str(exc))
     for problem in checked.problems[:20]:
@@ -52,3 +59,13 @@ def frame_import(path: str, round_id: int, valid_only: bool, report: str | None)
         click.echo(f"  nhóm lĩnh vực từ lĩnh vực {name!r}: {group} ({n} dòng)")
     if checked.unused:
         click.echo("Các cột không dùng: " + ", ".join(checked.unused))
+
+
+@frame_cli.command("profiles")
+def frame_profiles() -> None:
+    """Liệt kê các hồ sơ ánh xạ cột đã lưu (tạo và xoá trên trang Hồ sơ ánh xạ cột)."""
+    for profile in mapping.profiles(db.session):
+        columns = ", ".join(
+            f"{frames.COLUMN_LABELS.get(f, f)} ← {h}" for f, h in mapping.ordered_columns(profile.columns)
+        )
+        click.echo(f"{profile.name}: {columns}")

@@ -3,7 +3,7 @@
 from survey.models.audit import AuditLog
 from survey.models.base import FIELD_GROUPS, Base
 from survey.models.place import Counter, CounterFieldGroup, Place
-from survey.models.procedure import Procedure
+from survey.models.procedure import LinhVucGroup, Procedure
 from survey.models.questionnaire import Questionnaire
 from survey.models.response import Response
 from survey.models.user import ROLES, User
@@ -15,6 +15,7 @@ __all__ = [
     "Base",
     "Counter",
     "CounterFieldGroup",
+    "LinhVucGroup",
     "Place",
     "Procedure",
     "Questionnaire",
@@ -51,3 +52,6 @@ __all__ += [
 from survey.models.snapshot import WeightingSnapshot  # noqa: E402 - after the models it refers to
 
 __all__ += ["WeightingSnapshot"]
+from survey.models.frame_mapping import FrameMappingProfile  # noqa: E402 - after the user model it refers to
+
+__all__ += ["FrameMappingProfile"]

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from survey.models import FrameRecord, Place, Procedure, SurveyRound
-from survey.paper import procedures, uploads
+from survey.paper import procedures
 
 COLUMNS = {
     "dossier_code": ("mã hồ sơ", "số hồ sơ", "mã số hồ sơ", "số biên nhận", "mã biên nhận", "dossier code"),
@@ -76,6 +77,8 @@ COLUMNS = {
     "address": ("địa chỉ", "địa chỉ chủ hồ sơ", "địa chỉ liên hệ", "address"),
 }
 REQUIRED = ("dossier_code", "place", "result_date")
+#: At least one of these gives a row its field group.
+GROUP_SOURCES = ("field_group", "procedure_code", "linh_vuc")
 COLUMN_LABELS = {
     "dossier_code": "Mã hồ sơ",
     "procedure_code": "Mã thủ tục",
@@ -100,6 +103,14 @@ DOSSIER_RE = re.compile(r"^[A-Za-z0-9./_-]+$")
 
 class FrameError(ValueError):
     """The file cannot be read at all (encoding, format, missing columns)."""
+
+
+class MappingError(FrameError):
+    """A column mapping that cannot be used: every reason, each a sentence in Vietnamese."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
 
 
 @dataclass(frozen=True)
@@ -170,18 +181,24 @@ def _ascii(text: str) -> str:
     return stripped.replace("đ", "d").replace("Đ", "D")
 
 
+def header_key(header: object) -> str:
+    """A header as compared: NFC, lower case, single spaces, no diacritics ("Số hồ sơ" → "so ho so")."""
+    return _ascii(_key(str(header)))
+
+
 _ALIASES = {}
 for canonical, aliases in COLUMNS.items():
     for alias in (canonical, *aliases):
-        _ALIASES[_ascii(_key(alias))] = canonical
+        _ALIASES[header_key(alias)] = canonical
 
 
-def read_table(data: bytes, filename: str) -> pd.DataFrame:
+def read_table(data: bytes, filename: str, *, limit: int | None = None) -> pd.DataFrame:
     """Read a CSV (UTF-8, with or without BOM; comma, semicolon or tab) or XLSX file into a
-    DataFrame of strings (dates from Excel stay dates). Raises `FrameError`."""
+    DataFrame of strings (dates from Excel stay dates); only the first `limit` rows if given
+    (the headers and a few sample values). Raises `FrameError`."""
     suffix = Path(filename).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(data)
+        return _read_xlsx(data, limit)
     if suffix not in (".csv", ".txt"):
         raise FrameError(f"Không đọc được tệp {filename}: chỉ nhận CSV hoặc XLSX.")
     try:
@@ -196,13 +213,19 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     delimiter = max((",", ";", "\t"), key=first_line.count)
     try:
         return pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, skipinitialspace=True, engine="c"
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            engine="c",
+            nrows=limit,
         )
     except pd.errors.ParserError as exc:
         raise FrameError(f"Tệp CSV sai cấu trúc: {exc}") from None
 
 
-def _read_xlsx(data: bytes) -> pd.DataFrame:
+def _read_xlsx(data: bytes, limit: int | None = None) -> pd.DataFrame:
     from openpyxl import load_workbook  # only when an Excel file comes: keeps it out of every worker's start-up
 
     try:
@@ -215,8 +238,8 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
         header = next(rows, None)
         if header is None:
             raise FrameError("Tệp Excel rỗng.")
-        names = ["" if h is None else str(h) for h in header]
-        records = [tuple("" if v is None else v for v in row) for row in rows]
+        names = _unique_names(["" if h is None else str(h).strip() for h in header])
+        records = [tuple("" if v is None else v for v in row) for row in itertools.islice(rows, limit)]
     finally:
         workbook.close()
     frame = pd.DataFrame.from_records(records, columns=names) if records else pd.DataFrame(columns=names)
@@ -225,11 +248,66 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     return frame
 
 
+def _unique_names(names: list[str]) -> list[str]:
+    """Blank and repeated headers made distinct as pandas does for a CSV ("Cột 3", "Ngày.1")."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(names, start=1):
+        name = name or f"Cột {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        out.append(name)
+    return out
+
+
+def guess_columns(headers: list[str]) -> dict[str, str]:
+    """{field: header} for the headers the importer recognises (the first of two that mean
+    the same field)."""
+    found: dict[str, str] = {}
+    for header in headers:
+        canonical = _ALIASES.get(header_key(header))
+        if canonical is not None and canonical not in found:
+            found[canonical] = header
+    return found
+
+
+def validate_columns(columns: dict[str, str | None], headers: list[str]) -> dict[str, str]:
+    """A mapping the user chose ({field: header or None}) checked against the file's headers;
+    the mapping without its unused fields. Raises `MappingError` with every reason."""
+    chosen = {c: h for c, h in columns.items() if h}
+    reasons = [_("Trường lạ: %(f)s.", f=c) for c in chosen if c not in COLUMNS]
+    reasons += [_("Cột “%(h)s” không có trong tệp.", h=h) for h in chosen.values() if h not in headers]
+    by_header: dict[str, list[str]] = {}
+    for canonical, header in chosen.items():
+        by_header.setdefault(header, []).append(COLUMN_LABELS.get(canonical, canonical))
+    for header, fields in by_header.items():
+        if len(fields) > 1:
+            reasons.append(
+                _(
+                    "Cột “%(h)s” được chọn cho nhiều trường (%(fields)s): mỗi cột chỉ dùng cho một trường.",
+                    h=header,
+                    fields=", ".join(fields),
+                )
+            )
+    missing = [COLUMN_LABELS[c] for c in REQUIRED if c not in chosen]
+    if missing:
+        reasons.append(_("Chưa chọn cột cho trường bắt buộc: %(fields)s.", fields=", ".join(missing)))
+    if not set(GROUP_SOURCES) & chosen.keys():
+        reasons.append(
+            _("Cần chọn cột cho ít nhất một trong: Nhóm lĩnh vực, Mã thủ tục, Lĩnh vực (để xác định nhóm lĩnh vực).")
+        )
+    if reasons:
+        raise MappingError(reasons)
+    return {c: h for c, h in chosen.items() if c in COLUMNS}
+
+
 def map_columns(frame: pd.DataFrame) -> dict[str, str]:
     """{canonical: header in the file}. Raises `FrameError` for missing or doubled columns."""
     found: dict[str, str] = {}
     for header in frame.columns:
-        canonical = _ALIASES.get(_ascii(_key(header)))
+        canonical = _ALIASES.get(header_key(header))
         if canonical is None:
             continue
         if canonical in found:
@@ -269,9 +347,14 @@ def _shown(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> FrameCheck:
-    """Validate every row against the places, procedures and the round's period."""
-    columns = map_columns(table)
+def check(
+    session: Session, survey_round: SurveyRound, table: pd.DataFrame, columns: dict[str, str] | None = None
+) -> FrameCheck:
+    """Validate every row against the places, procedures and the round's period. `columns`
+    ({field: header}, e.g. from the mapping step or a profile) replaces the recognition of the
+    headers."""
+    headers = [str(c) for c in table.columns]
+    columns = map_columns(table) if columns is None else validate_columns(dict(columns), headers)
     n = len(table)
     rows = pd.DataFrame(index=table.index)
     problems: list[Problem] = []
@@ -358,7 +441,8 @@ def check(session: Session, survey_round: SurveyRound, table: pd.DataFrame) -> F
         named = group.isna() & (rows["linh_vuc"] != "")
         if "field_group" in rows:
             named &= rows["field_group"] == ""
-        derived = rows["linh_vuc"][named].map(procedures.group_of_linh_vuc)
+        linh_vuc_table = procedures.linh_vuc_groups(session)
+        derived = rows["linh_vuc"][named].map(lambda name: procedures.group_of_linh_vuc(name, linh_vuc_table))
         group = group.fillna(derived)
         for (name, value), count in pd.DataFrame({"l": rows["linh_vuc"][named], "g": derived}).value_counts().items():
             from_linh_vuc[(str(name), str(value))] = int(count)
@@ -484,57 +568,16 @@ def frame_summary(session: Session, round_id: int) -> list[sa.Row]:
     ).all()
 
 
-__all__ = ["FrameCheck", "FrameError", "Problem", "check", "frame_summary", "read_table", "store"]
-
-
-# --- the upload page's steps ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Upload:
-    """An uploaded frame file: imported whole (`stored` rows), or kept with its problems
-    (`token`) so that the user can download the report or confirm the valid rows."""
-
-    checked: FrameCheck
-    stored: int | None
-    token: str | None
-
-
-def import_upload(
-    session: Session, survey_round: SurveyRound, stream: BinaryIO, filename: str, *, instance_path: str
-) -> Upload:
-    """Copy the uploaded file to disk, check it, store it if it has no problem, else keep it for
-    the next step. A file that cannot be read at all raises `FrameError` (and is not kept).
-    Flushes; the caller commits."""
-    if Path(filename).suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm"):
-        raise FrameError(f"Không đọc được tệp {filename}: chỉ nhận CSV hoặc XLSX.")
-    token = uploads.save_stream(instance_path, survey_round.id, stream, filename)
-    data = uploads.read_upload(instance_path, survey_round.id, token)
-    assert data is not None
-    try:
-        checked = check(session, survey_round, read_table(data, filename))
-    except FrameError:
-        uploads.remove_upload(instance_path, token)
-        raise
-    if checked.problems:
-        return Upload(checked, None, token)
-    stored = store(session, survey_round, checked)
-    survey_round.frame_file = filename
-    uploads.remove_uploads(instance_path, survey_round.id)
-    return Upload(checked, stored, None)
-
-
-def check_kept_upload(
-    session: Session, survey_round: SurveyRound, token: str, *, instance_path: str
-) -> FrameCheck | None:
-    """The check of a kept upload again (None if it is gone or not this round's)."""
-    data = uploads.read_upload(instance_path, survey_round.id, token)
-    return None if data is None else check(session, survey_round, read_table(data, token))
-
-
-def import_valid_rows(
-    session: Session, survey_round: SurveyRound, checked: FrameCheck, *, label: str, instance_path: str
-) -> int:
-    """Store the valid rows of a kept upload the user confirmed, then drop the kept file."""
-    stored = store(session, survey_round, checked, valid_only=True)
-    survey_round.frame_file = label
-    uploads.remove_uploads(instance_path, survey_round.id)
-    return stored
+__all__ = [
+    "FrameCheck",
+    "FrameError",
+    "MappingError",
+    "Problem",
+    "check",
+    "frame_summary",
+    "guess_columns",
+    "header_key",
+    "read_table",
+    "store",
+    "validate_columns",
+]

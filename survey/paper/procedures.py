@@ -1,9 +1,17 @@
 """The procedure catalogue (danh mục thủ tục hành chính) and the lĩnh vực → field group table.
 
-A frame row gets its field group from, in order: an explicit "Nhóm lĩnh vực" column, the
-catalogue entry of its procedure code, or its lĩnh vực through `LINH_VUC_GROUPS` (a lĩnh vực
-not in the table belongs to "khac"). The catalogue is imported from the national list
-(`flask procedures import`): mã TTHC, tên, lĩnh vực, cấp thực hiện, optionally nhóm lĩnh vực.
+A frame row gets its field group from, in order:
+
+1. an explicit "Nhóm lĩnh vực" column of the file;
+2. the catalogue entry of its procedure code (mã TTHC) — the catalogue overrides the lĩnh vực
+   table per procedure;
+3. its lĩnh vực through the lĩnh vực table (`linh_vuc_group`, edited by an admin; names matched
+   after NFC, without diacritics and case); a lĩnh vực not in the table is "khac".
+
+The table starts as `DEFAULT_LINH_VUC` (the national names, seeded by the migration); while it
+is empty the defaults apply, and the first edit copies them in. The catalogue is imported from
+the national list (`flask procedures import`): mã TTHC, tên, lĩnh vực, cấp thực hiện, optionally
+nhóm lĩnh vực.
 """
 
 from __future__ import annotations
@@ -14,9 +22,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from survey.models import Procedure
+from survey.models import LinhVucGroup, Procedure
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS
 
 
@@ -29,26 +38,25 @@ def plain(text: str) -> str:
 
 
 #: National lĩnh vực names (as the one-stop system exports them) of the land, construction and
-#: investment groups. Any other lĩnh vực (Hộ tịch, Chứng thực, Tư pháp, …) is "khac".
-LINH_VUC_GROUPS: dict[str, str] = {
-    plain(name): group
-    for name, group in (
-        ("Đất đai", "dat_dai"),
-        ("Đo đạc, bản đồ và thông tin địa lý", "dat_dai"),
-        ("Xây dựng", "xay_dung"),
-        ("Hoạt động xây dựng", "xay_dung"),
-        ("Quy hoạch xây dựng, kiến trúc", "xay_dung"),
-        ("Quy hoạch xây dựng", "xay_dung"),
-        ("Kiến trúc", "xay_dung"),
-        ("Nhà ở", "xay_dung"),
-        ("Đầu tư", "dau_tu"),
-        ("Đầu tư tại Việt Nam", "dau_tu"),
-        ("Đầu tư vào Việt Nam", "dau_tu"),
-        ("Đầu tư công", "dau_tu"),
-        ("Đầu tư theo phương thức đối tác công tư", "dau_tu"),
-        ("Đầu tư ra nước ngoài", "dau_tu"),
-    )
-}
+#: investment groups: the seed of the lĩnh vực table, and what applies while it is empty. Any
+#: other lĩnh vực (Hộ tịch, Chứng thực, Tư pháp, …) is "khac".
+DEFAULT_LINH_VUC: tuple[tuple[str, str], ...] = (
+    ("Đất đai", "dat_dai"),
+    ("Đo đạc, bản đồ và thông tin địa lý", "dat_dai"),
+    ("Xây dựng", "xay_dung"),
+    ("Hoạt động xây dựng", "xay_dung"),
+    ("Quy hoạch xây dựng, kiến trúc", "xay_dung"),
+    ("Quy hoạch xây dựng", "xay_dung"),
+    ("Kiến trúc", "xay_dung"),
+    ("Nhà ở", "xay_dung"),
+    ("Đầu tư", "dau_tu"),
+    ("Đầu tư tại Việt Nam", "dau_tu"),
+    ("Đầu tư vào Việt Nam", "dau_tu"),
+    ("Đầu tư công", "dau_tu"),
+    ("Đầu tư theo phương thức đối tác công tư", "dau_tu"),
+    ("Đầu tư ra nước ngoài", "dau_tu"),
+)
+LINH_VUC_GROUPS: dict[str, str] = {plain(name): group for name, group in DEFAULT_LINH_VUC}
 
 #: An explicit field group as people write it: the code or its label, with or without diacritics.
 FIELD_GROUP_NAMES: dict[str, str] = (
@@ -58,8 +66,84 @@ FIELD_GROUP_NAMES: dict[str, str] = (
 )
 
 
-def group_of_linh_vuc(name: str) -> str:
-    return LINH_VUC_GROUPS.get(plain(name), "khac")
+def group_of_linh_vuc(name: str, table: dict[str, str] | None = None) -> str:
+    """The field group of a lĩnh vực name under `table` ({plain name: group}; default: the
+    national defaults); "khac" when the name is not in it."""
+    return (LINH_VUC_GROUPS if table is None else table).get(plain(name), "khac")
+
+
+# --- the lĩnh vực table as the admin edits it -------------------------------------------------------
+class LinhVucError(ValueError):
+    """A rule the admin broke; the message is shown beside the form."""
+
+
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def linh_vuc_groups(session: Session) -> dict[str, str]:
+    """{plain name: field group} of the table, or the defaults while the table is empty."""
+    rows = session.execute(sa.select(LinhVucGroup.name_key, LinhVucGroup.field_group)).all()
+    return dict(rows) if rows else dict(LINH_VUC_GROUPS)
+
+
+def linh_vuc_rows(session: Session) -> list[LinhVucGroup]:
+    """The table's rows by field group and name (unsaved default rows while it is empty)."""
+    rows = list(session.scalars(sa.select(LinhVucGroup)))
+    if not rows:
+        rows = [LinhVucGroup(name=name, name_key=plain(name), field_group=group) for name, group in DEFAULT_LINH_VUC]
+    return sorted(rows, key=lambda r: (FIELD_GROUPS.index(r.field_group), r.name_key))
+
+
+def seed_linh_vuc(session: Session) -> int:
+    """Copy the defaults into an empty table (a no-op otherwise); how many rows were added."""
+    if session.scalar(sa.select(sa.func.count(LinhVucGroup.id))):
+        return 0
+    session.add_all(
+        LinhVucGroup(name=name, name_key=plain(name), field_group=group) for name, group in DEFAULT_LINH_VUC
+    )
+    session.flush()
+    return len(DEFAULT_LINH_VUC)
+
+
+def save_linh_vuc(session: Session, row: LinhVucGroup | None, *, name: str, field_group: str) -> LinhVucGroup:
+    """Add (`row` None) or change a row. The name is stored in NFC; a name equal to another
+    row's once diacritics and case are set aside is refused. Flushes; the caller commits."""
+    name = re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip()
+    if CONTROL_RE.search(name):
+        raise LinhVucError(_("Tên lĩnh vực có ký tự điều khiển (không in được)."))
+    if not name or len(name) > 200:
+        raise LinhVucError(_("Tên lĩnh vực phải có từ 1 đến 200 ký tự."))
+    if field_group not in FIELD_GROUPS:
+        raise LinhVucError(_("Nhóm lĩnh vực không hợp lệ."))
+    seed_linh_vuc(session)
+    key = plain(name)
+    clash = session.scalar(
+        sa.select(LinhVucGroup).where(LinhVucGroup.name_key == key, LinhVucGroup.id != (row.id if row else -1))
+    )
+    if clash is not None:
+        raise LinhVucError(
+            _(
+                "Lĩnh vực “%(name)s” đã có trong bảng (“%(other)s”: không phân biệt dấu, hoa thường); hãy sửa dòng đó.",
+                name=name,
+                other=clash.name,
+            )
+        )
+    if row is None:
+        row = LinhVucGroup(name=name, name_key=key, field_group=field_group)
+        session.add(row)
+    else:
+        row.name, row.name_key, row.field_group = name, key, field_group
+    session.flush()
+    return row
+
+
+def delete_linh_vuc(session: Session, row: LinhVucGroup) -> None:
+    """Remove a row (its lĩnh vực becomes "khac"). The last row stays: an empty table would
+    bring the defaults back, which is not what deleting a row means."""
+    if session.scalar(sa.select(sa.func.count(LinhVucGroup.id))) <= 1:
+        raise LinhVucError(_("Không xoá được dòng cuối cùng: bảng trống sẽ trở lại danh sách mặc định."))
+    session.delete(row)
+    session.flush()
 
 
 # --- importing the national catalogue -------------------------------------------------------------
@@ -113,6 +197,7 @@ def import_catalogue(session: Session, table: pd.DataFrame) -> CatalogueImport:
         )
     errors: list[str] = []
     rows: dict[str, dict[str, str]] = {}
+    linh_vuc_table = linh_vuc_groups(session)
     for number, record in enumerate(table.to_dict("records"), start=2):
         values = {c: unicodedata.normalize("NFC", str(record[h]).strip()) for c, h in columns.items()}
         if any(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", v) for v in values.values()):
@@ -130,7 +215,11 @@ def import_catalogue(session: Session, table: pd.DataFrame) -> CatalogueImport:
             errors.append(f"dòng {number}: cấp {values['level']!r} không rõ (cần Cấp tỉnh hoặc Cấp xã)")
             continue
         explicit = values.get("field_group", "")
-        group = FIELD_GROUP_NAMES.get(plain(explicit)) if explicit else group_of_linh_vuc(values["linh_vuc"])
+        group = (
+            FIELD_GROUP_NAMES.get(plain(explicit))
+            if explicit
+            else group_of_linh_vuc(values["linh_vuc"], linh_vuc_table)
+        )
         if group is None:
             errors.append(f"dòng {number}: nhóm lĩnh vực {explicit!r} không hợp lệ")
             continue
