@@ -47,3 +47,6 @@ __all__ += [
 from survey.models.snapshot import WeightingSnapshot  # noqa: E402 - after the models it refers to
 
 __all__ += ["WeightingSnapshot"]
+from survey.models.dossier_count import DossierCount, DossierCountTable  # noqa: E402
+
+__all__ += ["DossierCount", "DossierCountTable"]
