@@ -360,6 +360,7 @@ def _annual_pdf(
         title=f"SIPAS — {s.label}",
         author=province,
         subject=f"#{s.id}",
+        invariant=True,  # no time stamp or random id: the page and `flask report build` give the same bytes
     )
     doc.build(b.story, onFirstPage=_page_number, onLaterPages=_page_number)
     return buffer.getvalue()
