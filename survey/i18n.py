@@ -7,14 +7,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context, request, session
+from flask import current_app, has_app_context, has_request_context, request, session
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def select_locale() -> str:
     """The language of this request: ``?lang=``, then the one remembered in the session,
-    then the default (Vietnamese)."""
+    then the default (Vietnamese). Outside a request (a command such as ``flask report
+    build`` writing the PDF report) the default."""
+    if not has_request_context():
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     lang = request.args.get("lang") or session.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         return str(lang)

@@ -129,6 +129,9 @@ class QrSnapshotForm(FlaskForm):
     frame_round = SelectField(
         _l("Số hồ sơ theo nơi tiếp nhận × nhóm lĩnh vực lấy từ khung mẫu của đợt"), coerce=int, default=0
     )
+    background = BooleanField(
+        _l("Tính cả theo đặc điểm người trả lời (giới tính, tuổi, học vấn…; chậm hơn với nhiều phiếu)")
+    )
     counts_table = SelectField(
         _l("… hoặc từ bảng số hồ sơ đã nhập từ hệ thống một cửa"), coerce=int, default=0, validators=[Optional()]
     )

@@ -207,6 +207,7 @@ def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
             start=start,
             end=end,
             **_count_source(form),
+            background=form.background.data,
             actor=current_user,
         )
     except snapshots.SnapshotError as exc:

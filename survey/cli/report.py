@@ -35,10 +35,13 @@ def _date(value: str | None, option: str) -> date | None:
 @click.option("--channel", type=click.Choice(["qr", "paper"]), help="qr với --from/--to; paper với --round.")
 @click.option("--frame-round", type=int, help="Kênh QR: đợt có khung mẫu cho số hồ sơ theo ô.")
 @click.option("--counts-table", type=int, help="Kênh QR: bảng số hồ sơ đã nhập (thay cho --frame-round).")
+@click.option("--background", is_flag=True, help="Kênh QR: tính cả theo đặc điểm người trả lời (chậm hơn).")
 @click.option("--rake", is_flag=True, help="Đợt phỏng vấn: hiệu chỉnh theo tổng hồ sơ theo nơi và nhóm lĩnh vực.")
 @click.option("--trim", type=float, help="Cắt quyền số ở K × trung vị.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi tệp.")
-def report_build(round_id, start, end, quarter, channel, frame_round, counts_table, rake, trim, out_dir) -> None:
+def report_build(
+    round_id, start, end, quarter, channel, frame_round, counts_table, background, rake, trim, out_dir
+) -> None:
     """Tính quyền số (một lần tính mới, có số thứ tự) rồi ghi mọi tệp xuất của lần tính đó."""
     first, last = _date(start, "--from"), _date(end, "--to")
     if quarter is not None:
@@ -64,6 +67,7 @@ def report_build(round_id, start, end, quarter, channel, frame_round, counts_tab
                 end=last,
                 frame_round=None if frame_round is None else round_or_fail(frame_round),
                 counts_table=None if counts_table is None else _counts_table_or_fail(counts_table),
+                background=background,
             )
     except snapshots.SnapshotError as exc:
         db.session.rollback()

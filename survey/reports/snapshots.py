@@ -376,10 +376,14 @@ class CountSource:
         return self.table.name
 
 
-def qr_inputs(session: Session, slug: str, start: date, end: date, source: CountSource) -> SnapshotInputs:
+def qr_inputs(
+    session: Session, slug: str, start: date, end: date, source: CountSource, *, background: bool = False
+) -> SnapshotInputs:
     """QR responses submitted from ``start`` to ``end`` (inclusive, UTC dates) on the pooled
     questionnaire versions, each with its cell (place × field group) and the cell's dossier
-    count from ``source`` (0 when it has none)."""
+    count from ``source`` (0 when it has none); with ``background``, their answers to the
+    background questions too (read from the JSON answers: slow for a million responses, so
+    only when asked)."""
     versions, _excluded = report_questionnaires(session, slug)
     if not versions:
         raise SnapshotError("Chưa có phiếu hỏi nào được công bố.")
@@ -405,7 +409,7 @@ def qr_inputs(session: Session, slug: str, start: date, end: date, source: Count
     counts = {f"{row.place_id}|{row.field_group}": int(row.dossiers) for row in source.counts(session, start, end)}
     totals = np.array([counts.get(label, 0) for label in cell_labels], dtype=np.float64)
     wide["cell_total"] = totals[cell_codes] if len(wide) else np.zeros(0)
-    questions = background_questions(versions[-1].definition)
+    questions = background_questions(versions[-1].definition) if background else []
     wide = add_background_columns(session, wide, questions, questionnaire_ids=[q.id for q in versions], channel="qr")
     return SnapshotInputs(wide, index_spec(versions[-1].definition), versions, tuple(questions))
 
@@ -418,6 +422,7 @@ def build_qr_snapshot(
     end: date,
     frame_round: SurveyRound | None = None,
     counts_table: DossierCountTable | None = None,
+    background: bool = False,
     actor: User | None = None,
 ) -> WeightingSnapshot:
     """Post-stratify the QR responses of a period to dossier counts — of ``frame_round``'s
@@ -433,7 +438,7 @@ def build_qr_snapshot(
             f"{start:%d/%m/%Y}–{end:%d/%m/%Y} (bảng có số liệu từ {counts_table.period_start:%d/%m/%Y} "
             f"đến {counts_table.period_end:%d/%m/%Y})."
         )
-    inputs = qr_inputs(session, slug, start, end, source)
+    inputs = qr_inputs(session, slug, start, end, source, background=background)
     everyone = inputs.wide
     counted = everyone["cell_total"] > 0
     wide = everyone[counted].reset_index(drop=True)
@@ -473,6 +478,8 @@ def build_qr_snapshot(
         "self_selected": True,
     }
     parameters: dict[str, Any] = {"method": "poststratify", "cells": "place×field_group"}
+    if background:
+        parameters["background"] = True
     if frame_round is not None:
         parameters["frame_round_id"] = frame_round.id
     else:

@@ -63,7 +63,7 @@ def test_a_qr_run_on_an_imported_table_equals_the_run_on_the_same_frame_counts(
     assert (table.period_start, table.period_end) == (date(year, 1, 1), date(year, 12, 31))
 
     made = []
-    for source in ({"qr-counts_table": table.id}, {"qr-frame_round": paper_round.id}):
+    for source in ({"qr-counts_table": table.id, "qr-background": "y"}, {"qr-frame_round": paper_round.id}):
         response = client.post(
             "/phan-tich/quyen-so/qr",
             data={"qr-period_kind": "year", "qr-year": str(year)} | source,
@@ -79,6 +79,10 @@ def test_a_qr_run_on_an_imported_table_equals_the_run_on_the_same_frame_counts(
     assert_allclose(a["estimate"], b["estimate"], rtol=1e-12)
     dashboard = client.get(f"/phan-tich/quyen-so/{on_table.id}").get_data(as_text=True)
     assert "bảng số hồ sơ đã nhập “Một cửa năm nay”" in dashboard
+    # background breakdowns of a QR run only when asked (they read every JSON answer)
+    assert '<table data-question="gioi_tinh">' in dashboard and on_table.parameters["background"] is True
+    other = client.get(f"/phan-tich/quyen-so/{on_frame.id}").get_data(as_text=True)
+    assert "data-question=" not in other and "lần tính QR không chọn mục này" in other
     # a period the table does not cover is refused with the table's own period
     response = client.post(
         "/phan-tich/quyen-so/qr",
