@@ -11,6 +11,7 @@ last round, what citizens wrote, and an appendix with the formulas and the snaps
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -343,8 +344,8 @@ def _annual_pdf(
             n=s.id,
             at=s.created_at.strftime("%d/%m/%Y %H:%M"),
             h=s.inputs_hash,
-            p=s.parameters,
-            sw=s.software,
+            p=json.dumps(s.parameters, sort_keys=True, ensure_ascii=False),  # JSONB reorders keys
+            sw=json.dumps(s.software, sort_keys=True),
         ),
         "small",
     )

@@ -388,6 +388,8 @@ def qr_inputs(
     if not versions:
         raise SnapshotError("Chưa có phiếu hỏi nào được công bố.")
     wide = pd.concat([wide_table(session, q, channel="qr") for q in versions], ignore_index=True)
+    for column in ("channel", "status", "field_group"):  # versions with other categories concat to object
+        wide[column] = wide[column].astype("category")
     low = datetime.combine(start, time.min, tzinfo=UTC)
     high = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
