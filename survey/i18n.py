@@ -14,7 +14,8 @@ DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 def select_locale() -> str:
     """The language of this request: ``?lang=``, then the one remembered in the session,
-    then the default (Vietnamese) — also for a command, which has no request."""
+    then the default (Vietnamese). Outside a request (a command such as ``flask report
+    build`` writing the PDF report) the default."""
     if not has_request_context():
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     lang = request.args.get("lang") or session.get("lang")

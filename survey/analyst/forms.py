@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from survey.models.base import LAND_CONSTRUCTION_INVESTMENT
 from survey.paper.backcheck import Verification
+from survey.reports.snapshots import period_bounds
 
 
 class RoundForm(FlaskForm):
@@ -139,19 +141,85 @@ class PaperSnapshotForm(FlaskForm):
 
 
 class QrSnapshotForm(FlaskForm):
-    """A weighting run of the QR responses of a period."""
+    """A weighting run of the QR responses of a period: a month, a quarter, a year, or dates."""
 
-    period_start = DateField(_l("Phiếu QR gửi từ ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
-    period_end = DateField(_l("đến ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
+    period_kind = RadioField(
+        _l("Kỳ"),
+        choices=[
+            SelectChoice("month", _l("Tháng")),
+            SelectChoice("quarter", _l("Quý")),
+            SelectChoice("year", _l("Năm")),
+            SelectChoice("dates", _l("Từ ngày … đến ngày")),
+        ],
+        default="quarter",
+        validators=[InputRequired(_l("Vui lòng chọn loại kỳ."))],
+    )
+    year = IntegerField(
+        _l("Năm"), validators=[Optional(), NumberRange(min=2000, max=2100, message=_l("Năm không hợp lệ."))]
+    )
+    number = IntegerField(
+        _l("Tháng (1–12) hoặc quý (1–4)"),
+        validators=[Optional(), NumberRange(min=1, max=12, message=_l("Số không hợp lệ."))],
+    )
+    period_start = DateField(_l("Phiếu QR gửi từ ngày"), validators=[Optional()])
+    period_end = DateField(_l("đến ngày"), validators=[Optional()])
     frame_round = SelectField(
-        _l("Số hồ sơ theo nơi tiếp nhận × nhóm lĩnh vực lấy từ khung mẫu của đợt"),
-        coerce=int,
-        validators=[InputRequired(_l("Vui lòng chọn đợt."))],
+        _l("Số hồ sơ theo nơi tiếp nhận × nhóm lĩnh vực lấy từ khung mẫu của đợt"), coerce=int, default=0
+    )
+    background = BooleanField(
+        _l("Tính cả theo đặc điểm người trả lời (giới tính, tuổi, học vấn…; chậm hơn với nhiều phiếu)")
+    )
+    counts_table = SelectField(
+        _l("… hoặc từ bảng số hồ sơ đã nhập từ hệ thống một cửa"), coerce=int, default=0, validators=[Optional()]
     )
 
-    def validate_period_end(self, field) -> None:
-        if self.period_start.data and field.data and field.data < self.period_start.data:
-            raise ValidationError(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+    def validate(self, extra_validators=None) -> bool:
+        """The fields a period kind needs (the inline validators of an empty Optional field
+        never run, so the cross-field rules are checked here)."""
+        ok = super().validate(extra_validators)
+        kind = self.period_kind.data
+        needs: list[tuple[Any, bool, Any]] = []
+        if kind in ("month", "quarter", "year"):
+            needs.append((self.year, self.year.data is None, _l("Vui lòng nhập năm.")))
+        if kind == "month":
+            needs.append((self.number, self.number.data is None, _l("Vui lòng nhập tháng (1–12).")))
+        if kind == "quarter":
+            bad = self.number.data is None or not 1 <= self.number.data <= 4
+            needs.append((self.number, bad, _l("Quý phải từ 1 đến 4.")))
+        if kind == "dates":
+            needs.append((self.period_start, self.period_start.data is None, _l("Vui lòng chọn ngày.")))
+            needs.append((self.period_end, self.period_end.data is None, _l("Vui lòng chọn ngày.")))
+            both = self.period_start.data is not None and self.period_end.data is not None
+            backwards = both and self.period_end.data < self.period_start.data
+            needs.append((self.period_end, backwards, _l("Ngày kết thúc phải sau ngày bắt đầu.")))
+        if bool(self.frame_round.data) == bool(self.counts_table.data):
+            message = _l("Chọn một nguồn số hồ sơ: khung mẫu của một đợt hoặc một bảng số hồ sơ đã nhập.")
+            needs.append((self.frame_round, True, message))
+        for field, failed, message in needs:
+            if failed and message not in field.errors:
+                field.errors = [*field.errors, message]
+                ok = False
+        return ok
+
+    def bounds(self) -> tuple[date, date]:
+        """The first and last day of the chosen period (call after validation)."""
+        kind = self.period_kind.data
+        if kind == "dates":
+            return self.period_start.data, self.period_end.data
+        return period_bounds(kind, self.year.data, self.number.data or 1)
+
+
+class CountsUploadForm(FlaskForm):
+    """A table of dossier counts exported from the one-stop system."""
+
+    file = FileField(
+        _l("Tệp số hồ sơ (CSV UTF-8 hoặc XLSX)"),
+        validators=[
+            FileRequired(_l("Vui lòng chọn tệp.")),
+            FileAllowed(["csv", "xlsx", "txt"], _l("Chỉ nhận tệp CSV hoặc XLSX.")),
+        ],
+    )
+    name = StringField(_l("Tên bảng (để trống: lấy tên tệp)"), validators=[Optional(), Length(max=200)])
 
 
 class CommentFilterForm(FlaskForm):

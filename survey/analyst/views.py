@@ -18,6 +18,7 @@ from survey.analyst.forms import (
     BackCheckDrawForm,
     BackCheckForm,
     CommentFilterForm,
+    CountsUploadForm,
     DrawForm,
     FrameMappingForm,
     FrameUploadForm,
@@ -29,17 +30,25 @@ from survey.analyst.forms import (
 )
 from survey.extensions import db
 from survey.i18n import select_locale
-from survey.models import BackCheck, FrameMappingProfile, SurveyRound, WeightingSnapshot
+from survey.models import BackCheck, DossierCountTable, FrameMappingProfile, SurveyRound, WeightingSnapshot
 from survey.models import Response as StoredResponse
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.models.paper import OUTCOMES
-from survey.paper import backcheck, fieldwork, frames, mapping, progress
+from survey.paper import backcheck, dossier_counts, fieldwork, frames, mapping, progress
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
 from survey.paper.sample import Draw, Preview, draw_round, preview_round, top_up_reserves, undo_draw
 from survey.questionnaires.definition import text_of
-from survey.reports import comments, estimates, exports, snapshots
-from survey.reports.dashboard import bar_svg, build_annual_report, build_dashboard, build_trend, funnel_svg
+from survey.reports import annual_pdf, comments, estimates, exports, snapshots
+from survey.reports.dashboard import (
+    bar_svg,
+    build_annual_report,
+    build_dashboard,
+    build_trend,
+    funnel_svg,
+    trend_headline,
+    trend_svg,
+)
 from survey.security import ConfirmForm, role_required
 
 PAGE_SIZE = 50
@@ -88,9 +97,24 @@ def _report_from_request() -> estimates.Report:
     return estimates.build_report(db.session, versions, channel=channel, survey_round=survey_round, excluded=excluded)
 
 
+def _qr_goes_to_snapshots() -> WerkzeugResponse | None:
+    """The QR channel is estimated only in a weighting run (post-stratified to dossier counts,
+    place × field-group strata, a counter's week as a cluster): the old unweighted QR page,
+    which took every response as its own cluster, sends the analyst there."""
+    if request.args.get("dot", type=int) is not None:
+        return None
+    flash(
+        _("Ước lượng kênh QR được tính trong một lần tính quyền số (hậu phân tầng theo số hồ sơ): chọn kỳ bên dưới."),
+        "info",
+    )
+    return redirect(url_for("analyst.snapshot_list", _anchor="qr"))
+
+
 @bp.route("/bao-cao")
 @role_required(*ANALYSTS)
-def report() -> str:
+def report() -> str | WerkzeugResponse:
+    if (moved := _qr_goes_to_snapshots()) is not None:
+        return moved
     result = _report_from_request()
     return render_template(
         "analyst/report.html",
@@ -104,7 +128,9 @@ def report() -> str:
 
 @bp.route("/bao-cao.csv")
 @role_required(*ANALYSTS)
-def report_csv() -> Response:
+def report_csv() -> Response | WerkzeugResponse:
+    if (moved := _qr_goes_to_snapshots()) is not None:
+        return moved
     body, name = estimates.estimates_csv(_report_from_request())
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -116,7 +142,13 @@ def _snapshot_forms(
     paper = paper or PaperSnapshotForm(prefix="giay")
     qr = qr or QrSnapshotForm(prefix="qr")
     paper.round_id.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_forms(db.session)]
-    qr.frame_round.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_frame(db.session)]
+    qr.frame_round.choices = [SelectChoice(0, _("— không dùng —"))] + [
+        SelectChoice(r.id, r.name) for r in snapshots.rounds_with_frame(db.session)
+    ]
+    qr.counts_table.choices = [SelectChoice(0, _("— không dùng —"))] + [
+        SelectChoice(t.id, f"{t.name} ({t.period_start:%d/%m/%Y}–{t.period_end:%d/%m/%Y})")
+        for t in snapshots.counts_tables(db.session)
+    ]
     return paper, qr
 
 
@@ -158,6 +190,13 @@ def snapshot_paper() -> WerkzeugResponse | tuple[str, int]:
     return redirect(url_for("analyst.dashboard", snapshot_id=made.id))
 
 
+def _count_source(form: QrSnapshotForm) -> dict[str, object]:
+    """The dossier counts the analyst chose: a round's frame or an imported table."""
+    if form.frame_round.data:
+        return {"frame_round": db.get_or_404(SurveyRound, form.frame_round.data)}
+    return {"counts_table": db.get_or_404(DossierCountTable, form.counts_table.data)}
+
+
 @bp.route("/quyen-so/qr", methods=["POST"])
 @role_required(*ANALYSTS)
 def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
@@ -165,12 +204,14 @@ def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_snapshots(qr=form), 400
     try:
+        start, end = form.bounds()
         made = snapshots.build_qr_snapshot(
             db.session,
             slug=current_app.config["QR_QUESTIONNAIRE"],
-            start=form.period_start.data,
-            end=form.period_end.data,
-            frame_round=db.get_or_404(SurveyRound, form.frame_round.data),
+            start=start,
+            end=end,
+            **_count_source(form),
+            background=form.background.data,
             actor=current_user,
         )
     except snapshots.SnapshotError as exc:
@@ -206,7 +247,14 @@ def trend(snapshot_id: int) -> str:
     if earlier.kind != later.kind:
         abort(400)
     result = build_trend(earlier, later)
-    return render_template("analyst/trend.html", trend=result, rows=result.table.to_dict("records"))
+    headline = trend_headline(db.session, result)
+    return render_template(
+        "analyst/trend.html",
+        trend=result,
+        rows=result.table.to_dict("records"),
+        headline=headline,
+        chart=trend_svg(headline),
+    )
 
 
 @bp.route("/quyen-so/<int:snapshot_id>/bao-cao-nam")
@@ -221,6 +269,20 @@ def annual_report(snapshot_id: int) -> str:
         funnel=funnel_svg(result.board.funnel, result.board.funnel_p0),
         bars=bar_svg(result.board.elements),
         outcome_labels_vi={code: label for code, (_d, label) in OUTCOMES.items()},
+        method_text=annual_pdf.method_sentence(result.board),
+        formula_text=annual_pdf.formula_sentence(result.board),
+    )
+
+
+@bp.route("/quyen-so/<int:snapshot_id>/bao-cao-nam.pdf")
+@role_required(*ANALYSTS)
+def annual_report_pdf(snapshot_id: int) -> Response:
+    snapshot = db.get_or_404(WeightingSnapshot, snapshot_id)
+    body, filename = annual_pdf.annual_report_pdf(
+        db.session, snapshot, targets=current_app.config["TARGETS"], province=current_app.config["PROVINCE_NAME"]
+    )
+    return Response(
+        body, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
 
 
@@ -233,6 +295,40 @@ def snapshot_export(snapshot_id: int, name: str, ext: str) -> Response:
     except exports.UnknownExport:
         abort(404)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- dossier counts from the one-stop system ------------------------------------------------------
+def _render_counts(form: CountsUploadForm | None = None, problems: dossier_counts.CountsError | None = None) -> str:
+    return render_template(
+        "analyst/counts.html",
+        form=form or CountsUploadForm(),
+        tables=dossier_counts.tables_newest_first(db.session),
+        problems=problems,
+    )
+
+
+@bp.route("/so-ho-so", methods=["GET", "POST"])
+@role_required(*ANALYSTS)
+def counts() -> str | WerkzeugResponse | tuple[str, int]:
+    form = CountsUploadForm()
+    if request.method == "GET":
+        return _render_counts(form)
+    if not form.validate_on_submit():
+        return _render_counts(form), 400
+    storage = form.file.data
+    try:
+        table = dossier_counts.import_counts(
+            db.session, storage.read(), storage.filename or "tep.csv", name=form.name.data, actor=current_user
+        )
+    except dossier_counts.CountsError as exc:
+        db.session.rollback()
+        return _render_counts(form, exc), 400
+    db.session.commit()
+    flash(
+        _("Đã nhập bảng số hồ sơ “%(name)s”: %(n)s ô, %(d)s hồ sơ.", name=table.name, n=table.cells, d=table.dossiers),
+        "success",
+    )
+    return redirect(url_for("analyst.counts"))
 
 
 # --- open comments -------------------------------------------------------------------------------

@@ -55,3 +55,6 @@ __all__ += ["WeightingSnapshot"]
 from survey.models.frame_mapping import FrameMappingProfile  # noqa: E402 - after the user model it refers to
 
 __all__ += ["FrameMappingProfile"]
+from survey.models.dossier_count import DossierCount, DossierCountTable  # noqa: E402
+
+__all__ += ["DossierCount", "DossierCountTable"]

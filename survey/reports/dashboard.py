@@ -19,6 +19,7 @@ from analysis.targets import target_status
 from analysis.trend import independent_change
 from survey.models import Place, Questionnaire, WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.reports.background import background_questions
 from survey.reports.comments import CommentFilter, comments
 from survey.reports.snapshots import estimates_frame
 
@@ -102,6 +103,50 @@ class Dashboard:
     funnel: list[dict[str, Any]]
     funnel_p0: float
     share_titles: dict[str, str] = field(default_factory=dict)
+    background: list[BackgroundTable] = field(default_factory=list)
+    #: Counts from the questionnaire's index definition (never written into a sentence by hand).
+    n_elements: int = 0
+    n_items: int = 0
+    aggregation: str = "items"
+
+
+@dataclass
+class BackgroundLevel:
+    label: str
+    index: Row
+    elements: list[Row]  # in the order of the index definition
+
+
+@dataclass
+class BackgroundTable:
+    """The index and element rates in each category of one background question."""
+
+    code: str
+    title: str
+    element_codes: list[str]
+    levels: list[BackgroundLevel]
+
+
+def _background(snapshot: WeightingSnapshot, definition: dict[str, Any], spec: Any) -> list[BackgroundTable]:
+    table = estimates_frame(snapshot, "background")
+    if table.empty:
+        return []
+    by_key = {(str(r["domain_var"]), str(r["domain"]), str(r["indicator"])): r for r in table.to_dict("records")}
+    element_codes = [code for code, _items in spec.elements]
+    out = []
+    for question in background_questions(definition):
+        levels = []
+        for code, label in question.options:
+            index = by_key.get((question.code, code, spec.code))
+            if index is None:
+                continue
+            elements = [
+                _row(by_key[(question.code, code, e)], e) for e in element_codes if (question.code, code, e) in by_key
+            ]
+            levels.append(BackgroundLevel(label, _row(index, label), elements))
+        if levels:
+            out.append(BackgroundTable(question.code, question.text, element_codes, levels))
+    return out
 
 
 def _labels(definition: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -133,12 +178,17 @@ def _share_labels(definition: dict[str, Any]) -> dict[str, dict[str, str]]:
     return out
 
 
-def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict[str, dict[str, float]]) -> Dashboard:
-    questionnaire = session.scalars(
+def snapshot_questionnaire(session: Session, snapshot: WeightingSnapshot) -> Questionnaire:
+    """The newest questionnaire version a snapshot pooled (all share one index definition)."""
+    return session.scalars(
         sa.select(Questionnaire).where(
             Questionnaire.slug == snapshot.questionnaire_slug, Questionnaire.version == max(snapshot.versions)
         )
     ).one()
+
+
+def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict[str, dict[str, float]]) -> Dashboard:
+    questionnaire = snapshot_questionnaire(session, snapshot)
     spec = index_spec(questionnaire.definition)
     element_labels, question_texts = _labels(questionnaire.definition)
     self_selected = snapshot.kind == "qr"
@@ -195,6 +245,10 @@ def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict
         funnel,
         p0,
         share_titles,
+        _background(snapshot, questionnaire.definition, spec),
+        n_elements=len(spec.elements),
+        n_items=len(spec.items),
+        aggregation=spec.aggregation,
     )
 
 
@@ -310,6 +364,106 @@ def build_trend(a: WeightingSnapshot, b: WeightingSnapshot) -> Trend:
         raise ValueError("a QR period is never compared with a paper round")
     table = independent_change(estimates_frame(a), estimates_frame(b))
     return Trend(a, b, table)
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One headline row of a trend: both estimates and the change with its interval (points)."""
+
+    label: str
+    estimate_a: float
+    estimate_b: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+    @property
+    def significant(self) -> bool:
+        return bool(np.isfinite(self.p_value) and self.p_value < 0.05)
+
+
+def trend_headline(session: Session, trend: Trend) -> list[ChangeRow]:
+    """The rows the trend chart draws: the index and each element overall, then the index by
+    field group and for land + construction + investment — numbers straight from
+    :func:`analysis.trend.independent_change`."""
+    questionnaire = snapshot_questionnaire(session, trend.b)
+    spec = index_spec(questionnaire.definition)
+    element_labels, _questions = _labels(questionnaire.definition)
+    table = trend.table
+    wanted: list[tuple[str, str, str, str]] = [("all", "all", spec.code, spec.code)]
+    wanted += [("all", "all", code, f"{code}. {element_labels.get(code, '')}") for code, _items in spec.elements]
+    wanted += [("field_group", g, spec.code, FIELD_GROUP_LABELS.get(g, g)) for g in FIELD_GROUPS]
+    wanted.append(("ldx", LAND_CONSTRUCTION_INVESTMENT_LABEL, spec.code, LDX_TITLE))
+    out = []
+    for domain_var, domain, indicator, label in wanted:
+        hit = table[
+            (table["domain_var"] == domain_var)
+            & (table["domain"].astype(str) == domain)
+            & (table["indicator"] == indicator)
+        ]
+        if hit.empty:
+            continue
+        r = hit.iloc[0]
+        out.append(
+            ChangeRow(
+                label=label,
+                estimate_a=float(r["estimate_a"]),
+                estimate_b=float(r["estimate_b"]),
+                difference=float(r["difference"]),
+                ci_low=float(r["ci_low"]),
+                ci_high=float(r["ci_high"]),
+                p_value=float(r["p_value"]),
+            )
+        )
+    return out
+
+
+def trend_svg(rows: list[ChangeRow], *, width: int = 640) -> str:
+    """The change of each headline row (percentage points) with its 95 % interval, around a
+    zero line: a server-side SVG that prints as it shows (black strokes, no script). Rows
+    without a change (no data in one run) are listed with "–" and no mark."""
+    if not any(np.isfinite(r.difference) for r in rows):
+        return ""
+    left, right, step = 220, 64, 24
+    top_pad, axis = 12, 28
+    height = top_pad + step * len(rows) + axis
+    ends = [v for r in rows for v in (r.ci_low, r.ci_high, r.difference) if np.isfinite(v)]
+    reach = max(5.0, *(abs(v) for v in ends)) * 1.1
+
+    def x(d: float) -> float:
+        return left + (width - left - right) * (d + reach) / (2 * reach)
+
+    bottom = top_pad + step * len(rows)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" class="chart">',
+        f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top_pad - 4}" y2="{bottom}" stroke="#000"/>',
+        f'<line x1="{left}" x2="{width - right}" y1="{bottom}" y2="{bottom}" stroke="#999"/>',
+    ]
+    for tick in np.linspace(-reach, reach, 5):
+        parts.append(
+            f'<text x="{x(float(tick)):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11">'
+            f"{vn_number(float(tick))}</text>"
+        )
+    for i, r in enumerate(rows):
+        mid = top_pad + i * step + step / 2
+        parts.append(
+            f'<text x="{left - 6}" y="{mid + 4:.1f}" text-anchor="end" font-size="11">{_escape(r.label[:36])}</text>'
+        )
+        if np.isfinite(r.ci_low) and np.isfinite(r.ci_high):
+            parts.append(
+                f'<line x1="{x(r.ci_low):.1f}" x2="{x(r.ci_high):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
+                'stroke="#000" stroke-width="1.5"/>'
+            )
+        if np.isfinite(r.difference):
+            fill = "#000" if r.significant else "#fff"
+            parts.append(
+                f'<circle cx="{x(r.difference):.1f}" cy="{mid:.1f}" r="4" fill="{fill}" stroke="#000">'
+                f"<title>{_escape(r.label)}: {vn_number(r.difference)}</title></circle>"
+            )
+        parts.append(f'<text x="{width - right + 6}" y="{mid + 4:.1f}" font-size="11">{vn_number(r.difference)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 @dataclass

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
-from survey.models import FrameRecord, PaperForm, SampledCase, StratumDesign, SurveyRound, WeightingSnapshot
+from survey.models import (
+    DossierCount,
+    DossierCountTable,
+    FrameRecord,
+    PaperForm,
+    SampledCase,
+    StratumDesign,
+    SurveyRound,
+    WeightingSnapshot,
+)
 
 
 def paper_design_columns(round_id: int) -> sa.Select:
@@ -42,6 +53,35 @@ def frame_cell_counts(round_id: int) -> sa.Select:
         .group_by(FrameRecord.place_id, FrameRecord.field_group)
         .order_by(FrameRecord.place_id, FrameRecord.field_group)
     )
+
+
+def table_cell_counts(table_id: int, start: date, end: date) -> sa.Select:
+    """Dossiers of an imported counts table by place and field group, over the rows whose
+    period lies within ``start``–``end`` (the database adds them up)."""
+    return (
+        sa.select(DossierCount.place_id, DossierCount.field_group, sa.func.sum(DossierCount.dossiers).label("dossiers"))
+        .where(DossierCount.table_id == table_id, DossierCount.period_start >= start, DossierCount.period_end <= end)
+        .group_by(DossierCount.place_id, DossierCount.field_group)
+        .order_by(DossierCount.place_id, DossierCount.field_group)
+    )
+
+
+def table_rows_partly_outside(table_id: int, start: date, end: date) -> sa.Select:
+    """How many rows of a counts table overlap ``start``–``end`` without lying within it."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(DossierCount)
+        .where(
+            DossierCount.table_id == table_id,
+            DossierCount.period_start <= end,
+            DossierCount.period_end >= start,
+            sa.or_(DossierCount.period_start < start, DossierCount.period_end > end),
+        )
+    )
+
+
+def counts_tables_newest_first() -> sa.Select:
+    return sa.select(DossierCountTable).order_by(DossierCountTable.id.desc())
 
 
 def snapshots_newest_first() -> sa.Select:

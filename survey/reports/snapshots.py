@@ -1,7 +1,8 @@
 """Weighting runs kept as numbered, immutable snapshots.
 
 * **Paper round** (method section 4): design weight ``d = N_h / n_h``, nonresponse adjustment
-  within the stratum (``d · n_h / r_h = N_h / r_h``); optionally raking to the frame's dossier
+  within the stratum (``d · n_h / r_h = N_h / r_h``,
+  :func:`analysis.design_weights.stratum_weights`); optionally raking to the frame's dossier
   totals by place and by field group (over the strata that have respondents, so that the margins
   agree), optionally trimming at ``k`` × median — with raking, trimmed and re-raked
   (:func:`analysis.weighting.calibrate_design` with ``trim``); without raking, R's
@@ -35,14 +36,22 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from analysis.design import Design, DesignError, make_design
+from analysis.design_weights import stratum_weights
 from analysis.questionnaire import IndexSpec, index_spec
 from analysis.rates import estimate_rates, estimate_shares
 from analysis.response_rates import aapor_rates, disposition_counts
 from analysis.weighting import WeightingError, calibrate_design, post_stratify, trim_design, weight_diagnostics
-from survey.models import Questionnaire, SurveyRound, User, WeightingSnapshot
+from survey.models import DossierCountTable, Questionnaire, SurveyRound, User, WeightingSnapshot
 from survey.models.base import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.models.paper import OUTCOMES
 from survey.reports import queries
+from survey.reports.background import (
+    BackgroundQuestion,
+    add_background_columns,
+    background_codes,
+    background_questions,
+    estimate_background,
+)
 from survey.reports.estimates import report_questionnaires
 from survey.responses.wide import wide_table
 
@@ -60,6 +69,8 @@ class SnapshotInputs:
     wide: pd.DataFrame  # design columns, item columns, plus stratum/fpc (paper) or cell (QR)
     spec: IndexSpec
     versions: list[Questionnaire]
+    #: Background questions of the questionnaire; their answers are the ``bg:<code>`` columns.
+    background: tuple[BackgroundQuestion, ...] = ()
 
 
 def _software() -> dict[str, str]:
@@ -130,6 +141,10 @@ def _inputs_hash(kind: str, parameters: dict[str, Any], versions: list[Questionn
             digest.update(wide[column].to_numpy(dtype=np.float64).tobytes())
     items = [c for c in wide.columns if c in set(versions[-1].coded_layout)]
     digest.update(np.ascontiguousarray(wide[items].to_numpy(dtype=np.float64)).tobytes())
+    for values in background_codes(wide):
+        codes, labels = _coded(pd.Series(values))
+        digest.update(codes.tobytes())
+        digest.update("|".join(labels).encode())
     return digest.hexdigest()
 
 
@@ -186,6 +201,7 @@ def _store(
 ) -> WeightingSnapshot:
     wide = inputs.wide
     tables = estimate_all(wide, design, inputs.spec)
+    background = estimate_background(wide, design, inputs.spec, list(inputs.background))
     summary = weight_diagnostics(design.weights[design.weights > 0])
     report = {
         **report,
@@ -210,7 +226,11 @@ def _store(
         software=_software(),
         respondents=len(wide),
         report=report,
-        estimates={"rates": _records(tables["rates"]), "shares": _records(tables["shares"])},
+        estimates={
+            "rates": _records(tables["rates"]),
+            "shares": _records(tables["shares"]),
+            "background": _records(background),
+        },
         weights=_pack_weights(wide, design.weights, base),
         created_by_id=None if actor is None else actor.id,
     )
@@ -229,7 +249,9 @@ def paper_inputs(session: Session, survey_round: SurveyRound) -> SnapshotInputs:
     design_rows = session.execute(queries.paper_design_columns(survey_round.id)).all()
     columns = pd.DataFrame(design_rows, columns=["id", "stratum", "fpc", "sample_size"])
     wide = wide.merge(columns, on="id", how="inner").sort_values("id", kind="stable", ignore_index=True)
-    return SnapshotInputs(wide, index_spec(questionnaire.definition), [questionnaire])
+    questions = background_questions(questionnaire.definition)
+    wide = add_background_columns(session, wide, questions, questionnaire_ids=[questionnaire.id], channel="paper")
+    return SnapshotInputs(wide, index_spec(questionnaire.definition), [questionnaire], tuple(questions))
 
 
 def build_paper_snapshot(
@@ -249,12 +271,14 @@ def build_paper_snapshot(
         raise SnapshotError(f"Đợt “{survey_round.name}” chưa có phiếu nào đã nhập và xác minh.")
     strata = wide["stratum"].astype(str).to_numpy()
     fpc = wide["fpc"].to_numpy(dtype=np.float64)
-    responded = pd.Series(strata).value_counts()
-    design_weight = fpc / wide["sample_size"].to_numpy(dtype=np.float64)  # d = N_h / n_h
-    base = fpc / pd.Series(strata).map(responded).to_numpy(dtype=np.float64)  # d · n_h / r_h
+    try:
+        weights = stratum_weights(strata, fpc, wide["sample_size"].to_numpy(dtype=np.float64))
+    except ValueError as exc:
+        raise SnapshotError(f"Không tính được quyền số thiết kế: {exc}") from None
+    design_weight, base = weights.design, weights.adjusted  # N_h / n_h; N_h / r_h
     design = make_design(strata=strata, fpc=fpc, weights=base)
     frame_strata = session.execute(queries.stratum_designs(survey_round.id)).all()
-    missing = [row for row in frame_strata if row.stratum not in responded.index]
+    missing = [row for row in frame_strata if row.stratum not in weights.respondents]
     report: dict[str, Any] = {
         "strata": len(frame_strata),
         "strata_without_respondents": len(missing),
@@ -268,7 +292,7 @@ def build_paper_snapshot(
     try:
         if rake:
             factors = {"place": wide["place_id"].astype(str).to_numpy(), "field_group": strata_groups(strata)}
-            margins = _frame_margins(frame_strata, set(responded.index))
+            margins = _frame_margins(frame_strata, set(weights.respondents))
             design, result = calibrate_design(design, factors, margins, method="raking", trim=trim)
             report |= {"iterations": result.iterations, "max_rel_error": result.max_rel_error}
             report["trimmed"] = int(result.n_trimmed)
@@ -331,14 +355,43 @@ def _frame_margins(frame_strata: list[Any], represented: set[str]) -> dict[str, 
 
 
 # --- QR period ---------------------------------------------------------------------------------
-def qr_inputs(session: Session, slug: str, start: date, end: date, frame_round: SurveyRound) -> SnapshotInputs:
+@dataclass(frozen=True)
+class CountSource:
+    """Where a QR period's dossier counts come from: a round's frame or an imported table."""
+
+    frame_round: SurveyRound | None = None
+    table: DossierCountTable | None = None
+
+    def counts(self, session: Session, start: date, end: date) -> list[Any]:
+        """Rows ``(place_id, field_group, dossiers)``: the frame's counts, or the table's rows
+        whose period lies within ``start``–``end``, added up."""
+        if self.frame_round is not None:
+            return list(session.execute(queries.frame_cell_counts(self.frame_round.id)).all())
+        assert self.table is not None
+        return list(session.execute(queries.table_cell_counts(self.table.id, start, end)).all())
+
+    @property
+    def label(self) -> str:
+        if self.frame_round is not None:
+            return self.frame_round.name
+        assert self.table is not None
+        return self.table.name
+
+
+def qr_inputs(
+    session: Session, slug: str, start: date, end: date, source: CountSource, *, background: bool = False
+) -> SnapshotInputs:
     """QR responses submitted from ``start`` to ``end`` (inclusive, UTC dates) on the pooled
     questionnaire versions, each with its cell (place × field group) and the cell's dossier
-    count in ``frame_round``'s frame (0 when the frame has none)."""
+    count from ``source`` (0 when it has none); with ``background``, their answers to the
+    background questions too (read from the JSON answers: slow for a million responses, so
+    only when asked)."""
     versions, _excluded = report_questionnaires(session, slug)
     if not versions:
         raise SnapshotError("Chưa có phiếu hỏi nào được công bố.")
     wide = pd.concat([wide_table(session, q, channel="qr") for q in versions], ignore_index=True)
+    for column in ("channel", "status", "field_group"):  # versions with other categories concat to object
+        wide[column] = wide[column].astype("category")
     low = datetime.combine(start, time.min, tzinfo=UTC)
     high = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
@@ -357,13 +410,12 @@ def qr_inputs(session: Session, slug: str, start: date, end: date, frame_round: 
     monday = np.datetime64("1970-01-05", "D")
     psu_labels = [f"{key // 100_000}|{monday + 7 * (key % 100_000)}" for key in psu_keys]
     wide["psu"] = pd.Categorical.from_codes(psu_codes, categories=psu_labels)
-    counts = {
-        f"{row.place_id}|{row.field_group}": int(row.dossiers)
-        for row in session.execute(queries.frame_cell_counts(frame_round.id))
-    }
+    counts = {f"{row.place_id}|{row.field_group}": int(row.dossiers) for row in source.counts(session, start, end)}
     totals = np.array([counts.get(label, 0) for label in cell_labels], dtype=np.float64)
     wide["cell_total"] = totals[cell_codes] if len(wide) else np.zeros(0)
-    return SnapshotInputs(wide, index_spec(versions[-1].definition), versions)
+    questions = background_questions(versions[-1].definition) if background else []
+    wide = add_background_columns(session, wide, questions, questionnaire_ids=[q.id for q in versions], channel="qr")
+    return SnapshotInputs(wide, index_spec(versions[-1].definition), versions, tuple(questions))
 
 
 def build_qr_snapshot(
@@ -372,20 +424,32 @@ def build_qr_snapshot(
     slug: str,
     start: date,
     end: date,
-    frame_round: SurveyRound,
+    frame_round: SurveyRound | None = None,
+    counts_table: DossierCountTable | None = None,
+    background: bool = False,
     actor: User | None = None,
 ) -> WeightingSnapshot:
-    """Post-stratify the QR responses of a period to dossier counts and store the run."""
+    """Post-stratify the QR responses of a period to dossier counts — of ``frame_round``'s
+    frame, or of the imported ``counts_table`` (its rows within the period) — and store the run."""
     if end < start:
         raise SnapshotError("Ngày kết thúc phải sau ngày bắt đầu.")
-    inputs = qr_inputs(session, slug, start, end, frame_round)
+    if (frame_round is None) == (counts_table is None):
+        raise SnapshotError("Chọn một nguồn số hồ sơ: khung mẫu của một đợt hoặc một bảng số hồ sơ đã nhập.")
+    source = CountSource(frame_round, counts_table)
+    if counts_table is not None and not source.counts(session, start, end):
+        raise SnapshotError(
+            f"Bảng số hồ sơ “{counts_table.name}” không có kỳ nào nằm trọn trong "
+            f"{start:%d/%m/%Y}–{end:%d/%m/%Y} (bảng có số liệu từ {counts_table.period_start:%d/%m/%Y} "
+            f"đến {counts_table.period_end:%d/%m/%Y})."
+        )
+    inputs = qr_inputs(session, slug, start, end, source, background=background)
     everyone = inputs.wide
     counted = everyone["cell_total"] > 0
     wide = everyone[counted].reset_index(drop=True)
     if wide.empty:
         raise SnapshotError(
             "Không có phiếu QR nào trong kỳ đã chọn thuộc ô (nơi tiếp nhận × nhóm lĩnh vực) "
-            "có số hồ sơ trong khung mẫu."
+            "có số hồ sơ trong nguồn số hồ sơ đã chọn."
         )
     wide["cell"] = wide["cell"].cat.remove_unused_categories()
     wide["psu"] = wide["psu"].cat.remove_unused_categories()
@@ -395,7 +459,7 @@ def build_qr_snapshot(
     per_cell[codes] = wide["cell_total"].to_numpy(dtype=np.float64)
     totals = dict(zip(labels, per_cell, strict=True))
     cells = labels[codes]
-    all_cells = session.execute(queries.frame_cell_counts(frame_round.id)).all()
+    all_cells = source.counts(session, start, end)
     uncovered = [row for row in all_cells if f"{row.place_id}|{row.field_group}" not in totals]
     try:
         # post-stratified weights N_c / n_c; the variance treats the post-strata as strata and
@@ -410,15 +474,26 @@ def build_qr_snapshot(
         "respondents_without_dossier_count": int((~counted).sum()),
         "cells_without_respondents": len(uncovered),
         "dossiers_not_represented": int(sum(row.dossiers for row in uncovered)),
-        "frame_round": frame_round.name,
+        "frame_round": source.label,
+        "counts_source": "frame" if frame_round is not None else "table",
         "iterations": 0,
         "max_rel_error": 0.0,
         "trimmed": 0,
         "self_selected": True,
     }
-    parameters = {"method": "poststratify", "cells": "place×field_group", "frame_round_id": frame_round.id}
+    parameters: dict[str, Any] = {"method": "poststratify", "cells": "place×field_group"}
+    if background:
+        parameters["background"] = True
+    if frame_round is not None:
+        parameters["frame_round_id"] = frame_round.id
+    else:
+        assert counts_table is not None
+        parameters["counts_table_id"] = counts_table.id
+        report["rows_partly_outside_period"] = int(
+            session.scalar(queries.table_rows_partly_outside(counts_table.id, start, end)) or 0
+        )
     label = f"QR {start:%d/%m/%Y}–{end:%d/%m/%Y}"
-    inputs = SnapshotInputs(wide, inputs.spec, inputs.versions)
+    inputs = SnapshotInputs(wide, inputs.spec, inputs.versions, inputs.background)
     return _store(
         session,
         kind="qr",
@@ -475,6 +550,11 @@ def rounds_with_forms(session: Session) -> list[SurveyRound]:
 
 def rounds_with_frame(session: Session) -> list[SurveyRound]:
     return list(session.scalars(queries.rounds_with_frame()))
+
+
+def counts_tables(session: Session) -> list[DossierCountTable]:
+    """Imported tables of dossier counts, newest first."""
+    return list(session.scalars(queries.counts_tables_newest_first()))
 
 
 __all__ = [

@@ -147,6 +147,7 @@ def test_qr_snapshot_is_post_stratified_and_never_gets_a_target_badge(client, db
     response = client.post(
         "/phan-tich/quyen-so/qr",
         data={
+            "qr-period_kind": "dates",
             "qr-period_start": f"{today.year - 1}-01-01",
             "qr-period_end": today.isoformat(),
             "qr-frame_round": paper_round.id,
@@ -157,7 +158,7 @@ def test_qr_snapshot_is_post_stratified_and_never_gets_a_target_badge(client, db
     assert "không phải mẫu xác suất" in page
     assert "không đánh giá (mẫu tự chọn)" in page
     assert '<span class="ok">đạt' not in page and "chưa kết luận" not in page
-    snapshot = db.session.scalars(sa.select(WeightingSnapshot).where(WeightingSnapshot.kind == "qr")).one()
+    snapshot = db.session.get(WeightingSnapshot, int(response.headers["Location"].rsplit("/", 1)[1]))
     weights = snapshots.snapshot_weights(snapshot)
     counts = {
         f"{place}|{group}": n
@@ -166,6 +167,14 @@ def test_qr_snapshot_is_post_stratified_and_never_gets_a_target_badge(client, db
     got = weights.groupby("cell")["weight"].sum()
     assert_allclose(got.to_numpy(), [counts[c] for c in got.index], rtol=1e-10)
     assert snapshot.report["respondents_without_dossier_count"] > 0
+    # a whole year chosen on the page: the run covers 1 January to 31 December
+    response = client.post(
+        "/phan-tich/quyen-so/qr",
+        data={"qr-period_kind": "year", "qr-year": str(today.year), "qr-frame_round": paper_round.id},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    year_run = db.session.get(WeightingSnapshot, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert (year_run.period_start, year_run.period_end) == (date(today.year, 1, 1), date(today.year, 12, 31))
 
 
 def test_bad_runs_get_a_clear_message(client, db, paper_round, login_as) -> None:
@@ -174,10 +183,21 @@ def test_bad_runs_get_a_clear_message(client, db, paper_round, login_as) -> None
     assert response.status_code == 400 and "Hệ số cắt phải lớn hơn 1." in response.get_data(as_text=True)
     response = client.post(
         "/phan-tich/quyen-so/qr",
-        data={"qr-period_start": "2020-01-01", "qr-period_end": "2020-01-31", "qr-frame_round": paper_round.id},
+        data={"qr-period_kind": "month", "qr-year": "2020", "qr-number": "1", "qr-frame_round": paper_round.id},
     )
     assert response.status_code == 400
     assert "Không có phiếu QR nào trong kỳ đã chọn" in response.get_data(as_text=True)
+    for data, message in (
+        ({"qr-period_kind": "quarter", "qr-year": "2026", "qr-number": "5"}, "Quý phải từ 1 đến 4."),
+        ({"qr-period_kind": "month"}, "Vui lòng nhập năm."),
+        ({"qr-period_kind": "dates", "qr-period_start": "2026-02-01"}, "Vui lòng chọn ngày."),
+        (
+            {"qr-period_kind": "dates", "qr-period_start": "2026-02-01", "qr-period_end": "2026-01-01"},
+            "Ngày kết thúc phải sau ngày bắt đầu.",
+        ),
+    ):
+        response = client.post("/phan-tich/quyen-so/qr", data=data | {"qr-frame_round": paper_round.id})
+        assert response.status_code == 400 and message in response.get_data(as_text=True), data
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WeightingSnapshot)) == 0
 
 
@@ -243,8 +263,9 @@ def test_annual_report_with_outcomes_change_and_comments(client, db, paper_round
         "1. Mục đích và phương pháp",
         "2. Mẫu và kết quả phỏng vấn",
         "3. Quyền số",
-        "8. Thay đổi so với kỳ trước",
-        "9. Ý kiến của người dân",
+        "7. Theo đặc điểm người trả lời",
+        "9. Thay đổi so với kỳ trước",
+        "10. Ý kiến của người dân",
         "Phụ lục",
     ):
         assert heading in page
@@ -252,3 +273,43 @@ def test_annual_report_with_outcomes_change_and_comments(client, db, paper_round
     assert vn_number(now.report["aapor"]["rr1"] * 100) in page
     assert now.inputs_hash in page
     assert "<svg" in page
+    # the counts in the method come from the questionnaire's index definition
+    assert "theo 5 yếu tố và 16 tiêu chí" in page and "là trung bình 16 tiêu chí" in page
+
+    # the same report as a PDF: its sections, and the dashboard's numbers in its text
+    pdf = client.get(f"/phan-tich/quyen-so/{now.id}/bao-cao-nam.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    text = _pdf_text(pdf.data)
+    for heading in (
+        "1. Mục đích và phương pháp",
+        "2. Mẫu và kết quả phỏng vấn",
+        "3. Quyền số",
+        "4. Kết quả chung và so với mục tiêu",
+        "5. Theo nhóm lĩnh vực",
+        "6. Theo yếu tố và tiêu chí",
+        "7. Theo đặc điểm người trả lời",
+        "8. Các nơi tiếp nhận",
+        "9. Thay đổi so với kỳ trước",
+        "10. Ý kiến của người dân",
+        "Phụ lục: công thức và lần tính",
+    ):
+        assert heading in text, heading
+    assert "theo 5 yếu tố và 16 tiêu chí" in text
+    dashboard = client.get(f"/phan-tich/quyen-so/{now.id}").get_data(as_text=True)
+    sipas = re.search(r"<strong>([0-9.,]+)</strong>", _row(dashboard, "SIPAS")).group(1)
+    interval = re.search(r"([0-9.,]+–[0-9.,]+)", _row(dashboard, "SIPAS")).group(1)
+    assert f"SIPAS {sipas} {interval}" in text  # the first row of the overall table
+    assert f"RR1: {vn_number(now.report['aapor']['rr1'] * 100)} %" in text
+    assert f"So với lần tính #{before.id}" in text
+    assert f"Lần tính quyền số số {now.id}," in text
+
+
+def _pdf_text(data: bytes) -> str:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        text = " ".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+    return re.sub(r"\s+", " ", text)

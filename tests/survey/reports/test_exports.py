@@ -146,10 +146,13 @@ def test_flask_report_build_writes_the_files_of_the_pages(runner, db, paper_roun
     assert result.exit_code == 0, result.output
     made = db.session.scalars(sa.select(WeightingSnapshot)).one()
     files = sorted(p.name for p in (tmp_path / "ra").iterdir())
-    assert len(files) == 7 and f"sipas-quyen-so-{made.id}-vi-mo.sav" in files
+    assert len(files) == 8 and f"sipas-quyen-so-{made.id}-vi-mo.sav" in files
     login_as("analyst")
     page_csv = client.get(f"/phan-tich/quyen-so/{made.id}/uoc-luong.csv").data
     assert (tmp_path / "ra" / f"sipas-quyen-so-{made.id}-uoc-luong.csv").read_bytes() == page_csv
+    page_pdf = client.get(f"/phan-tich/quyen-so/{made.id}/bao-cao-nam.pdf").data
+    assert page_pdf.startswith(b"%PDF")
+    assert (tmp_path / "ra" / f"sipas-quyen-so-{made.id}-bao-cao-nam.pdf").read_bytes() == page_pdf
 
 
 def test_flask_report_build_refuses_bad_input_with_one_line(runner, db, paper_round, tmp_path) -> None:

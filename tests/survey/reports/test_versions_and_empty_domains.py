@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import sqlalchemy as sa
 
 from survey.models import Counter, Place, Response
-from survey.reports import estimates
+from survey.reports import estimates, snapshots
 from survey.responses.recording import record_response
 
 
@@ -31,14 +33,22 @@ def test_qr_pools_versions_only_with_identical_index_definitions(db, demo, publi
     assert report.versions == (2,) and report.excluded_versions == (1,)
 
 
-def test_qr_pools_versions_with_the_same_index(db, demo, publish_v2, client, login_as) -> None:
+def test_qr_pools_versions_with_the_same_index(db, paper_round, publish_v2, client, login_as) -> None:
+    from survey.demo import _qr_responses
+
     publish_v2()
     assert _report(db).versions == (1, 2)
+    _qr_responses(db.session, seed=4)
+    made = snapshots.build_qr_snapshot(
+        db.session, slug="sipas-dich-vu", start=date(2000, 1, 1), end=date.today(), frame_round=paper_round
+    )
+    db.session.commit()
     login_as("analyst")
-    assert "Phiếu hỏi sipas-dich-vu, phiên bản: 1, 2" in client.get("/phan-tich/bao-cao").get_data(as_text=True)
+    page = client.get(f"/phan-tich/quyen-so/{made.id}").get_data(as_text=True)
+    assert "Phiếu hỏi sipas-dich-vu, phiên bản: 1, 2." in page
 
 
-def test_qr_period_without_land_construction_investment_renders(db, demo, client, login_as) -> None:
+def test_qr_period_without_land_construction_investment_renders(db, paper_round, client, login_as) -> None:
     from survey import questionnaires
 
     questionnaire = questionnaires.get(db.session, "sipas-dich-vu")
@@ -57,13 +67,19 @@ def test_qr_period_without_land_construction_investment_renders(db, demo, client
             field_group="khac",
         )
     db.session.commit()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 5
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.channel == "qr")) == 5
     report = _report(db)
     ldx = report.table[(report.table["domain_var"] == "ldx") & (report.table["indicator"] == "SIPAS")]
     assert len(ldx) == 1 and ldx["n"].iloc[0] == 0 and "no_data" in ldx["flag"].iloc[0]
     land = report.table[(report.table["domain"] == "dat_dai") & (report.table["indicator"] == "SIPAS")]
     assert land["estimate"].isna().all()
+    # the QR weighting run of the period and its dashboard, PDF included
+    made = snapshots.build_qr_snapshot(
+        db.session, slug="sipas-dich-vu", start=date(2000, 1, 1), end=date.today(), frame_round=paper_round
+    )
+    db.session.commit()
     login_as("analyst")
-    page = client.get("/phan-tich/bao-cao")
+    page = client.get(f"/phan-tich/quyen-so/{made.id}")
     assert page.status_code == 200
     assert "không có dữ liệu" in page.get_data(as_text=True)
+    assert client.get(f"/phan-tich/quyen-so/{made.id}/bao-cao-nam.pdf").status_code == 200
