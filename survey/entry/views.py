@@ -61,9 +61,9 @@ def index() -> str:
         page, per_page = page_args(request.args)
         mine = db.paginate(queries.my_cases(current_user.id), page=page, per_page=per_page, error_out=False)
         log_pii_view(db.session, current_user, mine.items, "my_cases")
-        db.session.commit()
-    rounds = db.session.scalars(queries.open_rounds()).all()
-    return render_template("entry/index.html", rounds=rounds, mine=mine)
+    html = render_template("entry/index.html", rounds=db.session.scalars(queries.open_rounds()).all(), mine=mine)
+    db.session.commit()  # after rendering, as on the assignment list
+    return html
 
 
 @bp.route("/dot/<int:round_id>/phan-cong", methods=["GET", "POST"])
@@ -81,8 +81,7 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
         queries.cases_for_assignment(round_id, filters), page=page, per_page=per_page, error_out=False, count=True
     )
     log_pii_view(db.session, current_user, cases.items, "assignment")
-    db.session.commit()
-    return render_template(
+    html = render_template(
         "entry/assignments.html",
         round=survey_round,
         cases=cases,
@@ -91,6 +90,8 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
         places=db.session.execute(queries.round_places(round_id)).all(),
         filters=filters,
     )
+    db.session.commit()  # after rendering: a commit expires the loaded rows, each would be read again
+    return html
 
 
 def _apply_assignment(survey_round: SurveyRound, form: AssignForm, surveyors: Sequence[User]) -> str | WerkzeugResponse:
@@ -178,8 +179,9 @@ def assignment_sheet(round_id: int, surveyor_id: int) -> str | WerkzeugResponse:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
     cases = db.session.scalars(queries.surveyor_sheet(round_id, surveyor_id)).all()
     log_pii_view(db.session, current_user, cases, "assignment_sheet")
-    db.session.commit()
-    return render_template("entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases)
+    html = render_template("entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases)
+    db.session.commit()  # after rendering, as on the assignment list
+    return html
 
 
 def _pdf(data: bytes, filename: str) -> Response:
