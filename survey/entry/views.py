@@ -25,7 +25,7 @@ from survey.extensions import db
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
 from survey.paper import double_keying, fieldwork, printed
-from survey.paper.batches import BatchError, batch_control, create_batch
+from survey.paper.batches import BatchError, batch_control, batch_controls, create_batch
 from survey.paper.fieldwork import (
     AssignResult,
     ConfirmationNeeded,
@@ -245,7 +245,7 @@ def batches(round_id: int) -> str | WerkzeugResponse:
         "entry/batches.html",
         round=survey_round,
         batches=rows,
-        controls={b.id: batch_control(db.session, b) for b in rows},
+        controls=batch_controls(db.session, rows),
         form=form,
         stats=operator_stats(db.session, round_id=round_id),
     )
@@ -270,7 +270,9 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
         "entry/batch.html",
         batch=the_batch,
         form=form,
-        forms=db.session.scalars(queries.batch_forms(batch_id)).all(),
+        forms=db.paginate(
+            queries.batch_forms(batch_id), page=page_args(request.args)[0], per_page=100, error_out=False
+        ),
         control=batch_control(db.session, the_batch),
         stats=operator_stats(db.session, batch_id=batch_id),
     )

@@ -83,7 +83,7 @@ def test_the_assignment_list_pages_in_the_sheet_order(client, db, fielded, peopl
     assert [len(p) for p in pages] == [50, 50, 50, 50, 40, 0]  # page 6 is past the end: empty, not an error
     assert [i for p in pages for i, _s in p] == [c.id for c in cases]
     html = client.get(f"{url}?trang=2").get_data(as_text=True)
-    assert "51–100 trong 240 trường hợp" in html and "Trang 2/5" in html
+    assert "51–100 trong số 240" in html and "Trang 2/5" in html
     assert len(shown(client, f"{url}?n=200")) == 200
     assert len(shown(client, f"{url}?n=7&trang=abc")) == 50  # a bad page size or number falls back
 
