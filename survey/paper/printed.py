@@ -97,6 +97,7 @@ _LINE = colors.HexColor("#888888")
 
 _TEXT = ParagraphStyle("text", fontName=_REGULAR, fontSize=9.5, leading=12)
 _SMALL = ParagraphStyle("small", parent=_TEXT, fontSize=8, leading=10, textColor=_GREY)
+_SMALL_BLACK = ParagraphStyle("small_black", parent=_TEXT, fontSize=8, leading=10)
 _LABEL = ParagraphStyle("label", parent=_TEXT, fontName=_BOLD)
 _TITLE = ParagraphStyle("title", parent=_TEXT, fontName=_BOLD, fontSize=12.5, leading=15.5, spaceAfter=4)
 _SECTION = ParagraphStyle("section", parent=_TEXT, fontName=_BOLD, fontSize=10.5, leading=13, spaceBefore=8)
@@ -424,6 +425,7 @@ def _scale_table(rows: list[list[Any]], legend: str, width: float) -> list[Flowa
 # --- the assignment sheet --------------------------------------------------------------------
 
 SHEET_TITLE = "Bảng phân công phỏng vấn"
+_SHEET_CHUNK = 10  # rows per table of the sheet
 
 
 def assignment_sheet_pdf(cases: Sequence[PrintedCase], *, round_name: str, interviewer: str) -> bytes:
@@ -460,30 +462,35 @@ def assignment_sheet_pdf(cases: Sequence[PrintedCase], *, round_name: str, inter
     for i, case in enumerate(cases, start=1):
         row: list[Any] = [
             str(i),
-            Paragraph(f'<font name="{_MONO}">{case.serial}</font>', _TEXT),
+            case.serial,
             Paragraph(_esc(case.place), _TEXT),
             Paragraph(_esc(case.procedure or (f"Lĩnh vực {case.linh_vuc}" if case.linh_vuc else "–")), _TEXT),
             _vn_date(case.result_date),
-            Paragraph(_esc(case.dossier_code), _TEXT),
+            Paragraph(_esc(case.dossier_code), _SMALL_BLACK),
         ]
         if personal:
             contact = "<br/>".join(_esc(v) for v in (case.phone, case.address) if v)
             row += [Paragraph(_esc(case.applicant or ""), _TEXT), Paragraph(contact, _TEXT)]
         rows.append([*row, "", ""])
-    table = Table(rows, colWidths=widths_cm, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), _REGULAR),
-                ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("GRID", (0, 0), (-1, -1), 0.4, _LINE),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
+    style = TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), _REGULAR),
+            ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ("FONTNAME", (1, 1), (1, -1), _MONO),
+            ("GRID", (0, 0), (-1, -1), 0.4, _LINE),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]
     )
+    # Tables of a few rows, each with the header: ReportLab splits one long table page by page
+    # at a cost that grows with its length (minutes for a few thousand rows).
+    tables: list[Flowable] = []
+    for start in range(1, len(rows), _SHEET_CHUNK):
+        table = Table([rows[0], *rows[start : start + _SHEET_CHUNK]], colWidths=widths_cm, repeatRows=1)
+        table.setStyle(style)
+        tables.append(table)
     story: list[Flowable] = [
-        table,
+        *tables,
         Spacer(0, 8),
         KeepTogether(
             [Paragraph("Mã kết quả liên hệ (ghi một số vào cột “Mã kết quả”)", _LABEL), _legend_table(width, 3)]
