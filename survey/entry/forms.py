@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from survey.entry.queries import NO_OUTCOME, UNASSIGNED, CaseFilter
 from survey.models import FIELD_GROUPS, User
 from survey.models.paper import OUTCOMES
+from survey.paper.case_lists import NO_OUTCOME, UNASSIGNED, CaseFilter
 
 #: Rows per page of a case list, and the choices offered.
 PAGE_SIZES = (50, 100, 200)
@@ -95,9 +95,9 @@ def case_filter(args: Mapping[str, str]) -> CaseFilter:
     )
 
 
-def page_args(args: Mapping[str, str]) -> tuple[int, int]:
-    """The page number (from 1) and page size of a list."""
-    page = args.get("trang", "1")
+def page_args(args: Mapping[str, str], name: str = "trang") -> tuple[int, int]:
+    """The page number (from 1; from the argument `name`) and page size of a list."""
+    page = args.get(name, "1")
     size = args.get("n", "")
     return (
         min(int(page), 10**6) if page.isdigit() and int(page) >= 1 else 1,

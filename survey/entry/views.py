@@ -24,7 +24,7 @@ from survey.entry.forms import (
 from survey.extensions import db
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
-from survey.paper import double_keying, fieldwork, printed
+from survey.paper import case_lists, double_keying, fieldwork, printed
 from survey.paper.batches import BatchError, batch_control, batch_controls, create_batch
 from survey.paper.fieldwork import (
     AssignResult,
@@ -77,9 +77,7 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
         return _apply_assignment(survey_round, form, surveyors)
     filters = case_filter(request.args)
     page, per_page = page_args(request.args)
-    cases = db.paginate(
-        queries.cases_for_assignment(round_id, filters), page=page, per_page=per_page, error_out=False, count=True
-    )
+    cases = case_lists.case_page(db.session, round_id, filters, page, per_page)
     log_pii_view(db.session, current_user, cases.items, "assignment")
     html = render_template(
         "entry/assignments.html",
@@ -179,7 +177,8 @@ def assignment_sheet(round_id: int, surveyor_id: int) -> str | WerkzeugResponse:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
     cases = db.session.scalars(queries.surveyor_sheet(round_id, surveyor_id)).all()
     log_pii_view(db.session, current_user, cases, "assignment_sheet")
-    html = render_template("entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases)
+    parts = range(1, -(-len(cases) // printed.PRINT_PART) + 1)
+    html = render_template("entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases, parts=parts)
     db.session.commit()  # after rendering, as on the assignment list
     return html
 
@@ -192,23 +191,25 @@ def _pdf(data: bytes, filename: str) -> Response:
 @role_required(*STAFF)
 def assignment_sheet_pdf(round_id: int, surveyor_id: int) -> Response:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
-    cases = printed.printable_cases(db.session, current_user, round_id, surveyor_id, "print_sheet")
+    part = page_args(request.args, "phan")[0]
+    cases = printed.printable_cases(db.session, current_user, round_id, surveyor_id, "print_sheet", part)
     db.session.commit()
     pdf = printed.assignment_sheet_pdf(cases, round_name=survey_round.name, interviewer=surveyor.full_name)
-    return _pdf(pdf, f"bang-phan-cong-{round_id}-{surveyor_id}.pdf")
+    return _pdf(pdf, f"bang-phan-cong-{round_id}-{surveyor_id}-{part}.pdf")
 
 
 @bp.route("/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>/phieu.pdf")
 @role_required(*STAFF)
 def printed_forms(round_id: int, surveyor_id: int) -> Response | WerkzeugResponse:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
-    cases = printed.printable_cases(db.session, current_user, round_id, surveyor_id, "print_forms")
+    part = page_args(request.args, "phan")[0]
+    cases = printed.printable_cases(db.session, current_user, round_id, surveyor_id, "print_forms", part)
     db.session.commit()
     if not cases:
         flash(_("%(n)s chưa có trường hợp nào để in phiếu.", n=surveyor.full_name), "info")
         return redirect(url_for("entry.assignment_sheet", round_id=round_id, surveyor_id=surveyor_id))
     pdf = printed.forms_pdf(cases, _questionnaire_of(round_id).definition, round_name=survey_round.name)
-    return _pdf(pdf, f"phieu-{round_id}-{surveyor_id}.pdf")
+    return _pdf(pdf, f"phieu-{round_id}-{surveyor_id}-{part}.pdf")
 
 
 @bp.route("/phieu-qr/<serial>.svg")

@@ -122,11 +122,20 @@ class PrintedCase:
     address: str | None = None
 
 
-def printed_cases(session: Session, round_id: int, surveyor_id: int, *, personal_data: bool) -> list[PrintedCase]:
-    """An interviewer's cases of a round still to interview, in the order of the assignment
-    sheet, read with one query (place, procedure name and interviewer joined). The applicant's
-    name, phone and address are included only when `personal_data` is true."""
-    rows = session.execute(queries.printed_cases(round_id, surveyor_id)).all()
+#: Cases per printed file: a file of 200 questionnaires (≈ 600 pages) is made in seconds; an
+#: interviewer with more cases prints them in parts (`part`).
+PRINT_PART = 200
+
+
+def printed_cases(
+    session: Session, round_id: int, surveyor_id: int, *, personal_data: bool, part: int = 1
+) -> list[PrintedCase]:
+    """Part `part` (from 1, `PRINT_PART` cases each) of an interviewer's cases of a round still
+    to interview, in the order of the assignment sheet, read with one query (place, procedure
+    name and interviewer joined). The applicant's name, phone and address are included only
+    when `personal_data` is true."""
+    stmt = queries.printed_cases(round_id, surveyor_id).limit(PRINT_PART).offset((part - 1) * PRINT_PART)
+    rows = session.execute(stmt).all()
     return [
         PrintedCase(
             case_id=r.case_id,
@@ -507,6 +516,7 @@ def assignment_sheet_pdf(cases: Sequence[PrintedCase], *, round_name: str, inter
 
 __all__ = [
     "PAPER_OUTCOMES",
+    "PRINT_PART",
     "PrintedCase",
     "assignment_sheet_pdf",
     "draw_qr",
@@ -516,11 +526,13 @@ __all__ = [
 ]
 
 
-def printable_cases(session: Session, user: User, round_id: int, surveyor_id: int, purpose: str) -> list[PrintedCase]:
-    """The cases an interviewer is to print, with personal data only when `user` may see it
-    (`fieldwork.may_see_personal_data`); a view of personal data is logged (one row)."""
+def printable_cases(
+    session: Session, user: User, round_id: int, surveyor_id: int, purpose: str, part: int = 1
+) -> list[PrintedCase]:
+    """A part of the cases an interviewer is to print, with personal data only when `user` may
+    see it (`fieldwork.may_see_personal_data`); a view of personal data is logged (one row)."""
     personal = may_see_personal_data(user, surveyor_id)
-    cases = printed_cases(session, round_id, surveyor_id, personal_data=personal)
+    cases = printed_cases(session, round_id, surveyor_id, personal_data=personal, part=part)
     if personal and any(c.applicant or c.phone or c.address for c in cases):
         log_pii_ids(session, user, round_id, [c.case_id for c in cases], purpose)
     return cases

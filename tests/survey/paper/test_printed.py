@@ -174,3 +174,18 @@ def test_forms_without_personal_data_print_no_name() -> None:
     )
     text = "\n".join(pdf_pages(forms_pdf([case], definition, round_name="Quý I/2026")))
     assert "Người làm thủ tục" not in text and "Lĩnh vực Hộ tịch" in text and "03/02/2026" in text
+
+
+def test_printed_material_comes_in_parts(client, db, demo, people, monkeypatch) -> None:
+    from survey.paper import printed
+
+    survey_round, cases = assigned(client, db, people)
+    monkeypatch.setattr(printed, "PRINT_PART", 2)
+    base = f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['an'].id}"
+    sheet = client.get(base).get_data(as_text=True)
+    assert "Phần 2" in sheet and f"{base}/phieu.pdf?phan=2" in sheet and "Phần 3" not in sheet
+    serials = [c.form_serial for c in sorted(cases, key=lambda c: (c.stratum, c.draw_order))]
+    first = " ".join(pdf_pages(client.get(f"{base}.pdf?phan=1").data))
+    second = " ".join(pdf_pages(client.get(f"{base}/phieu.pdf?phan=2").data))
+    assert serials[0] in first and serials[1] in first and serials[2] not in first
+    assert serials[2] in second and serials[0] not in second
