@@ -225,8 +225,8 @@ def run(frame_rows: int, cases: int, repeat: int, database_url: str | None) -> d
         }
         result["case_list"] = {name: timed(client, path, repeat) for name, path in lists.items()}
         sheet = f"/nhap-phieu/dot/{round_id}/bang-phan-cong/{facts['interviewer']}"
-        result["assignment_sheet_pdf_part_1_of_200_cases"] = timed(client, sheet + ".pdf", 1)
-        result["questionnaires_pdf_part_1_of_200_cases"] = timed(client, sheet + "/phieu.pdf", 1)
+        result["assignment_sheet_pdf_part_1_200_cases"] = timed(client, sheet + ".pdf", 1)
+        result["questionnaires_pdf_part_1_40_cases"] = timed(client, sheet + "/phieu.pdf", 1)
         result["reference_home_page_after"] = timed(Client(port), "/", repeat)
     finally:
         server.terminate()

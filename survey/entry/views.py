@@ -177,8 +177,9 @@ def assignment_sheet(round_id: int, surveyor_id: int) -> str | WerkzeugResponse:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
     cases = db.session.scalars(queries.surveyor_sheet(round_id, surveyor_id)).all()
     log_pii_view(db.session, current_user, cases, "assignment_sheet")
-    parts = range(1, -(-len(cases) // printed.PRINT_PART) + 1)
-    html = render_template("entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases, parts=parts)
+    html = render_template(
+        "entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases, parts=printed.print_parts(len(cases))
+    )
     db.session.commit()  # after rendering, as on the assignment list
     return html
 
@@ -192,7 +193,9 @@ def _pdf(data: bytes, filename: str) -> Response:
 def assignment_sheet_pdf(round_id: int, surveyor_id: int) -> Response:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
     part = page_args(request.args, "phan")[0]
-    cases = printed.printable_cases(db.session, current_user, round_id, surveyor_id, "print_sheet", part)
+    cases = printed.printable_cases(
+        db.session, current_user, round_id, surveyor_id, "print_sheet", part, printed.SHEET_PART
+    )
     db.session.commit()
     pdf = printed.assignment_sheet_pdf(cases, round_name=survey_round.name, interviewer=surveyor.full_name)
     return _pdf(pdf, f"bang-phan-cong-{round_id}-{surveyor_id}-{part}.pdf")
@@ -203,7 +206,9 @@ def assignment_sheet_pdf(round_id: int, surveyor_id: int) -> Response:
 def printed_forms(round_id: int, surveyor_id: int) -> Response | WerkzeugResponse:
     survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
     part = page_args(request.args, "phan")[0]
-    cases = printed.printable_cases(db.session, current_user, round_id, surveyor_id, "print_forms", part)
+    cases = printed.printable_cases(
+        db.session, current_user, round_id, surveyor_id, "print_forms", part, printed.FORMS_PART
+    )
     db.session.commit()
     if not cases:
         flash(_("%(n)s chưa có trường hợp nào để in phiếu.", n=surveyor.full_name), "info")

@@ -122,19 +122,22 @@ class PrintedCase:
     address: str | None = None
 
 
-#: Cases per printed file: a file of 200 questionnaires (≈ 600 pages) is made in seconds; an
-#: interviewer with more cases prints them in parts (`part`).
-PRINT_PART = 200
+#: Cases per printed file; an interviewer with more cases prints them in parts (`part`). A
+#: sheet of 200 cases is a few landscape pages; 40 questionnaires are ≈ 120 pages, made in
+#: seconds (ReportLab lays out every page: 200 questionnaires took two minutes on a loaded
+#: 2-core machine, docs/benchmarks.md).
+SHEET_PART = 200
+FORMS_PART = 40
 
 
 def printed_cases(
-    session: Session, round_id: int, surveyor_id: int, *, personal_data: bool, part: int = 1
+    session: Session, round_id: int, surveyor_id: int, *, personal_data: bool, part: int = 1, per_file: int = SHEET_PART
 ) -> list[PrintedCase]:
-    """Part `part` (from 1, `PRINT_PART` cases each) of an interviewer's cases of a round still
+    """Part `part` (from 1, `per_file` cases each) of an interviewer's cases of a round still
     to interview, in the order of the assignment sheet, read with one query (place, procedure
     name and interviewer joined). The applicant's name, phone and address are included only
     when `personal_data` is true."""
-    stmt = queries.printed_cases(round_id, surveyor_id).limit(PRINT_PART).offset((part - 1) * PRINT_PART)
+    stmt = queries.printed_cases(round_id, surveyor_id).limit(per_file).offset((part - 1) * per_file)
     rows = session.execute(stmt).all()
     return [
         PrintedCase(
@@ -514,25 +517,47 @@ def assignment_sheet_pdf(cases: Sequence[PrintedCase], *, round_name: str, inter
     return buffer.getvalue()
 
 
-__all__ = [
-    "PAPER_OUTCOMES",
-    "PRINT_PART",
-    "PrintedCase",
-    "assignment_sheet_pdf",
-    "draw_qr",
-    "forms_pdf",
-    "printable_cases",
-    "printed_cases",
-]
-
-
 def printable_cases(
-    session: Session, user: User, round_id: int, surveyor_id: int, purpose: str, part: int = 1
+    session: Session, user: User, round_id: int, surveyor_id: int, purpose: str, part: int, per_file: int
 ) -> list[PrintedCase]:
     """A part of the cases an interviewer is to print, with personal data only when `user` may
     see it (`fieldwork.may_see_personal_data`); a view of personal data is logged (one row)."""
     personal = may_see_personal_data(user, surveyor_id)
-    cases = printed_cases(session, round_id, surveyor_id, personal_data=personal, part=part)
+    cases = printed_cases(session, round_id, surveyor_id, personal_data=personal, part=part, per_file=per_file)
     if personal and any(c.applicant or c.phone or c.address for c in cases):
         log_pii_ids(session, user, round_id, [c.case_id for c in cases], purpose)
     return cases
+
+
+@dataclass(frozen=True)
+class PrintPart:
+    """One file to print: its number, the first and last row of the sheet it covers."""
+
+    number: int
+    first: int
+    last: int
+
+
+def print_parts(n_cases: int) -> dict[str, list[PrintPart]]:
+    """The files an interviewer's `n_cases` cases print in: sheets and questionnaires."""
+    return {
+        kind: [
+            PrintPart(k + 1, start + 1, min(start + size, n_cases)) for k, start in enumerate(range(0, n_cases, size))
+        ]
+        for kind, size in (("sheet", SHEET_PART), ("forms", FORMS_PART))
+    }
+
+
+__all__ = [
+    "FORMS_PART",
+    "PAPER_OUTCOMES",
+    "SHEET_PART",
+    "PrintPart",
+    "PrintedCase",
+    "assignment_sheet_pdf",
+    "draw_qr",
+    "forms_pdf",
+    "print_parts",
+    "printable_cases",
+    "printed_cases",
+]

@@ -180,10 +180,11 @@ def test_printed_material_comes_in_parts(client, db, demo, people, monkeypatch) 
     from survey.paper import printed
 
     survey_round, cases = assigned(client, db, people)
-    monkeypatch.setattr(printed, "PRINT_PART", 2)
+    monkeypatch.setattr(printed, "SHEET_PART", 2)
+    monkeypatch.setattr(printed, "FORMS_PART", 2)
     base = f"/nhap-phieu/dot/{survey_round.id}/bang-phan-cong/{people['an'].id}"
     sheet = client.get(base).get_data(as_text=True)
-    assert "Phần 2" in sheet and f"{base}/phieu.pdf?phan=2" in sheet and "Phần 3" not in sheet
+    assert f"{base}/phieu.pdf?phan=2" in sheet and "dòng 3–3" in sheet and "phan=3" not in sheet
     serials = [c.form_serial for c in sorted(cases, key=lambda c: (c.stratum, c.draw_order))]
     first = " ".join(pdf_pages(client.get(f"{base}.pdf?phan=1").data))
     second = " ".join(pdf_pages(client.get(f"{base}/phieu.pdf?phan=2").data))
