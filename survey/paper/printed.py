@@ -14,6 +14,7 @@ The documents are always in Vietnamese: they are handed to interviewers and citi
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 from collections.abc import Sequence
@@ -181,13 +182,20 @@ def _vn_date(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """Draw the QR code of `data` as vector squares in a `size`-wide square at (x, y) (lower
-    left), the symbol inside a quiet zone of four modules (ISO/IEC 18004)."""
+@functools.lru_cache(maxsize=256)
+def _qr_matrix(data: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR symbol's modules (quiet zone included): computed once per serial, drawn on each
+    of the form's pages."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(data)
     code.make(fit=True)
-    matrix = code.get_matrix()
+    return tuple(tuple(row) for row in code.get_matrix())
+
+
+def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
+    """Draw the QR code of `data` as vector squares in a `size`-wide square at (x, y) (lower
+    left), the symbol inside a quiet zone of four modules (ISO/IEC 18004)."""
+    matrix = _qr_matrix(data)
     module = size / len(matrix)
     canvas.saveState()
     canvas.setFillColor(colors.white)
