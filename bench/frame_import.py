@@ -5,6 +5,9 @@
 Writes a realistic export (Vietnamese headers, 100 places × 4 field groups, names, phones,
 addresses) to a temporary folder, then times reading, checking and storing it in one
 transaction. Target (issue 4): under a minute.
+
+The same import through the round page, served by gunicorn (a 60,000-row export of the
+one-stop system, multipart upload with the CSRF token), is timed by ``bench/case_list.py``.
 """
 
 from __future__ import annotations

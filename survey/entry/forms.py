@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -6,7 +6,12 @@ from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMu
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from survey.models import User
+from survey.models import FIELD_GROUPS, User
+from survey.models.paper import OUTCOMES
+from survey.paper.case_lists import NO_OUTCOME, UNASSIGNED, CaseFilter
+
+#: Rows per page of a case list, and the choices offered.
+PAGE_SIZES = (50, 100, 200)
 
 #: The surveyor choice that takes cases back. Never the default: the select starts empty.
 REVOKE = "thu-hoi"
@@ -91,4 +96,32 @@ class SerialForm(FlaskForm):
         _l("Số phiếu (in ở góc phiếu)"),
         validators=[DataRequired(_l("Vui lòng nhập số phiếu.")), Length(max=30)],
         render_kw={"autofocus": True, "inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+def case_filter(args: Mapping[str, str]) -> CaseFilter:
+    """The filter of a case list from its query string; anything unknown is ignored (a bad
+    bookmark shows the whole list, never an error)."""
+    place = args.get("noi", "")
+    surveyor = args.get("dtv", "")
+    if args.get("chua_giao") == "1":  # the earlier "unassigned only" box
+        surveyor = UNASSIGNED
+    outcome = args.get("kq", "")
+    search = " ".join(args.get("tim", "").split())[:40]
+    return CaseFilter(
+        place_id=int(place) if place.isdigit() else None,
+        field_group=args.get("nhom") if args.get("nhom") in FIELD_GROUPS else None,
+        surveyor=int(surveyor) if surveyor.isdigit() else (UNASSIGNED if surveyor == UNASSIGNED else None),
+        outcome=outcome if outcome in OUTCOMES or outcome == NO_OUTCOME else None,
+        search="".join(ch for ch in search if ch.isprintable()),
+    )
+
+
+def page_args(args: Mapping[str, str], name: str = "trang") -> tuple[int, int]:
+    """The page number (from 1; from the argument `name`) and page size of a list."""
+    page = args.get(name, "1")
+    size = args.get("n", "")
+    return (
+        min(int(page), 10**6) if page.isdigit() and int(page) >= 1 else 1,
+        int(size) if size.isdigit() and int(size) in PAGE_SIZES else PAGE_SIZES[0],
     )

@@ -35,17 +35,6 @@ def active_cases(round_id: int) -> sa.Select:
     )
 
 
-def cases_for_assignment(round_id: int, *, place_id: int | None, unassigned_only: bool) -> sa.Select:
-    stmt = active_cases(round_id)
-    if place_id:
-        stmt = stmt.join(FrameRecord, FrameRecord.id == SampledCase.frame_record_id).where(
-            FrameRecord.place_id == place_id
-        )
-    if unassigned_only:
-        stmt = stmt.where(SampledCase.surveyor_id.is_(None))
-    return stmt
-
-
 def surveyor_sheet(round_id: int, surveyor_id: int) -> sa.Select:
     """A surveyor's cases of a round still to interview (not replaced)."""
     return active_cases(round_id).where(SampledCase.surveyor_id == surveyor_id, SampledCase.replaced_by_id.is_(None))

@@ -12,12 +12,21 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.entry import bp, queries
-from survey.entry.forms import AssignForm, BatchForm, OutcomeForm, ReplaceForm, ReviewForm, SerialForm
+from survey.entry.forms import (
+    AssignForm,
+    BatchForm,
+    OutcomeForm,
+    ReplaceForm,
+    ReviewForm,
+    SerialForm,
+    case_filter,
+    page_args,
+)
 from survey.extensions import db
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
-from survey.paper import double_keying, fieldwork, progress, review
-from survey.paper.batches import BatchError, batch_control, create_batch
+from survey.paper import case_lists, double_keying, fieldwork, printed, progress, review
+from survey.paper.batches import BatchError, batch_control, batch_controls, create_batch
 from survey.paper.fieldwork import (
     AssignResult,
     ConfirmationNeeded,
@@ -47,14 +56,20 @@ def _questionnaire_of(round_id: int) -> Questionnaire:
 @bp.route("/")
 @role_required(*STAFF)
 def index() -> str:
-    mine: list[SampledCase] = []
+    mine = None
     if current_user.role == "surveyor":
-        mine = list(db.session.scalars(queries.my_cases(current_user.id)))
-        log_pii_view(db.session, current_user, mine, "my_cases")
-        db.session.commit()
-    rounds = db.session.scalars(queries.open_rounds()).all()
-    notes = review.returned_notes(db.session, [c.id for c in mine if c.review_status == "returned"])
-    return render_template("entry/index.html", rounds=rounds, mine=mine, returned_notes=notes)
+        page, per_page = page_args(request.args)
+        mine = db.paginate(queries.my_cases(current_user.id), page=page, per_page=per_page, error_out=False)
+        log_pii_view(db.session, current_user, mine.items, "my_cases")
+    returned = [c.id for c in (mine.items if mine else []) if c.review_status == "returned"]
+    html = render_template(
+        "entry/index.html",
+        rounds=db.session.scalars(queries.open_rounds()).all(),
+        mine=mine,
+        returned_notes=review.returned_notes(db.session, returned),
+    )
+    db.session.commit()  # after rendering, as on the assignment list
+    return html
 
 
 @bp.route("/dot/<int:round_id>/phan-cong", methods=["GET", "POST"])
@@ -66,21 +81,21 @@ def assignments(round_id: int) -> str | WerkzeugResponse:
     form.set_choices(surveyors)
     if form.validate_on_submit():
         return _apply_assignment(survey_round, form, surveyors)
-    place_filter, unassigned_only = request.args.get("noi", type=int), request.args.get("chua_giao") == "1"
-    query = queries.cases_for_assignment(round_id, place_id=place_filter, unassigned_only=unassigned_only)
-    cases = db.session.scalars(query).all()
-    log_pii_view(db.session, current_user, cases, "assignment")
-    db.session.commit()
-    return render_template(
+    filters = case_filter(request.args)
+    page, per_page = page_args(request.args)
+    cases = case_lists.case_page(db.session, round_id, filters, page, per_page)
+    log_pii_view(db.session, current_user, cases.items, "assignment")
+    html = render_template(
         "entry/assignments.html",
         round=survey_round,
         cases=cases,
         form=form,
         surveyors=surveyors,
         places=db.session.execute(queries.round_places(round_id)).all(),
-        place_filter=place_filter,
-        unassigned_only=unassigned_only,
+        filters=filters,
     )
+    db.session.commit()  # after rendering: a commit expires the loaded rows, each would be read again
+    return html
 
 
 def _apply_assignment(survey_round: SurveyRound, form: AssignForm, surveyors: Sequence[User]) -> str | WerkzeugResponse:
@@ -165,26 +180,59 @@ def _record_outcome(sampled: SampledCase, form: OutcomeForm) -> WerkzeugResponse
     return redirect(url_for("entry.case", case_id=sampled.id))
 
 
-@bp.route("/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>")
-@role_required(*STAFF)
-def assignment_sheet(round_id: int, surveyor_id: int) -> str:
+def _sheet_owner(round_id: int, surveyor_id: int) -> tuple[SurveyRound, User]:
+    """The round and interviewer of an assignment sheet: an interviewer sees only their own."""
     if current_user.role == "surveyor" and current_user.id != surveyor_id:
         abort(403)
-    survey_round = db.get_or_404(SurveyRound, round_id)
-    surveyor = db.get_or_404(User, surveyor_id)
+    return db.get_or_404(SurveyRound, round_id), db.get_or_404(User, surveyor_id)
+
+
+@bp.route("/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>")
+@role_required(*STAFF)
+def assignment_sheet(round_id: int, surveyor_id: int) -> str | WerkzeugResponse:
+    if request.args.get("phieu") == "1":  # the old address of the printed forms
+        return redirect(url_for("entry.printed_forms", round_id=round_id, surveyor_id=surveyor_id))
+    survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
     cases = db.session.scalars(queries.surveyor_sheet(round_id, surveyor_id)).all()
     log_pii_view(db.session, current_user, cases, "assignment_sheet")
-    db.session.commit()
-    definition = _questionnaire_of(round_id).definition
-    return render_template(
-        "entry/sheet.html",
-        round=survey_round,
-        surveyor=surveyor,
-        cases=cases,
-        printed=request.args.get("phieu") == "1",
-        sections=keyed_questions(definition),
-        definition=definition,
+    html = render_template(
+        "entry/sheet.html", round=survey_round, surveyor=surveyor, cases=cases, parts=printed.print_parts(len(cases))
     )
+    db.session.commit()  # after rendering, as on the assignment list
+    return html
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+@bp.route("/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>.pdf")
+@role_required(*STAFF)
+def assignment_sheet_pdf(round_id: int, surveyor_id: int) -> Response:
+    survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
+    part = page_args(request.args, "phan")[0]
+    cases = printed.printable_cases(
+        db.session, current_user, round_id, surveyor_id, "print_sheet", part, printed.SHEET_PART
+    )
+    db.session.commit()
+    pdf = printed.assignment_sheet_pdf(cases, round_name=survey_round.name, interviewer=surveyor.full_name)
+    return _pdf(pdf, f"bang-phan-cong-{round_id}-{surveyor_id}-{part}.pdf")
+
+
+@bp.route("/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>/phieu.pdf")
+@role_required(*STAFF)
+def printed_forms(round_id: int, surveyor_id: int) -> Response | WerkzeugResponse:
+    survey_round, surveyor = _sheet_owner(round_id, surveyor_id)
+    part = page_args(request.args, "phan")[0]
+    cases = printed.printable_cases(
+        db.session, current_user, round_id, surveyor_id, "print_forms", part, printed.FORMS_PART
+    )
+    db.session.commit()
+    if not cases:
+        flash(_("%(n)s chưa có trường hợp nào để in phiếu.", n=surveyor.full_name), "info")
+        return redirect(url_for("entry.assignment_sheet", round_id=round_id, surveyor_id=surveyor_id))
+    pdf = printed.forms_pdf(cases, _questionnaire_of(round_id).definition, round_name=survey_round.name)
+    return _pdf(pdf, f"phieu-{round_id}-{surveyor_id}-{part}.pdf")
 
 
 @bp.route("/phieu-qr/<serial>.svg")
@@ -283,7 +331,7 @@ def batches(round_id: int) -> str | WerkzeugResponse:
         "entry/batches.html",
         round=survey_round,
         batches=rows,
-        controls={b.id: batch_control(db.session, b) for b in rows},
+        controls=batch_controls(db.session, rows),
         form=form,
         stats=operator_stats(db.session, round_id=round_id),
     )
@@ -308,7 +356,9 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
         "entry/batch.html",
         batch=the_batch,
         form=form,
-        forms=db.session.scalars(queries.batch_forms(batch_id)).all(),
+        forms=db.paginate(
+            queries.batch_forms(batch_id), page=page_args(request.args)[0], per_page=100, error_out=False
+        ),
         control=batch_control(db.session, the_batch),
         stats=operator_stats(db.session, batch_id=batch_id),
     )

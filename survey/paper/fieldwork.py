@@ -278,10 +278,27 @@ def case_summary(session: Session, round_id: int) -> dict[str, Any]:
 
 
 def log_pii_view(session: Session, user: User, cases: Sequence[SampledCase], purpose: str) -> None:
-    """Record that `user` was shown the personal data of `cases` (one row per round)."""
+    """Record that `user` was shown the personal data of `cases`: one row per round and view,
+    holding the ids of the cases shown (a list page shows one page of cases, so a row stays
+    small at any round size)."""
     by_round: dict[int, list[int]] = {}
     for case in cases:
         by_round.setdefault(case.round_id, []).append(case.id)
     for round_id, case_ids in sorted(by_round.items()):
+        log_pii_ids(session, user, round_id, case_ids, purpose)
+
+
+def log_pii_ids(session: Session, user: User, round_id: int, case_ids: Sequence[int], purpose: str) -> None:
+    """One access-log row for a view of the personal data of `case_ids` of a round (nothing
+    when no case was shown)."""
+    if case_ids:
         session.add(PiiAccess(user_id=user.id, round_id=round_id, case_ids=sorted(case_ids), purpose=purpose))
-    session.flush()
+        session.flush()
+
+
+def may_see_personal_data(user: User, surveyor_id: int | None) -> bool:
+    """Whether `user` may see the applicant's name and contact details of cases assigned to
+    `surveyor_id`: a supervisor always, an interviewer for their own cases only."""
+    if user.role == "supervisor":
+        return True
+    return user.role == "surveyor" and surveyor_id is not None and user.id == surveyor_id

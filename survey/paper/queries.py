@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from survey.models import FrameRecord, Place, SampledCase, User
+from survey.models import FrameRecord, Place, Procedure, SampledCase, User
 from survey.models.paper import OUTCOMES
 
 #: Outcome codes of an interview (AAPOR I and P).
@@ -37,4 +37,37 @@ def interviewer_progress(round_id: int) -> sa.Select:
         .where(SampledCase.round_id == round_id, SampledCase.active)
         .group_by(User.full_name, Place.name)
         .order_by(User.full_name.nulls_last(), Place.name)
+    )
+
+
+def printed_cases(round_id: int, surveyor_id: int) -> sa.Select:
+    """An interviewer's cases of a round still to interview, with what their printed form and
+    assignment sheet show, in one query (place, procedure name and interviewer joined)."""
+    return (
+        sa.select(
+            SampledCase.id.label("case_id"),
+            SampledCase.form_serial.label("serial"),
+            FrameRecord.dossier_code,
+            FrameRecord.procedure_code,
+            Procedure.name.label("procedure_name"),
+            FrameRecord.linh_vuc,
+            FrameRecord.field_group,
+            Place.name.label("place"),
+            FrameRecord.result_date,
+            User.full_name.label("interviewer"),
+            FrameRecord.applicant_name,
+            FrameRecord.phone,
+            FrameRecord.address,
+        )
+        .join(FrameRecord, FrameRecord.id == SampledCase.frame_record_id)
+        .join(Place, Place.id == FrameRecord.place_id)
+        .outerjoin(Procedure, Procedure.code == FrameRecord.procedure_code)
+        .outerjoin(User, User.id == SampledCase.surveyor_id)
+        .where(
+            SampledCase.round_id == round_id,
+            SampledCase.active,
+            SampledCase.surveyor_id == surveyor_id,
+            SampledCase.replaced_by_id.is_(None),
+        )
+        .order_by(SampledCase.stratum, SampledCase.draw_order)
     )

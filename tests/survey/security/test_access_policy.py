@@ -83,6 +83,8 @@ POLICY: dict[tuple[str, str], str | frozenset[str]] = {
     ("entry.case", "/nhap-phieu/truong-hop/<int:case_id>"): STAFF,
     ("entry.assignment_sheet", "/nhap-phieu/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>"): STAFF,
     ("entry.serial_qr", "/nhap-phieu/phieu-qr/<serial>.svg"): STAFF,
+    ("entry.assignment_sheet_pdf", "/nhap-phieu/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>.pdf"): STAFF,
+    ("entry.printed_forms", "/nhap-phieu/dot/<int:round_id>/bang-phan-cong/<int:surveyor_id>/phieu.pdf"): STAFF,
     ("entry.batches", "/nhap-phieu/dot/<int:round_id>/lo"): STAFF,
     ("entry.batch", "/nhap-phieu/lo/<int:batch_id>"): STAFF,
     ("entry.key_form", "/nhap-phieu/nhap/<int:keying_id>"): STAFF,
