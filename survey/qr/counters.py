@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey.models import Counter, Place
 from survey.models.base import FIELD_GROUP_LABELS
@@ -24,7 +24,9 @@ def lookup(session: Session, secret: str, text: str) -> CounterLookup:
     code = read_code(secret, text)
     if code is None:
         return CounterLookup("invalid")
-    counter = session.get(Counter, code.counter_id, options=[selectinload(Counter.place)])
+    counter = session.get(
+        Counter, code.counter_id, options=[joinedload(Counter.place), selectinload(Counter.field_group_rows)]
+    )
     if counter is None:
         return CounterLookup("invalid")
     if code.serial != counter.poster_serial:
