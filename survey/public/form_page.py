@@ -4,8 +4,9 @@ A published questionnaire version never changes (its file's sha256 is checked at
 so the HTML of its form is rendered once per (version, language, the counter's field-group
 set as far as it changes the form, CSRF on or off) with placeholders where the per-request
 values go — the counter's name, the CSRF token, the form's idempotency key — and kept in a
-small LRU cache of the app. A request only fills the placeholders (escaped) and renders the
-page around the form (``base.html``: the signed-in user, flashed messages, the language link).
+small LRU cache of the app; for a citizen (nobody signed in, no flashed message) the whole
+page is cached so. A request only fills the placeholders (escaped) — or, for a signed-in user
+or a waiting message, renders the page around the cached form (``base.html``).
 
 A submitted form shown again (messages, answers kept) is rendered in full from the same
 template, so the two cannot drift apart; `tests/survey/public/test_form_page.py` compares a
@@ -20,8 +21,9 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, render_template, session
 from flask_babel import force_locale
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -36,7 +38,7 @@ CACHE_SIZE = 64  # versions × languages × field-group sets: a handful in pract
 #: Marks the per-request values in a cached rendering; random per process, so no
 #: questionnaire text can contain it.
 _MARK = "sipas-slot-" + secrets.token_hex(8) + "-"
-_SLOT = re.compile(re.escape(_MARK) + r"(where|csrf|idem)")
+_SLOT = re.compile(re.escape(_MARK) + r"(where|csrf|idem|receipt)")
 
 Parts = tuple[str, ...]  # literal, slot name, literal, slot name, …, literal
 
@@ -54,15 +56,17 @@ def csrf_enabled() -> bool:
 
 
 def new_form_page(row: Questionnaire, counter: Counter, *, lang: str, idem: str, cached: bool = True) -> str:
-    """The page of a new, empty form for `counter`, carrying the idempotency key `idem`."""
+    """The page of a new, empty form for `counter`, carrying the idempotency key `idem`.
+
+    A citizen's page (nobody signed in, no message waiting) comes whole from the cache; a
+    signed-in user's or one with a message gets the cached form inside a page rendered now."""
     values = {"where": where(counter), "csrf": generate_csrf() if csrf_enabled() else None, "idem": idem}
     groups = form_groups(tuple(counter.field_groups))
-    if cached and not (current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")):
-        parts = _cache()(version_of(row), lang, groups, csrf_enabled())
-        body = _fill(parts, values)
-    else:
-        body = _render_form(version_of(row), lang, groups, values=values)
-    return _page(body)
+    if not cached or current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+        return _page(_render_form(version_of(row), lang, groups, values=values), lang)
+    whole = not current_user.is_authenticated and not session.get("_flashes")
+    parts = _cache()(version_of(row), lang, groups, csrf_enabled(), whole)
+    return _fill(parts, values) if whole else _page(_fill(parts, values), lang)
 
 
 def form_again_page(row: Questionnaire, counter: Counter, form: FlaskForm, *, lang: str) -> str:
@@ -75,11 +79,29 @@ def form_again_page(row: Questionnaire, counter: Counter, form: FlaskForm, *, la
     answers = {f.name: str(f.raw_data[0]) for f in form if f.raw_data and f.name not in ("csrf_token", "idem")}
     groups = form_groups(tuple(counter.field_groups))
     body = _render_form(version_of(row), lang, groups, values=values, answers=answers, errors=form.errors)
-    return _page(body)
+    return _page(body, lang)
 
 
-def _page(body: str) -> str:
-    return render_template("public/questionnaire.html", body=Markup(body))
+def thanks_page(receipt: str, *, again: bool, lang: str) -> str:
+    """The thank-you page with its receipt: cached too for a citizen (nobody signed in, no
+    message waiting), rendered otherwise."""
+    if current_user.is_authenticated or session.get("_flashes") or current_app.debug:
+        return render_template("public/thanks.html", receipt=receipt, again=again)
+    found = current_app.extensions.get("sipas_thanks_pages")
+    if found is None:
+        found = current_app.extensions.setdefault("sipas_thanks_pages", lru_cache(maxsize=8)(_thanks_parts))
+    return _fill(found(again, lang), {"receipt": receipt})
+
+
+def _thanks_parts(again: bool, lang: str) -> Parts:
+    with force_locale(lang):
+        html = render_template("public/thanks.html", receipt=_MARK + "receipt", again=again)
+    return tuple(_SLOT.split(html))
+
+
+def _page(body: str, lang: str) -> str:
+    with force_locale(lang):
+        return render_template("public/questionnaire.html", body=Markup(body))
 
 
 def _render_form(
@@ -105,7 +127,7 @@ def _render_form(
         )
 
 
-def _cache() -> Callable[[Version, str, tuple[str, ...], bool], Parts]:
+def _cache() -> Callable[[Version, str, tuple[str, ...], bool, bool], Parts]:
     """This app's cache of rendered forms (an app's templates and settings are its own)."""
     found = current_app.extensions.get("sipas_form_pages")
     if found is None:
@@ -113,11 +135,12 @@ def _cache() -> Callable[[Version, str, tuple[str, ...], bool], Parts]:
     return found  # type: ignore[no-any-return]
 
 
-def _parts(version: Version, lang: str, groups: tuple[str, ...], csrf: bool) -> Parts:
-    """Render once with placeholders; split at them."""
+def _parts(version: Version, lang: str, groups: tuple[str, ...], csrf: bool, whole: bool) -> Parts:
+    """Render once with placeholders — the form, or the whole page of an anonymous visitor
+    without a message (`whole`) — and split at them."""
     marks = {name: _MARK + name for name in ("where", "idem")}
     html = _render_form(version, lang, groups, values={**marks, "csrf": _MARK + "csrf" if csrf else None})
-    return tuple(_SLOT.split(html))
+    return tuple(_SLOT.split(_page(html, lang) if whole else html))
 
 
 def _fill(parts: Parts, values: Mapping[str, str | None]) -> str:

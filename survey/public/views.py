@@ -179,4 +179,4 @@ def thanks(receipt: str) -> str:
     stored = db.session.scalar(queries.receipt(receipt))
     if stored is None:
         abort(404)
-    return render_template("public/thanks.html", receipt=stored, again=request.args.get("lai") == "1")
+    return form_page.thanks_page(stored, again=request.args.get("lai") == "1", lang=select_locale())

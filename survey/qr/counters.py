@@ -21,11 +21,11 @@ class CounterLookup:
 
 def lookup(session: Session, secret: str, text: str) -> CounterLookup:
     """Resolve the code printed on a poster (never raises on bad input)."""
-    code = read_code(secret, text)
+    code = read_code(secret, text)  # then one statement: the counter, its place and field groups
     if code is None:
         return CounterLookup("invalid")
     counter = session.get(
-        Counter, code.counter_id, options=[joinedload(Counter.place), selectinload(Counter.field_group_rows)]
+        Counter, code.counter_id, options=[joinedload(Counter.place), joinedload(Counter.field_group_rows)]
     )
     if counter is None:
         return CounterLookup("invalid")
