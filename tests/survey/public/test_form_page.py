@@ -198,3 +198,25 @@ def test_static_files_have_versioned_urls_cached_for_a_year(app, client, counter
         reply = client.get(url)
         assert "immutable" not in reply.headers.get("Cache-Control", "")  # not a version we serve
         reply.close()
+
+
+def test_thank_you_pages_come_from_the_cache_with_their_own_receipt(app, client, db, counters_, login_as) -> None:
+    _, commune = counters_
+    url = url_of(app, commune)
+    receipts = []
+    for a1 in ("4", "5"):
+        page = client.get(url).get_data(as_text=True)
+        idem = re.search(r'name="idem" type="hidden" value="([^"]+)"', page)[1]
+        data = {f"{c}{i}": "5" for c in "ABCDE" for i in (1, 2, 3)} | {"B4": "5", "A1": a1}
+        data |= {"loai_nguoi_tra_loi": "ca_nhan", "tuoi": "35-49", "nhom_linh_vuc": "dat_dai", "idem": idem}
+        location = client.post(url, data=data).headers["Location"]
+        receipts.append(location.rsplit("/", 1)[1])
+    pages = [client.get(f"/cam-on/{r}").get_data(as_text=True) for r in receipts]
+    for receipt, page in zip(receipts, pages, strict=True):
+        assert f'<strong class="receipt">{receipt}</strong>' in page and "Phiếu này đã được gửi" not in page
+    assert pages[0].replace(receipts[0], "") == pages[1].replace(receipts[1], "")
+    assert "Phiếu này đã được gửi trước đó" in client.get(f"/cam-on/{receipts[0]}?lai=1").get_data(as_text=True)
+    assert client.get("/cam-on/KHONG-CO").status_code == 404
+    login_as("analyst")  # a signed-in user's page is rendered, not cached: it shows who is signed in
+    page = client.get(f"/cam-on/{receipts[1]}").get_data(as_text=True)
+    assert receipts[1] in page and "Đăng xuất" in page
