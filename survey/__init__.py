@@ -23,7 +23,7 @@ from survey.cli import COMMAND_GROUPS
 from survey.config import ConfigError, Defaults, database_uri, load_env, proxy_hops, secret_key, timezone
 from survey.entry import bp as entry_bp
 from survey.errors import register_errorhandlers
-from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+from survey.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from survey.i18n import remember_language, select_locale
 from survey.models import User
 from survey.models.base import FIELD_GROUP_LABELS
@@ -90,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."

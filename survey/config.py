@@ -57,6 +57,9 @@ class Defaults:
     QR_ADDRESS_RATE_LIMIT = "120 per minute;1200 per hour"
     #: The questionnaire citizens answer by QR code (its newest published version).
     QR_QUESTIONNAIRE = "sipas-dich-vu"
+    #: Flask-Compress: pages are compressed by the app (zstd, brotli or gzip, as the client
+    #: accepts); streamed answers (files) are not — compressing them would leave the file open.
+    COMPRESS_STREAMS = False
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # a questionnaire is a few kB; refuse large bodies
     #: The one exception: a round's frame upload (a quarter's export is 10⁴–10⁵ rows).
     FRAME_UPLOAD_MAX_BYTES = 200 * 1024 * 1024

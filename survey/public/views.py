@@ -18,10 +18,9 @@ from survey.errors import render_error
 from survey.extensions import csrf, db, limiter
 from survey.i18n import local_today, select_locale
 from survey.models import Counter, Questionnaire
-from survey.public import bp, limits, queries
+from survey.public import assets, bp, form_page, limits, queries
 from survey.qr import counters, submit
-from survey.questionnaires.definition import field_code, text_of
-from survey.questionnaires.forms import questions_in_form
+from survey.questionnaires.definition import field_code
 from survey.security import ROLE_HOME, security_event
 
 SESSION_EXPIRED = _l("Phiên trả lời đã hết hạn. Câu trả lời của Ông/Bà vẫn còn, vui lòng bấm Gửi phiếu lần nữa.")
@@ -76,11 +75,11 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
     row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
     if row is None:
         abort(503)
+    if request.method == "GET":  # a new form: the cached page with a fresh key
+        return form_page.new_form_page(row, counter, lang=select_locale(), idem=submit.new_form_token(secret, row.id))
     form = submit.form_for(row, counter, lang=select_locale())
-    if token is None:  # a new form, or one whose key expired: the answers stay on the page
+    if token is None:  # a form whose key expired or was tampered with: the answers stay on the page
         form.idem.data = submit.new_form_token(secret, row.id)
-        if request.method == "GET":
-            return _render(row, form, counter)
         flash(str(SESSION_EXPIRED), "error")
         return _render(row, form, counter), 400
     receipt = submit.stored_receipt(db.session, token)  # double tap, retry, back-and-resubmit
@@ -123,6 +122,8 @@ def _store(
 
 
 bp.after_request(limits.give_device_cookie)
+bp.app_url_defaults(assets.add_version)  # every page's static URLs, not only this blueprint's
+bp.after_app_request(assets.cache_versioned)
 
 
 @bp.errorhandler(429)
@@ -170,15 +171,7 @@ def _duplicate_dossier(row: Questionnaire, form: FlaskForm, counter: Counter) ->
 
 
 def _render(row: Questionnaire, form: FlaskForm, counter: Counter) -> str:
-    lang = select_locale()
-    return render_template(
-        "public/questionnaire.html",
-        definition=row.definition,
-        form=form,
-        sections=list(questions_in_form(row.definition, form)),
-        counter=counter,
-        t=lambda block: text_of(block, lang),
-    )
+    return form_page.form_again_page(row, counter, form, lang=select_locale())
 
 
 @bp.route("/cam-on/<receipt>")
@@ -186,4 +179,4 @@ def thanks(receipt: str) -> str:
     stored = db.session.scalar(queries.receipt(receipt))
     if stored is None:
         abort(404)
-    return render_template("public/thanks.html", receipt=stored, again=request.args.get("lai") == "1")
+    return form_page.thanks_page(stored, again=request.args.get("lai") == "1", lang=select_locale())

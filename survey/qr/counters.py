@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey.models import Counter, Place
 from survey.models.base import FIELD_GROUP_LABELS
@@ -21,10 +21,12 @@ class CounterLookup:
 
 def lookup(session: Session, secret: str, text: str) -> CounterLookup:
     """Resolve the code printed on a poster (never raises on bad input)."""
-    code = read_code(secret, text)
+    code = read_code(secret, text)  # then one statement: the counter, its place and field groups
     if code is None:
         return CounterLookup("invalid")
-    counter = session.get(Counter, code.counter_id, options=[selectinload(Counter.place)])
+    counter = session.get(
+        Counter, code.counter_id, options=[joinedload(Counter.place), joinedload(Counter.field_group_rows)]
+    )
     if counter is None:
         return CounterLookup("invalid")
     if code.serial != counter.poster_serial:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from survey import questionnaires
 from survey.models import Counter, Questionnaire, Response
 from survey.questionnaires.definition import field_code
-from survey.questionnaires.forms import answers_from_form, build_form_class
+from survey.questionnaires.forms import Version, answers_from_form, cached_form_class, form_groups
 from survey.responses.recording import DuplicateDossier, device_hash, find_by_idempotency_key, record_response
 
 FORM_SALT = "sipas-qr-form"
@@ -93,9 +93,11 @@ def questionnaire_for(session: Session, slug: str, token: FormToken | None) -> Q
 
 def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> FlaskForm:
     """The citizen's form for this counter: the field-group question lists only the groups the
-    counter serves, and is not asked at all when it serves one."""
-    form_class = build_form_class(
-        questionnaire.definition, channel="qr", lang=lang, field_groups=tuple(counter.field_groups)
+    counter serves, and is not asked at all when it serves one. The class is built once per
+    (questionnaire version, language, field-group set) — a published version never changes."""
+    version = Version(questionnaire.slug, questionnaire.version, questionnaire.content_hash, questionnaire.definition)
+    form_class = cached_form_class(
+        version, channel="qr", lang=lang, field_groups=form_groups(tuple(counter.field_groups))
     )
     return form_class()
 

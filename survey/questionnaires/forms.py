@@ -1,12 +1,19 @@
 """WTForms classes generated from a questionnaire definition, so that the QR form and the
-paper-entry form share one definition (indico's ``make_survey_form``)."""
+paper-entry form share one definition (indico's ``make_survey_form``), and the layout the
+citizen's page is drawn from.
+
+A published questionnaire version never changes (its file's sha256 is checked at start-up),
+so both are built once per (version, channel, language, field-group set) and reused:
+`cached_form_class` and `layout`, keyed by a `Version` — the slug, version number and
+content hash, not a database id.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -24,14 +31,53 @@ BAD_CHARACTERS = _l("Nội dung có ký tự không hợp lệ; vui lòng nhập
 
 
 @dataclass(frozen=True)
+class Version:
+    """A published questionnaire version: hashable by its identity (slug, version, content
+    hash), carrying its definition."""
+
+    slug: str
+    version: int
+    content_hash: str
+    definition: dict[str, Any] = field(compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    missing: bool = False  # "not applicable / no answer": laid out on its own row, with its label
+
+
+@dataclass(frozen=True)
 class QuestionView:
-    """What a template needs to lay out one question."""
+    """What a template needs to lay out one question.
+
+    Scale questions are a grid of numbered radios; the scale's labels are shown once, in a
+    key (`key`, its element id) above the first question of a run of questions on the same
+    scale (`shows_key`), and each question's fieldset points to it (``aria-describedby``)."""
 
     code: str
-    type: str
+    type: str  # scale, choice, string, text, date
+    label: str
     required: bool
     element: str | None
-    field_name: str
+    options: tuple[Option, ...] = ()
+    key: str | None = None
+    shows_key: bool = False
+    max_length: int | None = None
+
+    @property
+    def columns(self) -> int:
+        """Radios in the grid row of a scale question (the "no answer" option has its own row)."""
+        return sum(not o.missing for o in self.options)
+
+
+@dataclass(frozen=True)
+class SectionView:
+    id: str
+    title: str
+    help: str
+    questions: tuple[QuestionView, ...]
 
 
 def _valid_text(form: Any, field: Field) -> None:
@@ -45,11 +91,81 @@ def _valid_text(form: Any, field: Field) -> None:
 
 
 def _options(question: dict[str, Any], definition: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    return [(str(o["code"]), text_of(o["label"], lang)) for o in _option_blocks(question, definition)]
+
+
+def _option_blocks(question: dict[str, Any], definition: dict[str, Any]) -> list[dict[str, Any]]:
     if question["type"] == "scale":
-        options = definition["scales"][question["scale"]]["options"]
-    else:
-        options = question["options"]
-    return [(str(o["code"]), text_of(o["label"], lang)) for o in options]
+        return list(definition["scales"][question["scale"]]["options"])
+    return list(question["options"])
+
+
+def _asked_here(question: dict[str, Any], channel: str, field_groups: tuple[str, ...] | None) -> bool:
+    if not asked(question, channel):
+        return False
+    return not (question.get("field") == "field_group" and field_groups is not None and len(field_groups) <= 1)
+
+
+def form_groups(field_groups: tuple[str, ...]) -> tuple[str, ...]:
+    """The part of a counter's field groups that changes its form: with one group the
+    question is not asked (any single group gives the same form), else the groups offered."""
+    return tuple(field_groups) if len(field_groups) > 1 else ()
+
+
+@lru_cache(maxsize=64)
+def cached_form_class(
+    version: Version, *, channel: str, lang: str, field_groups: tuple[str, ...] | None
+) -> type[FlaskForm]:
+    """`build_form_class` once per (version, channel, language, field groups). A form class
+    holds no request state (messages are lazy strings, CSRF is read per instance)."""
+    return build_form_class(version.definition, channel=channel, lang=lang, field_groups=field_groups)
+
+
+@lru_cache(maxsize=64)
+def layout(
+    version: Version, *, channel: str, lang: str, field_groups: tuple[str, ...] | None
+) -> tuple[SectionView, ...]:
+    """The sections and questions of the form as `build_form_class` builds it, in
+    questionnaire order, with their wording in `lang` (empty sections left out)."""
+    definition = version.definition
+    sections = []
+    for section in definition["sections"]:
+        views: list[QuestionView] = []
+        for q in section["questions"]:
+            if not _asked_here(q, channel, field_groups):
+                continue
+            options: tuple[Option, ...] = ()
+            if q["type"] in ("scale", "choice"):
+                options = tuple(
+                    Option(str(o["code"]), text_of(o["label"], lang), bool(o.get("missing")))
+                    for o in _option_blocks(q, definition)
+                    if not (q.get("field") == "field_group" and field_groups is not None)
+                    or str(o["code"]) in field_groups
+                )
+            key = None
+            shows_key = False
+            if q["type"] == "scale":
+                previous = views[-1] if views else None
+                same_run = previous is not None and previous.type == "scale" and previous.options == options
+                key = previous.key if same_run and previous is not None else f"k-{section['id']}-{len(views)}"
+                shows_key = not same_run
+            views.append(
+                QuestionView(
+                    code=q["code"],
+                    type=q["type"],
+                    label=text_of(q["text"], lang),
+                    required=bool(q.get("required")),
+                    element=q.get("element"),
+                    options=options,
+                    key=key,
+                    shows_key=shows_key,
+                    max_length=q.get("max_length"),
+                )
+            )
+        if views:
+            title, help_text = text_of(section.get("title"), lang), text_of(section.get("help"), lang)
+            sections.append(SectionView(section["id"], title, help_text, tuple(views)))
+    return tuple(sections)
 
 
 def build_form_class(
@@ -66,9 +182,7 @@ def build_form_class(
     attrs: dict[str, Any] = {"idem": HiddenField()}
     for section in definition["sections"]:
         for q in section["questions"]:
-            if not asked(q, channel):
-                continue
-            if q.get("field") == "field_group" and field_groups is not None and len(field_groups) <= 1:
+            if not _asked_here(q, channel, field_groups):
                 continue
             label = text_of(q["text"], lang)
             required = bool(q.get("required"))
@@ -110,14 +224,6 @@ def _strip(value: str | None) -> str | None:
 def _not_in_future(form: Any, field: Field) -> None:
     if field.data and field.data > local_today():  # the Vietnam calendar day
         raise ValidationError(_l("Ngày không được sau hôm nay."))
-
-
-def questions_in_form(definition: dict[str, Any], form: FlaskForm) -> Iterator[tuple[dict[str, Any], list[Field]]]:
-    """(section, fields) pairs in questionnaire order, for the templates."""
-    for section in definition["sections"]:
-        fields = [form[q["code"]] for q in section["questions"] if q["code"] in form]
-        if fields:
-            yield section, fields
 
 
 def answers_from_form(definition: dict[str, Any], form: FlaskForm) -> dict[str, Any]:

@@ -1,0 +1,391 @@
+"""Citizen load test: the QR questionnaire as phones use it, against two references, in one run.
+
+    .venv/bin/python bench/load_qr.py [--citizens 16] [--seconds 20] [--warmup 3]
+                                      [--max-transactions 5000] [--json results.json]
+
+One transaction is what a citizen does: GET the form, POST the answers, GET the thank-you
+page (each transaction a new phone: no cookies, a new connection, kept alive for its three
+requests). `--citizens` threads do transactions back to back. The same client, in the same
+run, drives three servers, one after the other, each under gunicorn with the project's
+``gunicorn.conf.py`` (``WEB_CONCURRENCY=2`` × 4 threads, loopback only):
+
+(a) the project (SQLite in a new folder, the demo counters; limits raised for the load);
+(b) a static app serving the project's own questionnaire page captured just before the run,
+    with a fresh hidden key per request, one insert and a redirect (``bench/load_qr_apps.py``);
+(c) a trivial form of three radios, the same insert and redirect.
+
+Reported for each: transactions per second over `--seconds` (after `--warmup`), latency of a
+whole transaction (p50/p95/p99), errors, and afterwards the rows in its database: every
+acknowledged submit (302 to its receipt) must be stored exactly once, and nothing else. Also
+the page's bytes (raw, gzip as the app sends it, elements and radios), the CPU seconds to
+import the app, and the seconds from starting gunicorn to the first answered form.
+
+Bounded: at most `--max-transactions` per server and `--warmup + --seconds` of load each; the
+servers are stopped at the end (also on Ctrl-C). Only 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "l" * 48
+ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]
+IDEM = re.compile(r'name="idem" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Run:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    counted: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    acknowledged: list[str] = field(default_factory=list)  # receipts of every 302 (warm-up included)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    window: float = 0.0
+    first_answer: float | None = None
+
+    def error(self, kind: str) -> None:
+        with self.lock:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def project_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIPAS_", "LOAD_QR_"))}
+    env.update(
+        SIPAS_INSTANCE_PATH=str(workdir),
+        SIPAS_SECRET_KEY=SECRET,
+        SIPAS_DATABASE_URL=f"sqlite:///{workdir / 'sipas.db'}",
+        SIPAS_QR_RATE_LIMIT="1000000 per minute",  # a load test raises the limits (docs/operations.md)
+        SIPAS_QR_ADDRESS_RATE_LIMIT="1000000 per minute",
+        WEB_CONCURRENCY="2",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def prepare(env: dict[str, str]) -> list[str]:
+    """Migrate, publish, load the demo places and counters; the active counters' codes."""
+    flask = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
+    for args in (["db", "upgrade"], ["questionnaires", "publish"]):
+        subprocess.run([*flask, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    code = (
+        "import wsgi, sqlalchemy as sa\n"
+        "from survey.demo import load\nfrom survey.extensions import db\n"
+        "from survey.models import Counter\nfrom survey.qr.counters import counter_code\n"
+        "with wsgi.app.app_context():\n"
+        "    load(db.session, wsgi.app.extensions['sipas_questionnaires'], qr_responses=False)\n"
+        "    db.session.commit()\n"
+        "    counters = db.session.scalars(sa.select(Counter).where(Counter.active).limit(20)).all()\n"
+        "    print(' '.join(counter_code(wsgi.app.config['SECRET_KEY'], c) for c in counters))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=300
+    )
+    return out.stdout.split()
+
+
+def import_cpu_seconds(env: dict[str, str]) -> float:
+    """User + system CPU of ``import wsgi`` in a fresh interpreter (what a worker does first)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, check=True, timeout=120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+class Server:
+    """gunicorn with the project's gunicorn.conf.py, in its own process group."""
+
+    def __init__(self, env: dict[str, str], app: str | None, log: Path) -> None:
+        self.port = free_port()
+        self.env = {**env, "GUNICORN_BIND": f"{HOST}:{self.port}"}
+        self.args = [str(Path(sys.executable).with_name("gunicorn")), *([app] if app else [])]
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, probe: str, limit: float = 90.0) -> float:
+        """Start; seconds until `probe` is first answered with 200."""
+        began = time.monotonic()
+        with self.log.open("ab") as sink:
+            self.proc = subprocess.Popen(
+                self.args, cwd=ROOT, env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        while time.monotonic() - began < limit:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn stopped; see {self.log}")
+            try:
+                if request(connect(self.port, 2), "GET", probe)[0] == 200:
+                    return time.monotonic() - began
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.01)
+        raise RuntimeError(f"no answer within {limit:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def connect(port: int, timeout: float = 30.0) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(HOST, port, timeout=timeout)
+
+
+def request(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    cookies: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    sent = dict(headers or {})
+    if cookies:
+        sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if body is not None:
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=sent)
+    reply = conn.getresponse()
+    data = reply.read()
+    if cookies is not None:
+        for line in reply.headers.get_all("Set-Cookie") or []:
+            name, _, value = line.split(";", 1)[0].partition("=")
+            cookies[name.strip()] = value.strip()
+    return reply.status, reply.headers, data
+
+
+def answers(number: int, i: int) -> dict[str, str]:
+    data = dict.fromkeys(ITEMS, str(1 + (i + number) % 5))
+    data.update(loai_nguoi_tra_loi="ca_nhan", tuoi="35-49", nhom_linh_vuc="dat_dai", y_kien=f"người {number}-{i}")
+    return data
+
+
+def transaction(port: int, path: str, number: int, i: int, run: Run) -> bool:
+    """One citizen: form, submit, thank-you page. True if it went through."""
+    conn = connect(port)
+    cookies: dict[str, str] = {}
+    try:
+        status, _, page = request(conn, "GET", path, cookies=cookies)
+        text = page.decode()
+        idem = IDEM.search(text)
+        if status != 200 or idem is None:
+            run.error(f"form {status}")
+            return False
+        data = {**answers(number, i), "idem": idem[1]}
+        csrf = CSRF.search(text)
+        if csrf:
+            data["csrf_token"] = csrf[1]
+        status, headers, _ = request(conn, "POST", path, urllib.parse.urlencode(data).encode(), cookies)
+        location = urllib.parse.urlsplit(headers.get("Location", "")).path
+        if status != 302 or "/cam-on/" not in location:
+            run.error(f"submit {status}")
+            return False
+        receipt = location.rsplit("/", 1)[1]
+        with run.lock:
+            run.acknowledged.append(receipt)
+        status, _, thanks = request(conn, "GET", location, cookies=cookies)
+        if status != 200 or receipt.encode() not in thanks:
+            run.error(f"thanks {status}")
+            return False
+        return True
+    except (OSError, http.client.HTTPException) as exc:
+        run.error(type(exc).__name__)
+        return False
+    finally:
+        conn.close()
+
+
+def load(port: int, paths: list[str], run: Run, citizens: int, warmup: float, seconds: float, cap: int) -> None:
+    start = time.monotonic()
+    counting_from, until = start + warmup, start + warmup + seconds
+
+    def citizen(number: int) -> None:
+        i = 0
+        while time.monotonic() < until:
+            with run.lock:
+                if run.counted >= cap:
+                    return
+            i += 1
+            began = time.monotonic()
+            ok = transaction(port, paths[(number + i) % len(paths)], number, i, run)
+            ended = time.monotonic()
+            if ok and counting_from <= began and ended <= until:
+                with run.lock:
+                    run.latencies.append(ended - began)
+                    run.counted += 1
+
+    threads = [threading.Thread(target=citizen, args=(n,), daemon=True) for n in range(citizens)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=warmup + seconds + 120)
+    run.window = min(time.monotonic(), until) - counting_from
+
+
+def stored(db_path: Path, table: str, receipt_column: str) -> dict[str, int]:
+    conn = sqlite3.connect(db_path)
+    try:
+        rows = conn.execute(f"SELECT {receipt_column}, count(*) FROM {table} GROUP BY {receipt_column}").fetchall()
+    finally:
+        conn.close()
+    return {str(r): int(n) for r, n in rows}
+
+
+def check_stored(run: Run, counts: dict[str, int]) -> dict[str, int]:
+    acknowledged = set(run.acknowledged)
+    return {
+        "acknowledged": len(run.acknowledged),
+        "rows": sum(counts.values()),
+        "acknowledged_missing": sum(1 for r in acknowledged if r not in counts),
+        "stored_more_than_once": sum(1 for r in acknowledged if counts.get(r, 0) > 1),
+        "receipt_acknowledged_twice": len(run.acknowledged) - len(acknowledged),
+        "rows_not_acknowledged": sum(n for r, n in counts.items() if r not in acknowledged),
+    }
+
+
+def page_stats(port: int, path: str) -> dict[str, int]:
+    conn = connect(port)
+    try:
+        _, _, raw = request(conn, "GET", path)
+        _, headers, wire = request(conn, "GET", path, headers={"Accept-Encoding": "gzip"})
+    finally:
+        conn.close()
+    html = raw.decode()
+    return {
+        "raw_bytes": len(raw),
+        "gzip_bytes_sent": len(wire) if headers.get("Content-Encoding") == "gzip" else -1,
+        "gzip6_bytes": len(gzip.compress(raw, 6)),
+        "elements": len(re.findall(r"<[a-zA-Z]", html)),
+        "radios": html.count('type="radio"'),
+    }
+
+
+def summary(run: Run) -> dict[str, object]:
+    q = statistics.quantiles(run.latencies, n=100) if len(run.latencies) >= 2 else [float("nan")] * 99
+    return {
+        "transactions": run.counted,
+        "seconds": round(run.window, 2),
+        "per_second": round(run.counted / run.window, 1) if run.window > 0 else 0.0,
+        "p50_ms": round(q[49] * 1000),
+        "p95_ms": round(q[94] * 1000),
+        "p99_ms": round(q[98] * 1000),
+        "errors": dict(run.errors),
+        "first_answer_s": round(run.first_answer, 2) if run.first_answer is not None else None,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--max-transactions", type=int, default=5000)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    if not (1 <= args.citizens <= 64 and 0 < args.seconds <= 120 and 0 <= args.warmup <= 30):
+        parser.error("--citizens 1–64, --seconds up to 120, --warmup up to 30")
+
+    workdir = Path(tempfile.mkdtemp(prefix="sipas-load-qr-"))
+    env = project_env(workdir)
+    codes = prepare(env)
+    paths = [f"/q/{c}" for c in codes]
+    cpu = import_cpu_seconds(env)
+    results: dict[str, object] = {
+        "workdir": str(workdir),
+        "import_cpu_s": round(cpu, 2),
+        "args": vars(args) | {"json": str(args.json)},
+    }
+    servers: list[Server] = []
+    try:
+        # (a) the project
+        project = Server(env, None, workdir / "project.log")
+        servers.append(project)
+        run_a = Run("project")
+        run_a.first_answer = project.start(paths[0])
+        results["page"] = page_stats(project.port, paths[0])
+        conn = connect(project.port)
+        cookies: dict[str, str] = {}
+        _, _, page = request(conn, "GET", paths[0], cookies=cookies)  # captured just before the run
+        text = page.decode()
+        data = {**answers(99, 0), "idem": IDEM.search(text)[1]}  # type: ignore[index]
+        if CSRF.search(text):
+            data["csrf_token"] = CSRF.search(text)[1]  # type: ignore[index]
+        _, headers, _ = request(conn, "POST", paths[0], urllib.parse.urlencode(data).encode(), cookies)
+        _, _, thanks = request(conn, "GET", urllib.parse.urlsplit(headers["Location"]).path, cookies=cookies)
+        conn.close()
+        (workdir / "page.html").write_bytes(page)
+        (workdir / "thanks.html").write_bytes(thanks)
+        run_a.acknowledged.append(urllib.parse.urlsplit(headers["Location"]).path.rsplit("/", 1)[1])
+        load(project.port, paths, run_a, args.citizens, args.warmup, args.seconds, args.max_transactions)
+        project.stop()
+        counts = stored(workdir / "sipas.db", "response", "receipt_code")
+        results["project"] = summary(run_a) | {"stored": check_stored(run_a, counts)}
+
+        # (b) the static app with the captured page, (c) the trivial form
+        runs = {"project": run_a}
+        for name, app in (("static", "bench.load_qr_apps:static_app"), ("trivial", "bench.load_qr_apps:trivial_app")):
+            db_path = workdir / f"{name}.db"
+            ref_env = {
+                **env,
+                "LOAD_QR_DB": str(db_path),
+                "LOAD_QR_PAGE": str(workdir / "page.html"),
+                "LOAD_QR_THANKS": str(workdir / "thanks.html"),
+            }
+            server = Server(ref_env, app, workdir / f"{name}.log")
+            servers.append(server)
+            run = Run(name)
+            run.first_answer = server.start(paths[0])
+            load(server.port, paths, run, args.citizens, args.warmup, args.seconds, args.max_transactions)
+            server.stop()
+            results[name] = summary(run) | {"stored": check_stored(run, stored(db_path, "response", "receipt"))}
+            runs[name] = run
+    finally:
+        for server in servers:
+            server.stop()
+
+    per_second = {name: results[name]["per_second"] for name in ("project", "static", "trivial")}  # type: ignore[index]
+    results["ratio_project_to_static"] = round(per_second["project"] / per_second["static"], 3)
+    results["ratio_project_to_trivial"] = round(per_second["project"] / per_second["trivial"], 3)
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    lost = sum(
+        results[name]["stored"]["acknowledged_missing"] + results[name]["stored"]["stored_more_than_once"]  # type: ignore[index]
+        for name in ("project", "static", "trivial")
+    )
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
