@@ -332,13 +332,11 @@ def make_design(
         f = np.asarray(fpc, dtype=np.float64)
         if not np.all(np.isfinite(f)):
             raise DesignError("fpc has missing or infinite values")
-        lo = np.full(n_strata, np.inf)
-        hi = np.full(n_strata, -np.inf)
-        np.minimum.at(lo, s_codes, f)
-        np.maximum.at(hi, s_codes, f)
-        bad = np.flatnonzero(lo != hi)
-        if bad.size:
-            raise DesignError(f"fpc is not constant within stratum {s_labels[bad[0]]!s}")
+        lo = np.empty(n_strata)
+        lo[s_codes] = f  # one value of every stratum, then every row compared with it
+        differs = np.flatnonzero(f != lo[s_codes])
+        if differs.size:
+            raise DesignError(f"fpc is not constant within stratum {s_labels[s_codes[differs[0]]]!s}")
         small = np.flatnonzero(lo < n_psu)
         if small.size:
             h = small[0]

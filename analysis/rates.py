@@ -42,7 +42,13 @@ from analysis.design import Design, DesignError, compact_codes, factorize_labels
 from analysis.estimators import Difference
 from analysis.intervals import ci_wald
 from analysis.output import TableBlock, results_table
-from analysis.variance import domain_degf, domain_psu_totals, stratified_variance
+from analysis.variance import (
+    domain_degf,
+    domain_psu_totals,
+    domain_variance_and_degf,
+    group_sums,
+    stratified_variance,
+)
 
 __all__ = ["Composite", "compare_domains", "estimate_rates", "estimate_shares"]
 
@@ -72,10 +78,11 @@ def _cell_ids(keys: Sequence[tuple[IntArray, int]]) -> tuple[IntArray, IntArray]
     """
     combined = keys[0][0].astype(np.int64)
     cardinality = keys[0][1]
+    limit = max(4 * combined.shape[0], 1 << 20)  # keep the codes small enough for a presence table
     for codes, n_codes in keys[1:]:
-        if cardinality * n_codes > 2**62:
+        if cardinality * n_codes > limit and cardinality > 1:
             combined, _ = compact_codes(combined, cardinality)
-            cardinality = int(combined.max()) + 1
+            cardinality = int(combined.max()) + 1 if combined.size else 1
         combined = combined * n_codes + codes
         cardinality *= n_codes
     return compact_codes(combined, cardinality)
@@ -308,15 +315,20 @@ class _RateEngine:
         estimate = np.einsum("dj,djk->dk", rate0, coefficients)
         has_estimate = np.concatenate([has_data, coefficients[:, :, n_items:].any(axis=1)], axis=1)
         estimate = np.where(has_estimate, estimate, np.nan)
-        psu_totals = domain_psu_totals(
-            design, linearized, self.cell_psu, cell_domain, n_domains, linearized_over_g, self.cell_calibration
-        )
-        variance = stratified_variance(design, psu_totals)
         n_composites = len(self.composites)
         contributors = np.concatenate(
             [self.valid_count, np.repeat(self.cell_count[:, None], n_composites, axis=1)], axis=1
         )
-        df = domain_degf(design, contributors, self.cell_psu, cell_domain, n_domains)
+        variance, df = domain_variance_and_degf(
+            design,
+            linearized,
+            contributors,
+            self.cell_psu,
+            cell_domain,
+            n_domains,
+            linearized_over_g,
+            self.cell_calibration,
+        )
         domain_count = np.bincount(domain_code[in_domain], weights=self.cell_count[in_domain], minlength=n_domains)
         domain_weight = np.bincount(domain_code[in_domain], weights=self.cell_weight[in_domain], minlength=n_domains)
         n = np.concatenate([valid_n, np.repeat(domain_count[:, None], n_composites, axis=1)], axis=1)
@@ -398,8 +410,7 @@ class _RateEngine:
             # few cells: sum w z z' per cell once (z = [y, a]); then quadratic forms per domain
             cell_gram = self._cell_gram()
             in_domain = cell_domain >= 0
-            domain_gram = np.zeros((n_domains, 4 * n_items * n_items))
-            np.add.at(domain_gram, cell_domain[in_domain], cell_gram[in_domain])
+            domain_gram = group_sums(cell_gram[in_domain], cell_domain[in_domain], n_domains)
             domain_gram = domain_gram.reshape(n_domains, 2 * n_items, 2 * n_items)
             z_coefficients = np.concatenate(
                 [coefficients * success_factor[:, :, None], -coefficients * valid_factor[:, :, None]], axis=1
