@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.design import DesignError, make_design
-from analysis.output import OUTPUT_COLUMNS
-from analysis.questionnaire import QuestionnaireError, load_index_spec
-from analysis.rates import estimate_rates
+from analysis.design import Design, DesignError, make_design
+from analysis.questionnaire import IndexSpec, QuestionnaireError, load_index_spec
 from analysis.weighting import (
     WeightingError,
     calibrate_design,
@@ -296,8 +296,8 @@ def _item_matrix(df: Columns, items: Sequence[str], codes: Sequence[float], path
     return matrix
 
 
-def _estimate(args: argparse.Namespace) -> pd.DataFrame:
-    spec = load_index_spec(args.questionnaire)
+def _estimate_inputs(args: argparse.Namespace, spec: IndexSpec) -> tuple[pd.DataFrame, Design, dict[str, pd.Series]]:
+    """Read and check the file: the answers, the design (raked when asked) and the domains."""
     path = args.responses
     codes = sorted({*spec.valid_codes, *spec.missing_codes})
     numbers = list(dict.fromkeys(c for c in (args.fpc, args.weight) if c is not None))
@@ -338,6 +338,21 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
     if margins is not None:
         factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
         design, _ = calibrate_design(design, factors, margins)
+    return answers, design, by
+
+
+def _estimate(args: argparse.Namespace) -> pd.DataFrame:
+    spec = load_index_spec(args.questionnaire)
+    # the engine's imports (scipy.special for the intervals) run in a thread while Arrow,
+    # which releases the GIL, parses the file
+    engine_import = threading.Thread(target=importlib.import_module, args=("analysis.rates",), daemon=True)
+    engine_import.start()
+    try:
+        answers, design, by = _estimate_inputs(args, spec)
+    finally:  # never leave the import running at exit (also after a bad-input error)
+        engine_import.join()
+    from analysis.rates import estimate_rates
+
     return estimate_rates(
         answers,
         design,
@@ -350,6 +365,8 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
+    from analysis.output import OUTPUT_COLUMNS
+
     table = table[OUTPUT_COLUMNS]
     if fmt == "json":
         records = json.loads(table.to_json(orient="records", double_precision=10))
