@@ -12,6 +12,15 @@ Bad input exits with status 2 and one line on stderr; see docs/analysis-cli.md.
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (the BLAS thread variables must be set before numpy is imported)
+import os
+
+# The engine's matrices are small (at most a few thousand rows by a few hundred columns):
+# BLAS threads only cost there, and on a busy machine their spinning costs seconds. Set before
+# numpy is imported; a value the user has set is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS: Arrow reads it
+    os.environ.setdefault(_variable, "1")
+
 import argparse
 import csv
 import importlib

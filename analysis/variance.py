@@ -95,11 +95,24 @@ def domain_psu_totals(
 
 
 def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Column sums of ``values`` (shape ``(r, k)``) by group (codes ``0 .. n_groups-1``): one
-    ``np.bincount`` per column (``np.add.at`` and ``np.add.reduceat`` are several times slower)."""
+    """Column sums of ``values`` (shape ``(r, k)``) by group (codes ``0 .. n_groups-1``).
+
+    Few groups of many columns: the rows sorted by group and each group's block summed at
+    once; otherwise one ``np.bincount`` per (contiguous) column. Both are several times faster
+    than ``np.add.at`` or ``np.add.reduceat``."""
     values = np.asarray(values, dtype=np.float64)
-    out = np.empty((n_groups, values.shape[1]))
-    for col in range(values.shape[1]):
+    rows, columns = values.shape
+    out = np.zeros((n_groups, columns))
+    if columns >= 16 and n_groups <= 2000 and rows >= 4 * n_groups:
+        order = np.argsort(groups, kind="stable")
+        bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+        ordered = values[order]
+        for group in np.flatnonzero(np.diff(bounds)):
+            out[group] = ordered[bounds[group] : bounds[group + 1]].sum(axis=0)
+        return out
+    if columns > 1 and not values.flags.f_contiguous:
+        values = np.asfortranarray(values)
+    for col in range(columns):
         out[:, col] = np.bincount(groups, weights=values[:, col], minlength=n_groups)
     return out
 
