@@ -59,6 +59,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per job (the median is reported)")
+    parser.add_argument(
+        "--baseline",
+        help="a folder holding an older `analysis` package (e.g. `git archive COMMIT analysis | tar -x -C DIR`): "
+        "its command runs the same two jobs in the same run",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sipas-bench-cli-"))
     _generator()(args.rows, folder)
@@ -88,6 +93,15 @@ def main() -> None:
             str(folder / "b.csv"),
         ],
     }
+    if args.baseline:
+        baseline = str(Path(args.baseline).resolve())
+        launcher = [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {baseline!r}); from analysis.cli import main; sys.exit(main(sys.argv[1:]))",
+        ]
+        for name in ("overall+group", "raked+group+place"):
+            jobs[f"baseline: {name}"] = [*launcher, *jobs[name][1:]]
     print(f"{args.rows:,} rows, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in jobs}
     for _ in range(args.repeat):
