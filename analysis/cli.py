@@ -12,20 +12,30 @@ Bad input exits with status 2 and one line on stderr; see docs/analysis-cli.md.
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (the BLAS thread variables must be set before numpy is imported)
+import os
+
+# The engine's matrices are small (at most a few thousand rows by a few hundred columns):
+# BLAS threads only cost there, and on a busy machine their spinning costs seconds. Set before
+# numpy is imported; a value the user has set is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS: Arrow reads it
+    os.environ.setdefault(_variable, "1")
+
 import argparse
 import csv
+import importlib
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.design import DesignError, make_design
-from analysis.output import OUTPUT_COLUMNS
-from analysis.questionnaire import QuestionnaireError, load_index_spec
-from analysis.rates import estimate_rates
+from analysis.design import Design, DesignError, make_design
+from analysis.questionnaire import IndexSpec, QuestionnaireError, load_index_spec
 from analysis.weighting import (
     WeightingError,
     calibrate_design,
@@ -108,6 +118,15 @@ def _check_header(path: str) -> None:
         seen[key] = number
 
 
+#: A table as the command reads it: column name -> values. The typed reader gives float64
+#: numbers, ``int8`` item codes (:data:`BLANK` = no answer) and categorical labels; the text
+#: reader gives strings.
+Columns = dict[str, pd.Series]
+
+#: The code of a blank answer in the typed reader's ``int8`` item columns.
+BLANK = -128
+
+
 def _read_csv(path: str) -> pd.DataFrame:
     _check_header(path)
     try:
@@ -123,23 +142,29 @@ def _read_csv(path: str) -> pd.DataFrame:
     return df
 
 
-def _read_typed(path: str, *, numbers: Sequence[str], labels: Sequence[str]) -> pd.DataFrame | None:
-    """The fast path for a clean file: Arrow's multi-threaded CSV reader parses the numeric
-    columns straight to float64 (blank = NaN) and the label columns as dictionary strings,
-    reading only those columns. Returns None when the file is not that clean (a value that is
-    not a number, spaces around a number, a ragged row, a missing column…): the caller then
-    reads every cell as text, which names the first bad line and column."""
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:  # pragma: no cover - pyarrow is a dependency; the slow path still works
+def _read_typed(
+    path: str, *, numbers: Sequence[str], labels: Sequence[str], codes: Sequence[str] = ()
+) -> Columns | None:
+    """The fast path for a clean file: Arrow's multi-threaded CSV reader parses, reading only
+    the columns asked for, the numeric columns straight to float64 (blank = NaN), the item
+    ``codes`` to ``int8`` (blank = :data:`BLANK`) and the label columns to dictionary-encoded
+    strings, which become pandas Categoricals with the labels stripped (blank = missing) — no
+    Python object per cell. Returns None when the file is not that clean (a value that is not
+    a number, spaces around a number, a ragged row, a missing column…): the caller then reads
+    every cell as text, which names the first bad line and column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    wanted = [*numbers, *labels, *codes]
+    if len(set(wanted)) != len(wanted):  # one column in two roles: leave it to the text reader
         return None
-    wanted = list(dict.fromkeys([*numbers, *labels]))
     convert = pacsv.ConvertOptions(
         include_columns=wanted,
         column_types={
             **{c: pa.dictionary(pa.int32(), pa.string()) for c in labels},
             **{c: pa.float64() for c in numbers},
+            **{c: pa.int8() for c in codes},
         },
         null_values=[""],
         strings_can_be_null=False,
@@ -151,12 +176,44 @@ def _read_typed(path: str, *, numbers: Sequence[str], labels: Sequence[str]) -> 
         return None
     if table.num_rows == 0 or set(table.column_names) != set(wanted):
         return None
-    frame: pd.DataFrame = table.to_pandas()
-    return frame
+    out: Columns = {}
+    for name in numbers:
+        out[name] = pd.Series(table.column(name).to_numpy(), name=name, copy=False)
+    for name in codes:
+        column = table.column(name)
+        if column.null_count:
+            column = pc.fill_null(column, pa.scalar(BLANK, pa.int8()))
+        out[name] = pd.Series(column.to_numpy(), name=name, copy=False)
+    for name in labels:
+        out[name] = pd.Series(_stripped_categorical(table.column(name)), name=name, copy=False)
+    return out
 
 
-def _column(df: pd.DataFrame, col: str, path: str, what: str) -> pd.Series:
-    if col not in df.columns:
+def _stripped_categorical(column: Any) -> pd.Categorical:
+    """A dictionary-encoded Arrow column as a Categorical of stripped labels (sorted), blank
+    labels missing; only the dictionary (the distinct labels) is handled in Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unified = column.unify_dictionaries()
+    dictionary = [] if unified.num_chunks == 0 else unified.chunk(0).dictionary.to_pylist()
+    stripped = [str(label).strip() for label in dictionary]
+    categories = sorted(set(stripped) - {""})
+    position = {label: i for i, label in enumerate(categories)}
+    recode = np.array([position.get(label, -1) for label in stripped] + [-1], dtype=np.int32)
+    indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], type=pa.int32())
+    if indices.null_count:
+        indices = pc.fill_null(indices, pa.scalar(len(stripped), pa.int32()))
+    codes = recode[indices.to_numpy()]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object), validate=False)
+
+
+def _text_columns(df: pd.DataFrame) -> Columns:
+    return {str(name): df[name] for name in df.columns}
+
+
+def _column(df: Columns, col: str, path: str, what: str) -> pd.Series:
+    if col not in df:
         raise CliError(f"{path}: unknown column {col!r} (given as {what})")
     return df[col]
 
@@ -182,8 +239,11 @@ def _numeric(s: pd.Series, path: str, what: str, *, allow_blank: bool = False) -
 
 
 def _labels(s: pd.Series) -> pd.Series:
+    """Stripped labels, blank = missing, as a categorical Series (the typed reader's already are)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s
     txt = s.str.strip()
-    return txt.where(txt != "")
+    return txt.where(txt != "").astype("category")
 
 
 def _design_labels(s: pd.Series, path: str, what: str) -> pd.Series:
@@ -208,30 +268,64 @@ def _weights_column(s: pd.Series, path: str, what: str) -> np.ndarray:
     return weights
 
 
-def _estimate(args: argparse.Namespace) -> pd.DataFrame:
-    spec = load_index_spec(args.questionnaire)
+def _item_matrix(df: Columns, items: Sequence[str], codes: Sequence[float], path: str) -> np.ndarray:
+    """The answers as one ``(n, J)`` matrix, each code checked against the scale (first bad
+    line and column named): ``int8`` from the typed reader (one table look-up per column),
+    float64 with NaN for blanks from the text reader."""
+    scale = np.array(sorted(codes), dtype=np.float64)
+    allowed = ", ".join(f"{c:g}" for c in scale)
+
+    def outside(item: str, i: int, value: float) -> CliError:
+        return CliError(
+            f"{path}: line {i + 2}: column {item!r} has code {value:g} outside the scale ({allowed} or blank)"
+        )
+
+    columns = [_column(df, item, path, "questionnaire item") for item in items]
+    if all(s.dtype == np.int8 for s in columns):
+        lookup = np.zeros(256, dtype=bool)
+        lookup[np.array([BLANK, *scale.astype(np.int64)], dtype=np.int8).view(np.uint8)] = True
+        small = np.empty((len(columns[0]), len(items)), dtype=np.int8)
+        for j, (item, s) in enumerate(zip(items, columns, strict=True)):
+            values = s.to_numpy()
+            off = np.flatnonzero(~lookup[values.view(np.uint8)])
+            if off.size:
+                raise outside(item, int(off[0]), float(values[off[0]]))
+            small[:, j] = values
+        return small
+    matrix = np.empty((len(columns[0]), len(items)), dtype=np.float64)
+    for j, (item, s) in enumerate(zip(items, columns, strict=True)):
+        if s.dtype == np.int8:
+            x = np.where(s.to_numpy() == BLANK, np.nan, s.to_numpy().astype(np.float64))
+        else:
+            x = _numeric(s, path, "item", allow_blank=True)
+        off = np.flatnonzero(~np.isnan(x) & ~np.isin(x, scale))
+        if off.size:
+            raise outside(item, int(off[0]), float(x[off[0]]))
+        matrix[:, j] = x
+    return matrix
+
+
+def _estimate_inputs(args: argparse.Namespace, spec: IndexSpec) -> tuple[pd.DataFrame, Design, dict[str, pd.Series]]:
+    """Read and check the file: the answers, the design (raked when asked) and the domains."""
     path = args.responses
-    numbers = [*spec.items, *(c for c in (args.fpc, args.weight) if c is not None)]
+    codes = sorted({*spec.valid_codes, *spec.missing_codes})
+    numbers = list(dict.fromkeys(c for c in (args.fpc, args.weight) if c is not None))
     labels = [c for c in (args.strata, args.psu, *args.by) if c is not None]
     margins = None if args.rake is None else margins_from_frame(_read_csv(args.rake))
-    labels += [str(var) for var in margins or ()]
+    labels = list(dict.fromkeys([*labels, *(str(var) for var in margins or ())]))
+    # item codes fit one byte (the questionnaire schema allows 0-9): read them as int8
+    small_codes = all(float(c).is_integer() and -127 <= c <= 127 for c in codes)
     _check_header(path)
-    df = _read_typed(path, numbers=numbers, labels=labels)
+    df = _read_typed(
+        path,
+        numbers=numbers if small_codes else [*spec.items, *numbers],
+        labels=labels,
+        codes=spec.items if small_codes else (),
+    )
     if df is None:
-        df = _read_csv(path)
-    codes = np.array(sorted({*spec.valid_codes, *spec.missing_codes}), dtype=np.float64)
-    answers = {}
-    for item in spec.items:
-        x = _numeric(_column(df, item, path, "questionnaire item"), path, "item", allow_blank=True)
-        off = ~np.isnan(x) & ~np.isin(x, codes)
-        if off.any():
-            i = int(np.flatnonzero(off)[0])
-            allowed = ", ".join(f"{c:g}" for c in codes)
-            raise CliError(
-                f"{path}: line {i + 2}: column {item!r} has code {x[i]:g} outside the scale ({allowed} or blank)"
-            )
-        answers[item] = x
-    answers_df = pd.DataFrame(answers)
+        df = _text_columns(_read_csv(path))
+    n_rows = len(next(iter(df.values())))
+    answers = pd.DataFrame(_item_matrix(df, spec.items, codes, path), columns=list(spec.items), copy=False)
     strata = (
         None if args.strata is None else _design_labels(_column(df, args.strata, path, "--strata"), path, "--strata")
     )
@@ -249,12 +343,27 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
         by[col] = _labels(_column(df, col, path, "--by"))
         if by[col].isna().all():
             raise CliError(f"{path}: column {col!r} (--by) is blank in every row")
-    design = make_design(n=df.shape[0], weights=weight, strata=strata, psu=psu, fpc=fpc)
+    design = make_design(n=n_rows, weights=weight, strata=strata, psu=psu, fpc=fpc)
     if margins is not None:
         factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
         design, _ = calibrate_design(design, factors, margins)
+    return answers, design, by
+
+
+def _estimate(args: argparse.Namespace) -> pd.DataFrame:
+    spec = load_index_spec(args.questionnaire)
+    # the engine's imports (scipy.special for the intervals) run in a thread while Arrow,
+    # which releases the GIL, parses the file
+    engine_import = threading.Thread(target=importlib.import_module, args=("analysis.rates",), daemon=True)
+    engine_import.start()
+    try:
+        answers, design, by = _estimate_inputs(args, spec)
+    finally:  # never leave the import running at exit (also after a bad-input error)
+        engine_import.join()
+    from analysis.rates import estimate_rates
+
     return estimate_rates(
-        answers_df,
+        answers,
         design,
         valid_codes=spec.valid_codes,
         success_codes=spec.satisfied_codes,
@@ -265,6 +374,8 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
+    from analysis.output import OUTPUT_COLUMNS
+
     table = table[OUTPUT_COLUMNS]
     if fmt == "json":
         records = json.loads(table.to_json(orient="records", double_precision=10))
@@ -283,11 +394,12 @@ def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
 def _weights(args: argparse.Namespace) -> None:
     path = args.responses
     df = _read_csv(path)
-    d = _weights_column(_column(df, args.weight, path, "--weight"), path, "--weight")
+    columns = _text_columns(df)
+    d = _weights_column(_column(columns, args.weight, path, "--weight"), path, "--weight")
     if "weight" in df.columns and args.weight != "weight":
         raise CliError(f"{path}: already has a column 'weight'; rename it first")
     margins = margins_from_frame(_read_csv(args.rake))
-    factors = {var: _labels(_column(df, var, path, f"a variable of {args.rake}")) for var in margins}
+    factors = {var: _labels(_column(columns, var, path, f"a variable of {args.rake}")) for var in margins}
     if args.trim is not None:
         if args.max_rounds < 1:
             raise CliError(f"--max-rounds must be at least 1, got {args.max_rounds}")

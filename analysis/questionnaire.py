@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from analysis.rates import Composite
+if TYPE_CHECKING:  # imported when used: the command loads the questionnaire before the engine
+    from analysis.rates import Composite
 
 __all__ = ["IndexSpec", "QuestionnaireError", "ShareSpec", "index_spec", "load_index_spec"]
 
@@ -52,6 +53,8 @@ class IndexSpec:
     shares: tuple[ShareSpec, ...] = ()
 
     def composites(self, aggregation: str | None = None) -> list[Composite]:
+        from analysis.rates import Composite
+
         """Element indices, then the overall index (``items``: mean of all item rates;
         ``elements``: mean of the element indices)."""
         rule = aggregation or self.aggregation

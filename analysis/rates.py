@@ -38,11 +38,17 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
-from analysis.design import Design, DesignError, factorize_labels
+from analysis.design import Design, DesignError, compact_codes, factorize_labels
 from analysis.estimators import Difference
 from analysis.intervals import ci_wald
 from analysis.output import TableBlock, results_table
-from analysis.variance import domain_degf, domain_psu_totals, stratified_variance
+from analysis.variance import (
+    domain_degf,
+    domain_psu_totals,
+    domain_variance_and_degf,
+    group_sums,
+    stratified_variance,
+)
 
 __all__ = ["Composite", "compare_domains", "estimate_rates", "estimate_shares"]
 
@@ -67,19 +73,19 @@ class Composite:
 def _cell_ids(keys: Sequence[tuple[IntArray, int]]) -> tuple[IntArray, IntArray]:
     """Cell id of every row from several integer keys ``(codes, number of codes)``.
 
-    Returns ``(row_cell, first_row)``: the cell of every row and the first row of every cell.
+    Returns ``(row_cell, some_row)``: the cell of every row and one row of every cell (cells
+    are defined by the keys, so any of their rows gives the cell's codes).
     """
-    combined = np.zeros(keys[0][0].shape[0], dtype=np.int64)
-    cardinality = 1
-    for codes, n_codes in keys:
-        if cardinality * n_codes > 2**62:
-            _, combined = np.unique(combined, return_inverse=True)
-            combined = combined.astype(np.int64).ravel()
-            cardinality = int(combined.max()) + 1
+    combined = keys[0][0].astype(np.int64)
+    cardinality = keys[0][1]
+    limit = max(4 * combined.shape[0], 1 << 20)  # keep the codes small enough for a presence table
+    for codes, n_codes in keys[1:]:
+        if cardinality * n_codes > limit and cardinality > 1:
+            combined, _ = compact_codes(combined, cardinality)
+            cardinality = int(combined.max()) + 1 if combined.size else 1
         combined = combined * n_codes + codes
         cardinality *= n_codes
-    _, first_row, row_cell = np.unique(combined, return_index=True, return_inverse=True)
-    return row_cell.astype(np.int64).ravel(), first_row.astype(np.int64)
+    return compact_codes(combined, cardinality)
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,10 +184,9 @@ class _RateEngine:
         self.domain_labels: dict[str, npt.NDArray[np.object_]] = {}
         row_domain: dict[str, IntArray] = {}
         for name, labels in domains.items():
-            values = np.asarray(labels, dtype=object)
-            if values.shape != (n_rows,):
-                raise DesignError(f"domain variable {name} has {values.shape[0]} rows, expected {n_rows}")
-            codes, distinct = factorize_labels(values)
+            codes, distinct = factorize_labels(labels)
+            if codes.shape != (n_rows,):
+                raise DesignError(f"domain variable {name} has {codes.shape[0]} rows, expected {n_rows}")
             # expected domains without respondents get a row too (estimate NaN, flag no_data)
             absent = sorted({str(v) for v in (levels or {}).get(name, ())} - {str(v) for v in distinct})
             if absent:
@@ -310,15 +315,20 @@ class _RateEngine:
         estimate = np.einsum("dj,djk->dk", rate0, coefficients)
         has_estimate = np.concatenate([has_data, coefficients[:, :, n_items:].any(axis=1)], axis=1)
         estimate = np.where(has_estimate, estimate, np.nan)
-        psu_totals = domain_psu_totals(
-            design, linearized, self.cell_psu, cell_domain, n_domains, linearized_over_g, self.cell_calibration
-        )
-        variance = stratified_variance(design, psu_totals)
         n_composites = len(self.composites)
         contributors = np.concatenate(
             [self.valid_count, np.repeat(self.cell_count[:, None], n_composites, axis=1)], axis=1
         )
-        df = domain_degf(design, contributors, self.cell_psu, cell_domain, n_domains)
+        variance, df = domain_variance_and_degf(
+            design,
+            linearized,
+            contributors,
+            self.cell_psu,
+            cell_domain,
+            n_domains,
+            linearized_over_g,
+            self.cell_calibration,
+        )
         domain_count = np.bincount(domain_code[in_domain], weights=self.cell_count[in_domain], minlength=n_domains)
         domain_weight = np.bincount(domain_code[in_domain], weights=self.cell_weight[in_domain], minlength=n_domains)
         n = np.concatenate([valid_n, np.repeat(domain_count[:, None], n_composites, axis=1)], axis=1)
@@ -400,8 +410,7 @@ class _RateEngine:
             # few cells: sum w z z' per cell once (z = [y, a]); then quadratic forms per domain
             cell_gram = self._cell_gram()
             in_domain = cell_domain >= 0
-            domain_gram = np.zeros((n_domains, 4 * n_items * n_items))
-            np.add.at(domain_gram, cell_domain[in_domain], cell_gram[in_domain])
+            domain_gram = group_sums(cell_gram[in_domain], cell_domain[in_domain], n_domains)
             domain_gram = domain_gram.reshape(n_domains, 2 * n_items, 2 * n_items)
             z_coefficients = np.concatenate(
                 [coefficients * success_factor[:, :, None], -coefficients * valid_factor[:, :, None]], axis=1
@@ -434,12 +443,37 @@ class _RateEngine:
 
 
 def _answer_states(
-    answers: pd.DataFrame | npt.NDArray[np.float64],
+    answers: pd.DataFrame | npt.NDArray[np.float64] | npt.NDArray[np.int8],
     valid_codes: Sequence[float],
     success_codes: Sequence[float],
 ) -> tuple[BoolArray, BoolArray]:
-    """``(valid, success)`` indicators of every answer; a success is always valid."""
-    codes = np.asarray(answers, dtype=np.float64)
+    """``(valid, success)`` indicators of every answer; a success is always valid.
+
+    Answers coded in one byte (``int8``/``uint8``, e.g. the command's typed reader) are
+    looked up in a 256-entry table, one pass over the matrix; anything else is compared as
+    float64 codes (NaN = blank)."""
+    one_byte = (np.dtype(np.int8), np.dtype(np.uint8))
+    if isinstance(answers, pd.DataFrame):
+        dtypes = set(answers.dtypes)
+        small = len(dtypes) == 1 and next(iter(dtypes)) in one_byte
+        codes = answers.to_numpy() if small else np.asarray(answers, dtype=np.float64)
+    else:
+        codes = np.asarray(answers)
+        if codes.dtype not in one_byte:
+            codes = codes.astype(np.float64, copy=False)
+    if codes.dtype in one_byte:
+        low, high = (-128, 127) if codes.dtype == np.int8 else (0, 255)
+
+        def table(selected: Sequence[float]) -> BoolArray:
+            lookup = np.zeros(256, dtype=bool)
+            for code in selected:
+                if float(code).is_integer() and low <= code <= high:
+                    lookup[np.array(int(code), dtype=codes.dtype).view(np.uint8)] = True
+            return lookup
+
+        byte = codes.view(np.uint8)
+        valid_table = table(valid_codes)
+        return valid_table[byte], (table(success_codes) & valid_table)[byte]
     valid = np.zeros(codes.shape, dtype=bool)
     for code in valid_codes:
         valid |= codes == code

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analysis.design import Design, build_calibration, factorize_labels
+from analysis.design import Design, build_calibration, compact_codes, factorize_labels
 
 __all__ = [
     "RakeResult",
@@ -198,18 +198,48 @@ def _max_rel_error(w: np.ndarray, codes: list[np.ndarray], targets: list[np.ndar
     return err
 
 
+def _joint_cells(codes: list[np.ndarray], targets: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The cross-classification of the raking variables: the joint cell of every row and the
+    category of every cell in each variable."""
+    key = codes[0].astype(np.int64)
+    size = targets[0].shape[0]
+    for c, t in zip(codes[1:], targets[1:], strict=True):
+        if size * t.shape[0] > 2**62:
+            key, _ = compact_codes(key, size)
+            size = int(key.max()) + 1
+        key = key * t.shape[0] + c
+        size *= t.shape[0]
+    cells, some_row = compact_codes(key, size)
+    return cells, [c[some_row] for c in codes]
+
+
 def _ipf(
-    w0: np.ndarray, codes: list[np.ndarray], targets: list[np.ndarray], tol: float, max_iter: int
+    w0: np.ndarray,
+    codes: list[np.ndarray],
+    targets: list[np.ndarray],
+    tol: float,
+    max_iter: int,
+    cells: tuple[np.ndarray, list[np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, bool, int, float]:
-    w = w0.copy()
-    err = _max_rel_error(w, codes, targets)
+    """Iterative proportional fitting. Every raking factor is a product of one adjustment per
+    category of each variable, so the same for every row of a joint cell: the iterations run
+    on the weight totals of the joint cells (a few hundred numbers, not a million rows) and the
+    rows get their cell's factor once at the end. ``cells`` (from :func:`_joint_cells`) saves
+    recomputing the cross-classification when the same rows are raked again."""
+    row_cell, cell_codes = cells if cells is not None else _joint_cells(codes, targets)
+    start: np.ndarray = np.bincount(row_cell, weights=w0, minlength=cell_codes[0].shape[0])
+    factor = np.ones(start.shape[0])
+    table: np.ndarray = start.copy()
+    err = _max_rel_error(table, cell_codes, targets)
     it = 0
     while err > tol and it < max_iter:
         it += 1
-        for c, t in zip(codes, targets, strict=True):
-            got = np.bincount(c, weights=w, minlength=t.shape[0])
-            w *= (t / got)[c]
-        err = _max_rel_error(w, codes, targets)
+        for c, t in zip(cell_codes, targets, strict=True):
+            got = np.bincount(c, weights=table, minlength=t.shape[0])
+            factor *= (t / got)[c]
+            table = start * factor
+        err = _max_rel_error(table, cell_codes, targets)
+    w: np.ndarray = w0 * factor[row_cell]
     return w, err <= tol, it, err
 
 
@@ -331,7 +361,8 @@ def _trim_and_rake(
 ) -> RakeResult:
     if not k > 1:
         raise WeightingError(f"trimming factor must exceed 1, got {k:g}")
-    w, ok, it, err = _ipf(w0, codes, targets, tol, max_iter)
+    cells = _joint_cells(codes, targets)
+    w, ok, it, err = _ipf(w0, codes, targets, tol, max_iter, cells)
     if not ok:
         raise WeightingError(f"raking did not converge in {it} iterations (max relative error {err:.3g})")
     cap = k * float(np.median(w[w > 0]))
@@ -340,7 +371,7 @@ def _trim_and_rake(
     while np.max(w) > cap * (1 + 1e-9) and rounds < max_rounds:
         rounds += 1
         n_trim = int((w > cap).sum())
-        w, ok, it2, err = _ipf(np.minimum(w, cap), codes, targets, tol, max_iter)
+        w, ok, it2, err = _ipf(np.minimum(w, cap), codes, targets, tol, max_iter, cells)
         it += it2
         if not ok:
             raise WeightingError(f"re-raking after trimming did not converge (max relative error {err:.3g})")

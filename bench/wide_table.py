@@ -11,6 +11,7 @@ copy them into docs/benchmarks.md with the command.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -68,9 +69,10 @@ def main() -> None:
             fill(args.rows - existing)
         questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
         db.session.expire_all()
-        t0 = time.perf_counter()
+        load = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         frame = wide_table(db.session, questionnaire)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             json.dumps(
@@ -79,6 +81,8 @@ def main() -> None:
                     "rows": len(frame),
                     "columns": frame.shape[1],
                     "seconds": round(elapsed, 2),
+                    "cpu_seconds": round(cpu, 2),  # this process, all its threads (not the database server)
+                    "load_average": round(load, 1),
                     "peak_rss_mb": round(peak),
                 }
             )

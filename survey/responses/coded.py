@@ -18,12 +18,20 @@ def decode_coded(coded: list[str] | np.ndarray, width: int) -> np.ndarray:
     if len(joined) != n * width:
         bad = next(i for i, c in enumerate(coded) if len(c) != width)
         raise ValueError(f"response #{bad}: coded answers have {len(coded[bad])} characters, expected {width}")
-    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
-    values = raw.astype(np.float64) - ord("0")
-    blank = raw == ord(".")
-    if np.any(~blank & ((values < 0) | (values > 9))):
+    return decode_coded_bytes(np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width))
+
+
+def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
+    """Decode an ``(n, width)`` matrix of the characters of ``coded`` strings (ASCII bytes)
+    into a float matrix (NaN = no answer); `ValueError` for a byte that is neither a digit
+    nor ``.``."""
+    lookup = np.full(256, np.nan)
+    lookup[ord("0") : ord("9") + 1] = np.arange(10)
+    known = np.zeros(256, dtype=bool)
+    known[ord("0") : ord("9") + 1] = known[ord(".")] = True
+    if not known[raw].all():
         raise ValueError("coded answers contain a character that is neither a digit nor '.'")
-    values[blank] = np.nan
+    values: np.ndarray = lookup[raw]
     return values
 
 
