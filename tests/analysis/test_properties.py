@@ -24,16 +24,16 @@ def raking_problem(draw):
     n = draw(st.integers(30, 300))
     n_factors = draw(st.integers(1, 3))
     factors, margins = {}, {}
-    total = float(draw(st.integers(1000, 100000)))
+    # The margins are those of a positive weighting of these very rows, so a solution exists
+    # (independently drawn margins can be infeasible when joint cells are empty: then no
+    # algorithm converges, and the test would fail for the problem, not for the code).
+    target = rng.uniform(0.2, 10.0, n) * draw(st.integers(10, 1000))
     for f in range(n_factors):
         k = draw(st.integers(2, 4))
         labels = np.concatenate([np.arange(k), rng.integers(0, k, n - k)])
         rng.shuffle(labels)
         factors[f"f{f}"] = labels.astype(str)
-        share = rng.uniform(0.2, 1.0, k)
-        share /= share.sum()
-        tot = share * total
-        tot[-1] = total - tot[:-1].sum()
+        tot = np.bincount(labels, weights=target, minlength=k)
         margins[f"f{f}"] = {str(i): float(t) for i, t in enumerate(tot)}
     w = rng.uniform(0.5, 5.0, n)
     return w, factors, margins
