@@ -42,9 +42,23 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by copying it and dropping the original ("batch" mode); with
+            # foreign keys on, dropping a table that other rows refer to fails (or cascades), so a
+            # used database could not be upgraded. Off for the migration (it is a no-op inside a
+            # transaction, hence before it), checked and back on afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's implicit transaction: the migration runs its own
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose references are missing: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -41,3 +41,31 @@ def test_constraints_are_enforced_by_the_database(app, db, demo) -> None:
             )
         )
     db.session.rollback()
+
+
+TABLES_WITH_DATA = ("survey_round", "frame_record", "sampled_case", "response", "user_account", "place", "counter")
+
+
+def _counts(db) -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES_WITH_DATA}
+
+
+def test_a_used_database_upgrades_and_downgrades_with_its_data(app, db) -> None:
+    """SQLite alters a table by copying and dropping it: with rows referring to it (a round's
+    frame, its sample, its responses), the drop must neither fail nor cascade."""
+    from survey.demo import load
+
+    load(db.session, app.extensions["sipas_questionnaires"], qr_responses=True, paper_round=True)
+    db.session.commit()
+    before = _counts(db)
+    assert all(before.values()), before
+    db.session.remove()
+    downgrade(revision="e322f8a878a2")  # before this session's migrations (they alter survey_round)
+    assert _counts(db) == before
+    upgrade()
+    assert _counts(db) == before
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
