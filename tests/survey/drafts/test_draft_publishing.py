@@ -269,3 +269,21 @@ def test_version_numbers_skip_shipped_files_and_are_never_reused(app, db, make_u
         uploads.publish(db.session, again.id, actor=admin, schema_path=schema, files=files).questionnaire.version == 5
     )
     db.session.commit()
+
+
+def test_the_app_starts_with_a_version_published_from_the_page_and_refuses_a_tampered_one(
+    app, client, login_as, published, db, database_url, tmp_path: Path
+) -> None:
+    from survey import create_app
+    from survey.config import ConfigError
+
+    login_as("admin")
+    draft_id = upload_v2(client, db).id
+    assert client.post(f"/admin/phieu-khao-sat/nhap/{draft_id}/cong-bo").status_code == 302
+    settings = {"DATABASE_URL": database_url, "SECRET_KEY": app.config["SECRET_KEY"], "TESTING": True}
+    started = create_app(settings, instance_path=str(tmp_path / "a"))  # v2 has no file in questionnaires/
+    assert ("sipas-dich-vu", 2) not in started.extensions["sipas_questionnaires"]
+    db.session.execute(sa.update(Questionnaire).where(Questionnaire.version == 2).values(content_hash="f" * 64))
+    db.session.commit()
+    with pytest.raises(ConfigError, match="sipas-dich-vu v2"):
+        create_app(settings, instance_path=str(tmp_path / "b"))
