@@ -85,9 +85,12 @@ def next_version(session: Session, slug: str, files: dict[tuple[str, int], Defin
     return max(published or 0, shipped) + 1
 
 
-def previous(session: Session, slug: str) -> Questionnaire | None:
-    """The newest published version of `slug` (what a draft is compared with)."""
+def previous(session: Session, slug: str, *, below: int | None = None) -> Questionnaire | None:
+    """The newest published version of `slug` (below version `below` if given): what a
+    draft is compared with."""
     stmt = sa.select(Questionnaire).where(Questionnaire.slug == slug).order_by(Questionnaire.version.desc())
+    if below is not None:
+        stmt = stmt.where(Questionnaire.version < below)
     return session.scalars(stmt.limit(1)).first()
 
 
@@ -184,6 +187,6 @@ def draft_page(
         problems: list[Problem] = []
     except QuestionnaireError as exc:
         definition, problems = {}, exc.problems
-    return DraftPage(
-        draft, definition, previous(session, draft.slug), next_version(session, draft.slug, files), problems
-    )
+    became = session.get(Questionnaire, draft.questionnaire_id) if draft.questionnaire_id is not None else None
+    before = previous(session, draft.slug, below=became.version if became is not None else None)
+    return DraftPage(draft, definition, before, next_version(session, draft.slug, files), problems)

@@ -177,6 +177,9 @@ def test_publish_once_under_a_double_submit_and_audit_it(client, login_as, publi
     assert db.session.get(QuestionnaireDraft, draft.id).questionnaire_id == v2_row.id
     page = client.get("/admin/phieu-khao-sat").get_data(as_text=True)
     assert "Đã công bố sipas-dich-vu v2." in page and "đã được công bố là sipas-dich-vu v2" in page
+    after = client.get(f"/admin/phieu-khao-sat/nhap/{draft.id}").get_data(as_text=True)
+    assert "Bản nháp này đã được công bố." in after and "Khác biệt so với sipas-dich-vu v1" in after
+    assert 'id="cong-bo"' not in after
     entries = db.session.scalars(
         sa.select(AuditLog).where(AuditLog.entity == "questionnaire", AuditLog.action == "create")
     ).all()
