@@ -63,6 +63,8 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # a questionnaire is a few kB; refuse large bodies
     #: The one exception: a round's frame upload (a quarter's export is 10⁴–10⁵ rows).
     FRAME_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+    #: A questionnaire file uploaded on the admin pages (the shipped one is ~20 kB).
+    QUESTIONNAIRE_UPLOAD_MAX_BYTES = 256 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # a surveyor's working day

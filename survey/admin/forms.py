@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -57,4 +58,14 @@ class LinhVucForm(FlaskForm):
         _l("Nhóm lĩnh vực"),
         choices=[SelectChoice(g, FIELD_GROUP_LABELS[g]) for g in FIELD_GROUPS],
         validators=[DataRequired(_l("Vui lòng chọn nhóm lĩnh vực."))],
+    )
+
+
+class QuestionnaireUploadForm(FlaskForm):
+    file = FileField(
+        _l("Tệp phiếu (YAML, UTF-8)"),
+        validators=[
+            FileRequired(_l("Vui lòng chọn tệp.")),
+            FileAllowed(["yaml", "yml"], _l("Chỉ nhận tệp .yaml hoặc .yml.")),
+        ],
     )

@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.admin import bp, queries
-from survey.admin.forms import CounterForm, LinhVucForm, PlaceForm, TeamForm
+from survey.admin.forms import CounterForm, LinhVucForm, PlaceForm, QuestionnaireUploadForm, TeamForm
+from survey.drafts import diff, preview, uploads
 from survey.extensions import db
-from survey.models import Counter, LinhVucGroup, Place, User
+from survey.models import Counter, LinhVucGroup, Place, QuestionnaireDraft, User
 from survey.paper import procedures
+from survey.paper.keying_form import build_keying_form_class, keyed_questions
 from survey.places.editing import PlaceError, save_counter, save_place
 from survey.qr import counters, printing
+from survey.questionnaires import Problem, QuestionnaireError
 from survey.security import ConfirmForm, role_required
 from survey.users import UserError, set_team_leader
 
@@ -242,3 +248,121 @@ def delete_linh_vuc(row_id: int) -> WerkzeugResponse:
             "success",
         )
     return redirect(url_for("admin.linh_vuc_table"))
+
+
+def _schema() -> Path:
+    return Path(current_app.config["QUESTIONNAIRES_DIR"]) / "schema.json"
+
+
+def _draft_page(draft_id: int) -> uploads.DraftPage:
+    draft = db.get_or_404(QuestionnaireDraft, draft_id)
+    files = current_app.extensions["sipas_questionnaires"]
+    return uploads.draft_page(db.session, draft, schema_path=_schema(), files=files)
+
+
+def _render_questionnaires(form: QuestionnaireUploadForm, problems: list[Problem] | None = None) -> str:
+    return render_template(
+        "admin/questionnaires.html",
+        form=form,
+        problems=problems or [],
+        published=db.session.execute(queries.questionnaires_with_response_counts()).all(),
+        drafts=db.session.scalars(uploads.drafts()).all(),
+        max_bytes=current_app.config["QUESTIONNAIRE_UPLOAD_MAX_BYTES"],
+    )
+
+
+@bp.route("/phieu-khao-sat")
+@role_required("admin")
+def questionnaires() -> str:
+    return _render_questionnaires(QuestionnaireUploadForm())
+
+
+@bp.route("/phieu-khao-sat/tai-len", methods=["POST"])
+@role_required("admin")
+def upload_questionnaire() -> WerkzeugResponse | tuple[str, int]:
+    form = QuestionnaireUploadForm()
+    if not form.validate_on_submit():
+        return _render_questionnaires(form), 400
+    storage = form.file.data
+    limit = current_app.config["QUESTIONNAIRE_UPLOAD_MAX_BYTES"]
+    try:
+        raw = storage.read(limit + 1)
+        draft = uploads.upload(
+            db.session, storage.filename, raw, actor=current_user, schema_path=_schema(), max_bytes=limit
+        )
+    except QuestionnaireError as exc:
+        db.session.rollback()
+        return _render_questionnaires(form, exc.problems), 422
+    db.session.commit()
+    flash(_("Đã tải lên bản nháp phiếu %(s)s. Hãy xem trước và đối chiếu rồi mới công bố.", s=draft.slug), "success")
+    return redirect(url_for("admin.draft", draft_id=draft.id))
+
+
+@bp.route("/phieu-khao-sat/nhap/<int:draft_id>")
+@role_required("admin")
+def draft(draft_id: int) -> str:
+    page = _draft_page(draft_id)
+    old = page.previous.definition if page.previous is not None else None
+    changes = diff.differences(old, page.definition) if old is not None and page.definition else []
+    return render_template("admin/draft.html", page=page, changes=changes, confirm=ConfirmForm())
+
+
+@bp.route("/phieu-khao-sat/nhap/<int:draft_id>/xem-truoc", methods=["GET", "POST"])
+@role_required("admin")
+def draft_citizen_preview(draft_id: int) -> str:
+    page = _draft_page(draft_id)
+    if not page.definition:
+        abort(404)
+    lang = request.args.get("lang") if request.args.get("lang") in ("vi", "en") else "vi"
+    where = _("Xem trước — không ghi nhận câu trả lời")
+    body = preview.citizen_form(page.draft.slug, page.draft.content_hash, page.definition, lang=lang, where=where)
+    submitted = request.method == "POST"  # a preview records nothing, whatever is sent
+    return render_template("admin/draft_citizen.html", page=page, body=body, lang=lang, submitted=submitted)
+
+
+@bp.route("/phieu-khao-sat/nhap/<int:draft_id>/nhap-lieu")
+@role_required("admin")
+def draft_keying_preview(draft_id: int) -> str:
+    page = _draft_page(draft_id)
+    if not page.definition:
+        abort(404)
+    form = build_keying_form_class(page.definition)(meta={"csrf": False})
+    return render_template("admin/draft_keying.html", page=page, form=form, sections=keyed_questions(page.definition))
+
+
+@bp.route("/phieu-khao-sat/nhap/<int:draft_id>/cong-bo", methods=["POST"])
+@role_required("admin")
+def publish_draft(draft_id: int) -> WerkzeugResponse:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    files = current_app.extensions["sipas_questionnaires"]
+    try:
+        done = uploads.publish(db.session, draft_id, actor=current_user, schema_path=_schema(), files=files)
+    except (uploads.DraftError, QuestionnaireError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.questionnaires"))
+    db.session.commit()
+    row = done.questionnaire
+    if done.new:
+        flash(_("Đã công bố %(s)s v%(v)d.", s=row.slug, v=row.version), "success")
+    else:
+        flash(_("Bản nháp này đã được công bố là %(s)s v%(v)d.", s=row.slug, v=row.version), "info")
+    return redirect(url_for("admin.questionnaires"))
+
+
+@bp.route("/phieu-khao-sat/nhap/<int:draft_id>/huy", methods=["POST"])
+@role_required("admin")
+def discard_draft(draft_id: int) -> WerkzeugResponse:
+    draft = db.get_or_404(QuestionnaireDraft, draft_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        uploads.discard(db.session, draft, actor=current_user)
+    except uploads.DraftError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Đã huỷ bản nháp phiếu %(s)s.", s=draft.slug), "success")
+    return redirect(url_for("admin.questionnaires"))

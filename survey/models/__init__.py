@@ -4,7 +4,7 @@ from survey.models.audit import AuditLog
 from survey.models.base import FIELD_GROUPS, Base
 from survey.models.place import Counter, CounterFieldGroup, Place
 from survey.models.procedure import LinhVucGroup, Procedure
-from survey.models.questionnaire import Questionnaire
+from survey.models.questionnaire import Questionnaire, QuestionnaireDraft
 from survey.models.response import Response
 from survey.models.user import ROLES, User
 
@@ -19,6 +19,7 @@ __all__ = [
     "Place",
     "Procedure",
     "Questionnaire",
+    "QuestionnaireDraft",
     "Response",
     "User",
 ]

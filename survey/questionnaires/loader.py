@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -87,6 +87,59 @@ def _json_path(parts: Iterable[Any]) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+_TYPES_VI = {
+    "integer": "số nguyên",
+    "number": "số",
+    "string": "chuỗi văn bản",
+    "object": "bảng (mapping)",
+    "array": "danh sách",
+    "boolean": "true hoặc false",
+    "null": "rỗng",
+}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def schema_message(err: jsonschema.ValidationError) -> str:
+    """A schema violation in Vietnamese (jsonschema's own messages are English)."""
+    kind, want, value = err.validator, err.validator_value, err.instance
+    if kind == "required":
+        missing = [name for name in want if isinstance(value, dict) and name not in value]
+        return f"thiếu trường bắt buộc {missing[0]!r}" if missing else "thiếu trường bắt buộc"
+    if kind == "additionalProperties" and isinstance(value, dict):
+        known = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+        extra = ", ".join(repr(k) for k in value if k not in known)
+        return f"trường không được phép: {extra}"
+    if kind == "type":
+        wanted = [want] if isinstance(want, str) else list(want)
+        return f"{_short(value)} phải là {' hoặc '.join(_TYPES_VI.get(t, t) for t in wanted)}"
+    if kind == "pattern":
+        return f"{_short(value)} không đúng mẫu {want}"
+    if kind in ("enum", "const"):
+        allowed = want if kind == "enum" else [want]
+        return f"{_short(value)} không thuộc các giá trị cho phép: {', '.join(map(repr, allowed))}"
+    if kind == "minLength":
+        return "không được để trống" if want == 1 else f"cần ít nhất {want} ký tự"
+    if kind == "maxLength":
+        return f"dài quá {want} ký tự"
+    if kind == "minItems":
+        return f"cần ít nhất {want} phần tử"
+    if kind == "maxItems":
+        return f"nhiều nhất {want} phần tử"
+    if kind == "minimum":
+        return f"{_short(value)} phải từ {want} trở lên"
+    if kind == "maximum":
+        return f"{_short(value)} phải không quá {want}"
+    if kind == "uniqueItems":
+        return "có phần tử bị trùng"
+    if kind in ("oneOf", "anyOf"):
+        return f"{_short(value)} không khớp dạng nào được phép"
+    return f"không đúng lược đồ ({kind}): {err.message}"
 
 
 def _walk_strings(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -194,11 +247,45 @@ def load_file(path: Path, schema_path: Path | None = None) -> Definition:
     problem found."""
     path = Path(path)
     schema_path = schema_path or path.parent.parent / "schema.json"
-    file = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise QuestionnaireError([Problem(file, "", f"không đọc được tệp: {exc.strerror}")]) from None
+        raise QuestionnaireError([Problem(str(path), "", f"không đọc được tệp: {exc.strerror}")]) from None
+
+    def file_name_problems(data: dict[str, Any]) -> list[Problem]:
+        problems = []
+        match = FILE_RE.match(path.name)
+        if match is None:
+            problems.append(Problem(str(path), "", "tên tệp phải có dạng v<N>.yaml"))
+        elif int(match["version"]) != data["version"]:
+            problems.append(Problem(str(path), "version", f"version {data['version']} khác với tên tệp {path.name}"))
+        if path.parent.name != data["slug"]:
+            problems.append(
+                Problem(str(path), "slug", f"slug {data['slug']!r} khác với tên thư mục {path.parent.name!r}")
+            )
+        return problems
+
+    data = parse(raw, str(path), schema_path, more=file_name_problems)
+    return Definition(
+        slug=data["slug"],
+        version=data["version"],
+        path=path,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        data=data,
+    )
+
+
+def parse(
+    raw: bytes,
+    file: str,
+    schema_path: Path,
+    *,
+    more: Callable[[dict[str, Any]], list[Problem]] | None = None,
+) -> dict[str, Any]:
+    """The parsed questionnaire in `raw` (a file's bytes, named `file` in the problems),
+    checked against the schema, NFC and the semantic rules (and `more` rules once the
+    schema holds) — not against a file name; raise `QuestionnaireError` listing every
+    problem found."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -214,7 +301,7 @@ def load_file(path: Path, schema_path: Path | None = None) -> Definition:
         raise QuestionnaireError([Problem(file, "", "tệp phải là một bảng YAML (mapping)")])
 
     problems = [
-        Problem(file, _json_path(err.absolute_path), err.message)
+        Problem(file, _json_path(err.absolute_path), schema_message(err))
         for err in sorted(
             _schema_validator(str(schema_path)).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
         )
@@ -224,22 +311,11 @@ def load_file(path: Path, schema_path: Path | None = None) -> Definition:
             problems.append(Problem(file, _json_path(spath), "văn bản chưa chuẩn hoá Unicode NFC"))
     if not problems:
         problems += _semantic_problems(data, file)
-        match = FILE_RE.match(path.name)
-        if match is None:
-            problems.append(Problem(file, "", "tên tệp phải có dạng v<N>.yaml"))
-        elif int(match["version"]) != data["version"]:
-            problems.append(Problem(file, "version", f"version {data['version']} khác với tên tệp {path.name}"))
-        if path.parent.name != data["slug"]:
-            problems.append(Problem(file, "slug", f"slug {data['slug']!r} khác với tên thư mục {path.parent.name!r}"))
+        if more is not None:
+            problems += more(data)
     if problems:
         raise QuestionnaireError(problems)
-    return Definition(
-        slug=data["slug"],
-        version=data["version"],
-        path=path,
-        content_hash=hashlib.sha256(raw).hexdigest(),
-        data=data,
-    )
+    return data
 
 
 def load_directory(directory: Path) -> dict[tuple[str, int], Definition]:

@@ -1,5 +1,8 @@
 """Published questionnaire versions in the database: publish new files, refuse a published
-version whose file changed, and look a version up."""
+version whose file changed, and look a version up.
+
+A version published from the admin pages (`survey.drafts`) has no file in
+`questionnaires/`; its uploaded text is kept in its draft, whose sha256 must still match."""
 
 from __future__ import annotations
 
@@ -7,16 +10,30 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from survey.models import Questionnaire
+from survey.models import Questionnaire, QuestionnaireDraft
 from survey.questionnaires.loader import Definition, PublishedQuestionnaireChanged
 
 
 def check_published(session: Session, definitions: dict[tuple[str, int], Definition]) -> None:
     """Raise `PublishedQuestionnaireChanged` if a published version's file was edited or
     removed: responses must never silently mix two wordings."""
-    rows = session.execute(sa.select(Questionnaire.slug, Questionnaire.version, Questionnaire.content_hash))
-    for slug, version, content_hash in rows:
+    stmt = sa.select(Questionnaire.slug, Questionnaire.version, Questionnaire.content_hash)
+    if sa.inspect(session.connection()).has_table(QuestionnaireDraft.__tablename__):  # not before its migration
+        stmt = stmt.add_columns(QuestionnaireDraft.content_hash).outerjoin(
+            QuestionnaireDraft, QuestionnaireDraft.questionnaire_id == Questionnaire.id
+        )
+    else:
+        stmt = stmt.add_columns(sa.null())
+    rows = session.execute(stmt.order_by(Questionnaire.slug, Questionnaire.version))
+    for slug, version, content_hash, uploaded_hash in rows:
         definition = definitions.get((slug, version))
+        if definition is None and uploaded_hash is not None:  # published from the admin pages
+            if uploaded_hash != content_hash:
+                raise PublishedQuestionnaireChanged(
+                    f"Phiếu {slug} v{version} công bố từ trang quản trị nhưng nội dung lưu đã bị sửa "
+                    f"(sha256 {uploaded_hash[:12]}… ≠ {content_hash[:12]}…)."
+                )
+            continue
         if definition is None:
             raise PublishedQuestionnaireChanged(
                 f"Phiếu {slug} v{version} đã công bố nhưng không còn tệp {slug}/v{version}.yaml; hãy khôi phục tệp."

@@ -72,7 +72,7 @@ def test_questionnaires_check_reports_problems(runner, tmp_path: Path) -> None:
     bad.write_text("slug: x\nversion: 1\n", "utf-8")
     result = runner.invoke(args=["questionnaires", "check", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}: (gốc): 'title' is a required property" in result.output
+    assert f"{bad}: (gốc): thiếu trường bắt buộc 'title'" in result.output
     assert "lỗi." in result.output
 
 

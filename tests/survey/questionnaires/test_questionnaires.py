@@ -86,9 +86,9 @@ def _q(data: dict, code: str) -> dict:
 
 
 BROKEN = {
-    "missing slug": (lambda d: d.pop("slug"), "", "'slug' is a required property"),
-    "unknown key": (lambda d: d.update(colour="red"), "", "Additional properties"),
-    "wrong type": (lambda d: d.update(version="một"), "version", "is not of type 'integer'"),
+    "missing slug": (lambda d: d.pop("slug"), "", "thiếu trường bắt buộc 'slug'"),
+    "unknown key": (lambda d: d.update(colour="red"), "", "trường không được phép: 'colour'"),
+    "wrong type": (lambda d: d.update(version="một"), "version", "'một' phải là số nguyên"),
     "scale code out of range": (
         lambda d: d["scales"]["hai_long"]["options"][0].update(code=10),
         "scales.hai_long.options[0].code",
@@ -98,7 +98,7 @@ BROKEN = {
     "missing vietnamese": (
         lambda d: _q(d, "A1")["text"].pop("vi"),
         "sections[1].questions[0].text",
-        "'vi' is a required property",
+        "thiếu trường bắt buộc 'vi'",
     ),
     "unknown question type": (lambda d: _q(d, "A1").update(type="slider"), "sections[1].questions[0].type", "slider"),
     "duplicate question code": (
