@@ -102,7 +102,7 @@ class TargetForm(FlaskForm):
         _l("Chỉ tiêu (%)"),
         validators=[
             InputRequired(_l("Vui lòng nhập chỉ tiêu.")),
-            NumberRange(min=0, max=100, message=_l("Chỉ tiêu phải từ 0 đến 100 (%).")),
+            NumberRange(min=0, max=100, message=_l("Chỉ tiêu phải từ 0 đến 100 phần trăm.")),
         ],
     )
 
