@@ -53,7 +53,29 @@ def test_the_counter_page_chooses_the_questionnaire_of_its_poster_and_page(app, 
     # the citizen's page (cached per questionnaire version) now shows the health form
     html = citizen.get(url).get_data(as_text=True)
     assert "sự hài lòng của người bệnh" in html and "Biển hiệu" not in html
-    answers = {q: "4" for q in ("YA1 YA2 YA3 YB1 YB2 YB3 YC1 YC2 YC3 YC4 YD1 YD2 YD3 YE1 YE2 YE3".split())}
+    answers = {
+        q: "4"
+        for q in (
+            [
+                "YA1",
+                "YA2",
+                "YA3",
+                "YB1",
+                "YB2",
+                "YB3",
+                "YC1",
+                "YC2",
+                "YC3",
+                "YC4",
+                "YD1",
+                "YD2",
+                "YD3",
+                "YE1",
+                "YE2",
+                "YE3",
+            ]
+        )
+    }
     idem = html.split('name="idem" type="hidden" value="')[1].split('"')[0]
     sent = citizen.post(
         url, data={**answers, "loai_dieu_tri": "ngoai_tru", "nguoi_tra_loi": "nguoi_benh", "idem": idem}
