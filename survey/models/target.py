@@ -27,7 +27,7 @@ class QuestionnaireTarget(Base):
     indicator: Mapped[str] = mapped_column(sa.String(40))
     year: Mapped[str] = mapped_column(sa.String(4))
     domain: Mapped[str] = mapped_column(sa.String(20))
-    target: Mapped[float]
+    target: Mapped[float] = mapped_column(sa.Float)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
