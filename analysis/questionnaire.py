@@ -51,6 +51,15 @@ class IndexSpec:
     satisfied_codes: tuple[int, ...]
     aggregation: str
     shares: tuple[ShareSpec, ...] = ()
+    #: Further indices (``indices:`` in the file): ``((code, (element codes...)), ...)``, each
+    #: over the items of its elements with the rule of the overall index.
+    subindices: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        """Every composite indicator, as a report lists them: the overall index, the further
+        indices, the elements."""
+        return (self.code, *(c for c, _ in self.subindices), *(e for e, _ in self.elements))
 
     def composites(self, aggregation: str | None = None) -> list[Composite]:
         from analysis.rates import Composite
@@ -61,6 +70,13 @@ class IndexSpec:
         if rule not in AGGREGATIONS:
             raise QuestionnaireError(f"aggregation must be one of {', '.join(AGGREGATIONS)}")
         comps = [Composite(e, items) for e, items in self.elements]
+        by_element = dict(self.elements)
+        for code, element_codes in self.subindices:
+            if rule == "items":
+                sub_parts = tuple(i for e in element_codes for i in by_element.get(e, ()))
+            else:
+                sub_parts = tuple(e for e in element_codes if e in by_element)
+            comps.append(Composite(code, sub_parts))
         parts = self.items if rule == "items" else tuple(e for e, _ in self.elements)
         return [*comps, Composite(self.code, parts)]
 
@@ -111,6 +127,13 @@ def index_spec(doc: dict[str, Any]) -> IndexSpec:
         else:
             report = tuple((str(r["code"]), tuple(int(c) for c in r["codes"])) for r in rep)
         shares.append(ShareSpec(sid, tuple(share_items.get(sid, [])), codes, report))
+    subindices = []
+    for sub in doc.get("indices", []) or []:
+        sub_elements = tuple(str(c) for c in sub.get("elements", []))
+        unknown = [c for c in sub_elements if c not in items]
+        if unknown:
+            raise QuestionnaireError(f"index {sub.get('code')} names unknown element {unknown[0]}")
+        subindices.append((str(sub["code"]), tuple(c for c in sub_elements if items[c])))
     aggregation = str(index.get("aggregation", "items"))
     if aggregation not in AGGREGATIONS:
         raise QuestionnaireError(f"index.aggregation must be one of {', '.join(AGGREGATIONS)}")
@@ -123,6 +146,7 @@ def index_spec(doc: dict[str, Any]) -> IndexSpec:
         satisfied_codes=satisfied,
         aggregation=aggregation,
         shares=tuple(shares),
+        subindices=tuple(subindices),
     )
 
 

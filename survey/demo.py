@@ -21,6 +21,7 @@ from survey.paper import double_keying, fieldwork, frames
 from survey.paper.batches import create_batch
 from survey.paper.rounds import create_round
 from survey.paper.sample import draw_round
+from survey.questionnaires.definition import field_code
 from survey.responses.recording import record_response
 from survey.users import create_user, set_team_leader
 
@@ -266,7 +267,11 @@ DEMO_PAPER_OUTCOMES = {"completed": 0.74, "refused": 0.1, "not_reachable": 0.1, 
 def _paper_answers(rng: np.random.Generator, definition: dict[str, Any], group: str) -> dict[str, Any]:
     """One interview's answers as a clerk keys them (every question the paper form asks)."""
     p_satisfied = min(0.99, max(0.4, rng.normal(DEMO_PAPER_SATISFIED[group], 0.08)))
-    answers: dict[str, Any] = {"nhom_linh_vuc": group, "loai_nguoi_tra_loi": "ca_nhan"}
+    asked = {q["code"]: q for section in definition["sections"] for q in section["questions"]}
+    group_code = field_code(definition, "field_group")
+    answers: dict[str, Any] = {group_code: group} if group_code else {}
+    if "loai_nguoi_tra_loi" in asked:
+        answers["loai_nguoi_tra_loi"] = "ca_nhan"
     for section in definition["sections"]:
         for q in section["questions"]:
             code = q["code"]
@@ -305,13 +310,16 @@ def load_paper_round(
     year: int = 2026,
     sample_size: int = 400,
     seed: int = 2026,
+    slug: str = "sipas-dich-vu",
 ) -> SurveyRound:
     """A finished paper round for the demo and the tests: a frame of completed dossiers at the
     provincial centre and a few communes, a proportional sample (at least 4 per stratum),
-    interview outcomes, every completed form keyed twice by two clerks and verified. Flushes."""
+    interview outcomes, every completed form keyed twice by two clerks and verified — on the
+    newest published version of `slug` (version 1 of ``sipas-dich-vu``, the default). Flushes."""
     rng = np.random.default_rng(seed)
-    questionnaire = questionnaires.get(session, "sipas-dich-vu", 1)
-    assert questionnaire is not None
+    questionnaire = questionnaires.get(session, slug, 1 if slug == "sipas-dich-vu" else None)
+    if questionnaire is None:
+        raise ValueError(f"questionnaire {slug} is not published")
     survey_round = create_round(
         session, name=name, period_start=date(year, 1, 1), period_end=date(year, 3, 31), questionnaire=questionnaire
     )

@@ -1,9 +1,17 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS
@@ -40,7 +48,21 @@ class CounterForm(FlaskForm):
         choices=[SelectChoice(g, FIELD_GROUP_LABELS[g]) for g in FIELD_GROUPS],
         validators=[DataRequired(_l("Chọn ít nhất một nhóm lĩnh vực."))],
     )
+    questionnaire_slug = SelectField(_l("Phiếu hỏi của quầy (áp phích và trang của người dân)"), choices=[])
     active = BooleanField(_l("Đang nhận đánh giá qua mã QR"), default=True)
+
+
+def counter_form(existing: object, published: list[tuple[str, str]], default_slug: str) -> CounterForm:
+    """The counter form with the published questionnaires to choose from; the empty choice
+    is the site's configured questionnaire (`default_slug`)."""
+    form = CounterForm(obj=existing)
+    default = _l("Mặc định của hệ thống (%(slug)s)", slug=default_slug)
+    form.questionnaire_slug.choices = [SelectChoice("", default)] + [
+        SelectChoice(slug, f"{slug} — {title}") for slug, title in published
+    ]
+    if form.questionnaire_slug.data is None:
+        form.questionnaire_slug.data = ""
+    return form
 
 
 class TeamForm(FlaskForm):
@@ -69,3 +91,34 @@ class QuestionnaireUploadForm(FlaskForm):
             FileAllowed(["yaml", "yml"], _l("Chỉ nhận tệp .yaml hoặc .yml.")),
         ],
     )
+
+
+class TargetForm(FlaskForm):
+    """One target of a questionnaire's indicator: a year, a domain, a percent."""
+
+    indicator = SelectField(_l("Chỉ số"), choices=[], validators=[DataRequired(_l("Vui lòng chọn chỉ số."))])
+    year = StringField(
+        _l("Năm mục tiêu"),
+        validators=[
+            DataRequired(_l("Vui lòng nhập năm.")),
+            Regexp(r"^(19|20|21)[0-9]{2}$", message=_l("Năm gồm 4 chữ số, ví dụ 2030.")),
+        ],
+    )
+    domain = SelectField(
+        _l("Miền"),
+        choices=[SelectChoice("all", _l("Toàn tỉnh")), *(SelectChoice(g, FIELD_GROUP_LABELS[g]) for g in FIELD_GROUPS)],
+        default="all",
+    )
+    target = FloatField(
+        _l("Chỉ tiêu (%)"),
+        validators=[
+            InputRequired(_l("Vui lòng nhập chỉ tiêu.")),
+            NumberRange(min=0, max=100, message=_l("Chỉ tiêu phải từ 0 đến 100 phần trăm.")),
+        ],
+    )
+
+
+def target_form(indicators: list[tuple[str, str]]) -> TargetForm:
+    form = TargetForm()
+    form.indicator.choices = [SelectChoice(code, f"{code} — {label}") for code, label in indicators]
+    return form

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from survey import questionnaires as questionnaire_registry
 from survey.admin import bp, queries
-from survey.admin.forms import CounterForm, LinhVucForm, PlaceForm, QuestionnaireUploadForm, TeamForm
+from survey.admin.forms import LinhVucForm, PlaceForm, QuestionnaireUploadForm, TeamForm, counter_form, target_form
 from survey.drafts import diff, preview, uploads
 from survey.extensions import db
 from survey.models import Counter, LinhVucGroup, Place, QuestionnaireDraft, User
@@ -17,6 +18,7 @@ from survey.paper.keying_form import build_keying_form_class, keyed_questions
 from survey.places.editing import PlaceError, save_counter, save_place
 from survey.qr import counters, printing
 from survey.questionnaires import Problem, QuestionnaireError
+from survey.reports import targets as target_rules
 from survey.security import ConfirmForm, role_required
 from survey.users import UserError, set_team_leader
 
@@ -88,7 +90,7 @@ def place(place_id: int | None = None) -> str | WerkzeugResponse:
 def counter(place_id: int | None = None, counter_id: int | None = None) -> str | WerkzeugResponse:
     existing = db.get_or_404(Counter, counter_id) if counter_id is not None else None
     place = existing.place if existing else db.get_or_404(Place, place_id)
-    form = CounterForm(obj=existing)
+    form = counter_form(existing, questionnaire_registry.slugs(db.session), current_app.config["QR_QUESTIONNAIRE"])
     if request.method == "GET" and existing is not None:
         form.field_groups.data = existing.field_groups
     if form.validate_on_submit():
@@ -101,6 +103,7 @@ def counter(place_id: int | None = None, counter_id: int | None = None) -> str |
                 name=form.name.data,
                 field_groups=form.field_groups.data,
                 active=form.active.data,
+                questionnaire_slug=form.questionnaire_slug.data or None,
             )
         except PlaceError as exc:
             db.session.rollback()
@@ -140,6 +143,8 @@ def _poster_response(items: list[Counter], filename: str) -> WerkzeugResponse:
             base_url=base_url,
             secret=current_app.config["SECRET_KEY"],
             province=current_app.config["PROVINCE_NAME"],
+            minutes=printing.answer_minutes(db.session),
+            default_slug=current_app.config["QR_QUESTIONNAIRE"],
             size=size,
         )
     except printing.PosterConfigError as exc:
@@ -366,3 +371,52 @@ def discard_draft(draft_id: int) -> WerkzeugResponse:
         db.session.commit()
         flash(_("Đã huỷ bản nháp phiếu %(s)s.", s=draft.slug), "success")
     return redirect(url_for("admin.questionnaires"))
+
+
+# --- targets per questionnaire and indicator ------------------------------------------------------
+@bp.route("/chi-tieu", methods=["GET"])
+@bp.route("/chi-tieu/<slug>", methods=["GET", "POST"])
+@role_required("admin")
+def targets(slug: str | None = None) -> str | WerkzeugResponse | tuple[str, int]:
+    published = questionnaire_registry.slugs(db.session)
+    slug = slug or request.args.get("phieu") or current_app.config["QR_QUESTIONNAIRE"]
+    if slug not in dict(published):
+        abort(404)
+    form = target_form(target_rules.indicators_of(db.session, slug))
+    if form.validate_on_submit():
+        try:
+            target_rules.save_target(
+                db.session,
+                slug,
+                indicator=form.indicator.data,
+                year=form.year.data,
+                domain=form.domain.data,
+                target=form.target.data,
+                default=current_app.config["TARGETS"],
+            )
+        except target_rules.TargetError as exc:
+            db.session.rollback()
+            form.target.errors = [*form.target.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(_("Đã lưu chỉ tiêu."), "success")
+            return redirect(url_for("admin.targets", slug=slug))
+    page = target_rules.target_page(db.session, slug, current_app.config["TARGETS"])
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/targets.html", page=page, form=form, published=published, confirm=ConfirmForm()
+    ), status
+
+
+@bp.route("/chi-tieu/<slug>/<int:target_id>/xoa", methods=["POST"])
+@role_required("admin")
+def delete_target(slug: str, target_id: int) -> WerkzeugResponse:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        target_rules.delete_target(db.session, slug, target_id)
+    except target_rules.TargetError:
+        abort(404)
+    db.session.commit()
+    flash(_("Đã xoá chỉ tiêu."), "success")
+    return redirect(url_for("admin.targets", slug=slug))

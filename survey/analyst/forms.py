@@ -26,6 +26,9 @@ class RoundForm(FlaskForm):
     name = StringField(_l("Tên đợt khảo sát"), validators=[DataRequired(_l("Vui lòng nhập tên đợt.")), Length(max=200)])
     period_start = DateField(_l("Hồ sơ trả kết quả từ ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
     period_end = DateField(_l("đến ngày"), validators=[InputRequired(_l("Vui lòng chọn ngày."))])
+    #: The published questionnaire the round's paper forms use (its newest version); empty: the
+    #: site's configured QR_QUESTIONNAIRE.
+    questionnaire = SelectField(_l("Phiếu hỏi của đợt"), choices=[])
 
     def validate_period_end(self, field) -> None:
         if self.period_start.data and field.data and field.data < self.period_start.data:
@@ -140,8 +143,20 @@ class PaperSnapshotForm(FlaskForm):
     )
 
 
+def choose_questionnaire(field: SelectField, published: list[tuple[str, str]], default_slug: str) -> None:
+    """Offer the published questionnaires, the site's configured one first and chosen when the
+    request names none."""
+    ordered = sorted(published, key=lambda p: (p[0] != default_slug, p[0]))
+    field.choices = [SelectChoice(slug, f"{slug} — {title}") for slug, title in ordered]
+    if not field.data:
+        field.data = default_slug
+
+
 class QrSnapshotForm(FlaskForm):
-    """A weighting run of the QR responses of a period: a month, a quarter, a year, or dates."""
+    """A weighting run of the QR responses of a period: a month, a quarter, a year, or dates —
+    of one questionnaire (its versions with the same index and wording), never several."""
+
+    questionnaire = SelectField(_l("Phiếu hỏi"), choices=[])
 
     period_kind = RadioField(
         _l("Kỳ"),

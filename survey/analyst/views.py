@@ -27,6 +27,7 @@ from survey.analyst.forms import (
     RoundForm,
     TopUpForm,
     VerificationForm,
+    choose_questionnaire,
 )
 from survey.extensions import db
 from survey.i18n import select_locale
@@ -142,6 +143,7 @@ def _snapshot_forms(
     paper = paper or PaperSnapshotForm(prefix="giay")
     qr = qr or QrSnapshotForm(prefix="qr")
     paper.round_id.choices = [SelectChoice(r.id, r.name) for r in snapshots.rounds_with_forms(db.session)]
+    choose_questionnaire(qr.questionnaire, questionnaires.slugs(db.session), current_app.config["QR_QUESTIONNAIRE"])
     qr.frame_round.choices = [SelectChoice(0, _("— không dùng —"))] + [
         SelectChoice(r.id, r.name) for r in snapshots.rounds_with_frame(db.session)
     ]
@@ -207,7 +209,7 @@ def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
         start, end = form.bounds()
         made = snapshots.build_qr_snapshot(
             db.session,
-            slug=current_app.config["QR_QUESTIONNAIRE"],
+            slug=form.questionnaire.data,
             start=start,
             end=end,
             **_count_source(form),
@@ -226,9 +228,7 @@ def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
 @role_required(*ANALYSTS)
 def dashboard(snapshot_id: int) -> str:
     board = build_dashboard(db.session, db.get_or_404(WeightingSnapshot, snapshot_id), current_app.config["TARGETS"])
-    others = [
-        s for s in snapshots.snapshots_newest_first(db.session) if s.kind == board.snapshot.kind and s.id != snapshot_id
-    ]
+    others = snapshots.comparable_snapshots(db.session, board.snapshot)
     return render_template(
         "analyst/dashboard.html",
         board=board,
@@ -244,7 +244,7 @@ def dashboard(snapshot_id: int) -> str:
 def trend(snapshot_id: int) -> str:
     later = db.get_or_404(WeightingSnapshot, snapshot_id)
     earlier = db.get_or_404(WeightingSnapshot, request.args.get("so-voi", type=int) or 0)
-    if earlier.kind != later.kind:
+    if earlier.kind != later.kind or earlier.questionnaire_slug != later.questionnaire_slug:
         abort(400)
     result = build_trend(earlier, later)
     headline = trend_headline(db.session, result)
@@ -378,8 +378,9 @@ def _large_frame_uploads(endpoint: str | None, values: dict[str, object] | None)
 @role_required(*ANALYSTS)
 def rounds() -> str | WerkzeugResponse:
     form = RoundForm()
+    choose_questionnaire(form.questionnaire, questionnaires.slugs(db.session), current_app.config["QR_QUESTIONNAIRE"])
     if form.validate_on_submit():
-        row = questionnaires.get(db.session, current_app.config["QR_QUESTIONNAIRE"])
+        row = questionnaires.get(db.session, form.questionnaire.data)
         try:
             created = create_round(
                 db.session,

@@ -38,6 +38,8 @@ def qr_posters(place_code: str | None, size: str, out: str) -> None:
             base_url=base_url,
             secret=current_app.config["SECRET_KEY"],
             province=current_app.config["PROVINCE_NAME"],
+            minutes=printing.answer_minutes(db.session),
+            default_slug=current_app.config["QR_QUESTIONNAIRE"],
             size=size.upper(),
         )
     except printing.PosterConfigError as exc:

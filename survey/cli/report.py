@@ -36,11 +36,14 @@ def _date(value: str | None, option: str) -> date | None:
 @click.option("--frame-round", type=int, help="Kênh QR: đợt có khung mẫu cho số hồ sơ theo ô.")
 @click.option("--counts-table", type=int, help="Kênh QR: bảng số hồ sơ đã nhập (thay cho --frame-round).")
 @click.option("--background", is_flag=True, help="Kênh QR: tính cả theo đặc điểm người trả lời (chậm hơn).")
+@click.option(
+    "--questionnaire", "slug", help="Kênh QR: phiếu hỏi (slug) của lần tính; mặc định SIPAS_QR_QUESTIONNAIRE."
+)
 @click.option("--rake", is_flag=True, help="Đợt phỏng vấn: hiệu chỉnh theo tổng hồ sơ theo nơi và nhóm lĩnh vực.")
 @click.option("--trim", type=float, help="Cắt quyền số ở K × trung vị.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi tệp.")
 def report_build(
-    round_id, start, end, quarter, channel, frame_round, counts_table, background, rake, trim, out_dir
+    round_id, start, end, quarter, channel, frame_round, counts_table, background, slug, rake, trim, out_dir
 ) -> None:
     """Tính quyền số (một lần tính mới, có số thứ tự) rồi ghi mọi tệp xuất của lần tính đó."""
     first, last = _date(start, "--from"), _date(end, "--to")
@@ -62,7 +65,7 @@ def report_build(
                 fail("cần --round N, hoặc --from D --to D --channel qr với --frame-round N hoặc --counts-table N")
             made = snapshots.build_qr_snapshot(
                 db.session,
-                slug=current_app.config["QR_QUESTIONNAIRE"],
+                slug=slug or current_app.config["QR_QUESTIONNAIRE"],
                 start=first,
                 end=last,
                 frame_round=None if frame_round is None else round_or_fail(frame_round),

@@ -59,3 +59,6 @@ __all__ += ["FrameMappingProfile"]
 from survey.models.dossier_count import DossierCount, DossierCountTable  # noqa: E402
 
 __all__ += ["DossierCount", "DossierCountTable"]
+from survey.models.target import QuestionnaireTarget  # noqa: E402
+
+__all__ += ["QuestionnaireTarget"]

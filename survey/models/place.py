@@ -48,6 +48,9 @@ class Counter(Base):
     active: Mapped[bool] = mapped_column(default=True)
     #: Incremented when an admin rotates the counter's QR code; old posters stop working.
     poster_serial: Mapped[int] = mapped_column(default=1)
+    #: The questionnaire (slug) its poster and citizen's page use; None: the site's
+    #: configured ``QR_QUESTIONNAIRE``. The newest published version of the slug is asked.
+    questionnaire_slug: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     place: Mapped[Place] = relationship(back_populates="counters")

@@ -36,6 +36,7 @@ def save_counter(
     name: str,
     field_groups: list[str],
     active: bool,
+    questionnaire_slug: str | None = None,
 ) -> Counter:
     code = code.strip().upper()
     if not field_groups:
@@ -52,6 +53,7 @@ def save_counter(
         session.add(counter)
     else:
         counter.code, counter.name, counter.active = code, name.strip(), active
+    counter.questionnaire_slug = questionnaire_slug or None
     wanted = set(field_groups)
     for row in [r for r in counter.field_group_rows if r.field_group not in wanted]:
         counter.field_group_rows.remove(row)

@@ -72,7 +72,8 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
     if isinstance(counter, tuple):
         return counter
     token = submit.read_form_token(secret, request.form.get("idem")) if request.method == "POST" else None
-    row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
+    slug = counters.questionnaire_slug(counter, current_app.config["QR_QUESTIONNAIRE"])
+    row = submit.questionnaire_for(db.session, slug, token)
     if row is None:
         abort(503)
     if request.method == "GET":  # a new form: the cached page with a fresh key
@@ -135,7 +136,8 @@ def too_many_submissions(error: Exception) -> tuple[str, int, dict[str, str]] | 
     found = counters.lookup(db.session, secret, (request.view_args or {}).get("code", ""))
     counter = found.counter if found.status == "ok" else None  # never abort inside a handler
     token = submit.read_form_token(secret, request.form.get("idem"))
-    row = submit.questionnaire_for(db.session, current_app.config["QR_QUESTIONNAIRE"], token)
+    slug = current_app.config["QR_QUESTIONNAIRE"] if counter is None else counter.questionnaire_slug
+    row = submit.questionnaire_for(db.session, slug or current_app.config["QR_QUESTIONNAIRE"], token)
     if counter is None or row is None:
         return render_error(error)
     form = submit.form_for(row, counter, lang=select_locale())
@@ -164,7 +166,8 @@ def _counter_or_404(secret: str, code: str) -> Counter | tuple[str, int]:
 
 
 def _duplicate_dossier(row: Questionnaire, form: FlaskForm, counter: Counter) -> tuple[str, int]:
-    form[field_code(row.definition, "dossier_code")].errors = [
+    code = field_code(row.definition, "dossier_code")
+    form[code or "idem"].errors = [
         _("Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ đánh giá một lần; nếu mã hồ sơ nhập nhầm, vui lòng kiểm tra lại.")
     ]
     return _render(row, form, counter), 409

@@ -36,6 +36,12 @@ def lookup(session: Session, secret: str, text: str) -> CounterLookup:
     return CounterLookup("ok", counter)
 
 
+def questionnaire_slug(counter: Counter, default: str) -> str:
+    """The questionnaire the counter's poster and citizen's page use: its own, else the
+    site's configured ``QR_QUESTIONNAIRE`` (`default`)."""
+    return counter.questionnaire_slug or default
+
+
 def normalise_code(text: str) -> str:
     return normalise(text)
 

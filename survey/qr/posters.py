@@ -64,12 +64,24 @@ _LIGHT_GREY = HexColor("#9A9A9A")
 _CENTRAL_CITIES = frozenset({"hà nội", "hồ chí minh", "hải phòng", "đà nẵng", "cần thơ", "huế"})
 
 _TITLE = "Ông/Bà hài lòng với sự phục vụ hôm nay?"
-_SUBTITLE = "Quét mã QR để đánh giá trong khoảng 2 phút"
+_SUBTITLE = "Quét mã QR để đánh giá"
+_SUBTITLE_TIMED = "Quét mã QR để đánh giá trong khoảng {minutes} phút"
 _STEPS = (
     "Mở camera điện thoại và quét mã.",
-    "Trả lời các câu hỏi (khoảng 2 phút).",
+    "Trả lời các câu hỏi.",
     "Bấm “Gửi phiếu” — không cần họ tên, số điện thoại.",
 )
+_ANSWER_TIMED = "Trả lời các câu hỏi (khoảng {minutes} phút)."
+
+
+def _subtitle_and_steps(minutes: int | None) -> tuple[str, tuple[str, ...]]:
+    """The time promised is the questionnaire's measured answering time (``answer_minutes`` in
+    its file); a questionnaire without a measured time promises none."""
+    if minutes is None:
+        return _SUBTITLE, _STEPS
+    return _SUBTITLE_TIMED.format(minutes=minutes), (_STEPS[0], _ANSWER_TIMED.format(minutes=minutes), _STEPS[2])
+
+
 _FALLBACK_LABEL = "Hoặc nhập địa chỉ:"
 _FIELDS_LABEL = "Lĩnh vực:"
 _FOOTER = (
@@ -93,6 +105,7 @@ class PosterSpec:
     url: str  # the full URL encoded in the QR code
     typed_address: str  # what a citizen can type instead, e.g. "sipas.bacninh.gov.vn/q/ABCD-2EFG-…"
     field_groups: tuple[str, ...] = ()  # Vietnamese labels of the field groups served, may be empty
+    minutes: int | None = None  # the questionnaire's measured answering time, printed when known
 
     def __post_init__(self) -> None:
         for name in ("province", "place_name", "counter_name", "url", "typed_address"):
@@ -330,14 +343,15 @@ class _Poster:
             _nfc(spec.counter_name), _BOLD, 30 * s * k, _DARK_RED, w, max_lines=2, min_size=20 * s * k, leading=1.15
         )
         self.title = _block(_TITLE, _BOLD, 20 * s, _BLACK, w, max_lines=2, min_size=15 * s)
-        self.subtitle = _block(_SUBTITLE, _REGULAR, 14 * s, _GREY, w, max_lines=2, min_size=11 * s)
+        subtitle, steps = _subtitle_and_steps(spec.minutes)
+        self.subtitle = _block(subtitle, _REGULAR, 14 * s, _GREY, w, max_lines=2, min_size=11 * s)
 
         # Numbered steps: a dark-red disc with the number, text wrapped with a hanging indent.
         self.step_size = 12.5 * s
         self.step_leading = self.step_size * 1.5
         self.step_indent = self.step_size * 2.0
         step_w = min(w, 430 * s) - self.step_indent
-        self.steps = [_wrap(step, _REGULAR, self.step_size, step_w, 2) for step in _STEPS]
+        self.steps = [_wrap(step, _REGULAR, self.step_size, step_w, 2) for step in steps]
         self.steps_w = self.step_indent + max(
             _width(line, _REGULAR, self.step_size) for st in self.steps for line in st
         )

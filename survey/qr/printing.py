@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from survey import questionnaires
 from survey.models import Counter
 from survey.qr import counters
 from survey.qr.posters import PosterSpec, posters_pdf, qr_png, qr_svg
 
-__all__ = ["PosterConfigError", "poster_pdf", "public_base_url", "qr_png", "qr_svg"]
+__all__ = ["PosterConfigError", "answer_minutes", "poster_pdf", "public_base_url", "qr_png", "qr_svg"]
 
 
 class PosterConfigError(RuntimeError):
@@ -30,7 +33,19 @@ def public_base_url(config: dict[str, Any], fallback: str | None = None) -> str:
     return (fallback or "http://127.0.0.1:5000").rstrip("/")
 
 
-def spec_for(counter: Counter, *, base_url: str, secret: str, province: str) -> PosterSpec:
+def answer_minutes(session: Session) -> dict[str, int]:
+    """The measured answering time (``answer_minutes``) of the newest published version of
+    every questionnaire that states one, by slug."""
+    out: dict[str, int] = {}
+    for slug, _title in questionnaires.slugs(session):
+        row = questionnaires.get(session, slug)
+        minutes = None if row is None else row.definition.get("answer_minutes")
+        if isinstance(minutes, int):
+            out[slug] = minutes
+    return out
+
+
+def spec_for(counter: Counter, *, base_url: str, secret: str, province: str, minutes: int | None = None) -> PosterSpec:
     return PosterSpec(
         province=province,
         place_name=counter.place.name,
@@ -38,10 +53,33 @@ def spec_for(counter: Counter, *, base_url: str, secret: str, province: str) -> 
         url=counters.counter_url(base_url, secret, counter),
         typed_address=counters.typed_address(base_url, secret, counter),
         field_groups=counters.field_group_labels(counter),
+        minutes=minutes,
     )
 
 
-def poster_pdf(items: Sequence[Counter], *, base_url: str, secret: str, province: str, size: str = "A4") -> bytes:
+def poster_pdf(
+    items: Sequence[Counter],
+    *,
+    base_url: str,
+    secret: str,
+    province: str,
+    size: str = "A4",
+    minutes: Mapping[str, int] | None = None,
+    default_slug: str = "",
+) -> bytes:
+    """One poster per counter; each prints the answering time of the counter's questionnaire
+    (`minutes` by slug, from `answer_minutes`; the counter's own slug, else `default_slug`)."""
     if not items:
         raise PosterConfigError("Không có quầy nào đang hoạt động để in áp phích.")
-    return posters_pdf([spec_for(c, base_url=base_url, secret=secret, province=province) for c in items], size=size)
+    minutes = minutes or {}
+    specs = [
+        spec_for(
+            c,
+            base_url=base_url,
+            secret=secret,
+            province=province,
+            minutes=minutes.get(counters.questionnaire_slug(c, default_slug)),
+        )
+        for c in items
+    ]
+    return posters_pdf(specs, size=size)

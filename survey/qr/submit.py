@@ -150,7 +150,10 @@ def submit(
     answers: dict[str, Any] = answers_from_form(definition, form)
     groups = tuple(counter.field_groups)
     group_code = field_code(definition, "field_group")
-    field_group = groups[0] if len(groups) == 1 or group_code is None else answers.get(group_code)
+    if group_code is None:  # a questionnaire that does not ask it (health, education): the counter's
+        field_group = groups[0] if len(groups) == 1 else "khac"
+    else:
+        field_group = groups[0] if len(groups) == 1 else answers.get(group_code)
     if len(groups) == 1 and group_code is not None:
         answers[group_code] = field_group
     try:

@@ -18,7 +18,7 @@ from survey.questionnaires.loader import (
     load_directory,
     load_file,
 )
-from survey.questionnaires.publishing import check_published, get, publish
+from survey.questionnaires.publishing import check_published, get, publish, slugs
 
 __all__ = [
     "Definition",
@@ -30,4 +30,5 @@ __all__ = [
     "load_directory",
     "load_file",
     "publish",
+    "slugs",
 ]

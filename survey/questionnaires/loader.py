@@ -229,6 +229,17 @@ def _semantic_problems(data: dict[str, Any], file: str) -> list[Problem]:
                 scale_name = question.get("scale")
                 if "element" in question and scale_name in scales and scale_name != index["scale"]:
                     bad((*path, "scale"), f"câu thuộc chỉ số phải dùng thang {index['scale']!r}")
+    taken = {index["code"]} if index is not None else set()
+    taken |= set(elements) | set(seen)
+    for i, sub in enumerate(data.get("indices", [])):
+        if index is None:
+            bad(("indices",), "có indices thì phải khai báo index")
+        if sub["code"] in taken:
+            bad(("indices", i, "code"), f"mã chỉ số {sub['code']!r} trùng với mã khác (chỉ số, yếu tố hoặc câu hỏi)")
+        taken.add(sub["code"])
+        for code in sub["elements"]:
+            if code not in elements:
+                bad(("indices", i, "elements"), f"yếu tố {code!r} không có trong elements")
     for i, share in enumerate(data.get("shares", [])):
         scale = scales.get(share["scale"])
         if scale is None:

@@ -79,3 +79,18 @@ def get(session: Session, slug: str, version: int | None = None) -> Questionnair
     if version is not None:
         stmt = stmt.where(Questionnaire.version == version)
     return session.scalars(stmt.order_by(Questionnaire.version.desc()).limit(1)).first()
+
+
+def slugs(session: Session) -> list[tuple[str, str]]:
+    """Every published questionnaire as (slug, title of its newest version), by slug."""
+    newest = (
+        sa.select(Questionnaire.slug, sa.func.max(Questionnaire.version).label("version"))
+        .group_by(Questionnaire.slug)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(Questionnaire.slug, Questionnaire.title)
+        .join(newest, sa.and_(newest.c.slug == Questionnaire.slug, newest.c.version == Questionnaire.version))
+        .order_by(Questionnaire.slug)
+    )
+    return [(str(slug), str(title)) for slug, title in rows]

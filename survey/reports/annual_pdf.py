@@ -376,7 +376,7 @@ def annual_report_pdf(
     body = annual_pdf(
         report,
         province=province,
-        years=sorted(targets),
+        years=report.board.years,
         outcome_labels={code: label for code, (_d, label) in OUTCOMES.items()},
     )
     return body, f"sipas-quyen-so-{snapshot.id}-bao-cao-nam.pdf"

@@ -19,9 +19,11 @@ from analysis.targets import target_status
 from analysis.trend import independent_change
 from survey.models import Place, Questionnaire, WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.questionnaires.definition import text_of
 from survey.reports.background import background_questions
 from survey.reports.comments import CommentFilter, comments
 from survey.reports.snapshots import estimates_frame
+from survey.reports.targets import targets_for
 
 LDX_TITLE = "Đất đai + Xây dựng + Đầu tư"
 
@@ -108,6 +110,8 @@ class Dashboard:
     n_elements: int = 0
     n_items: int = 0
     aggregation: str = "items"
+    #: The target years of this questionnaire's targets (the columns of the verdicts).
+    years: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -195,9 +199,19 @@ def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict
     rates = estimates_frame(snapshot, "rates")
     records = rates.to_dict("records")
     overall_part = {r["indicator"]: r for r in records if r["domain_var"] == "all"}
+    by_indicator = targets_for(session, snapshot.questionnaire_slug, spec.code, targets)
     index_row = _row(overall_part[spec.code], spec.code)
-    index_row.verdicts = _verdicts(index_row, "all", targets, self_selected)
+    index_row.verdicts = _verdicts(index_row, "all", by_indicator.get(spec.code, {}), self_selected)
+    sub_labels = {str(i["code"]): text_of(i["label"], "vi") for i in questionnaire.definition.get("indices", [])}
+    overall = [index_row]
+    for code, _elements in spec.subindices:
+        if code in overall_part:
+            sub = _row(overall_part[code], f"{code}. {sub_labels.get(code, '')}")
+            sub.verdicts = _verdicts(sub, "all", by_indicator.get(code, {}), self_selected)
+            overall.append(sub)
     elements = [_row(overall_part[e], f"{e}. {element_labels.get(e, '')}") for e, _ in spec.elements]
+    for element in elements:
+        element.verdicts = _verdicts(element, "all", by_indicator.get(element.key, {}), self_selected)
     items = [_row(overall_part[i], f"{i}. {question_texts.get(i, '')}") for i in spec.items]
     group_rows = []
     for r in records:
@@ -208,7 +222,7 @@ def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict
             r, LDX_TITLE if domain == LAND_CONSTRUCTION_INVESTMENT_LABEL else FIELD_GROUP_LABELS.get(domain, domain)
         )
         row.key = domain
-        row.verdicts = _verdicts(row, str(r["domain"]), targets, self_selected)
+        row.verdicts = _verdicts(row, str(r["domain"]), by_indicator.get(spec.code, {}), self_selected)
         group_rows.append(row)
     order = [*FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT_LABEL]
     group_rows.sort(key=lambda row: order.index(row.key) if row.key in order else len(order))
@@ -236,7 +250,7 @@ def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict
         snapshot,
         spec.code,
         self_selected,
-        [index_row],
+        overall,
         elements,
         items,
         group_rows,
@@ -249,6 +263,7 @@ def build_dashboard(session: Session, snapshot: WeightingSnapshot, targets: dict
         n_elements=len(spec.elements),
         n_items=len(spec.items),
         aggregation=spec.aggregation,
+        years=sorted({year for by_year in by_indicator.values() for year in by_year}),
     )
 
 
@@ -485,6 +500,7 @@ def build_annual_report(
         sa.select(WeightingSnapshot)
         .where(
             WeightingSnapshot.kind == snapshot.kind,
+            WeightingSnapshot.questionnaire_slug == snapshot.questionnaire_slug,  # never another questionnaire
             WeightingSnapshot.period_end < snapshot.period_start,
         )
         .order_by(WeightingSnapshot.period_end.desc(), WeightingSnapshot.id.desc())

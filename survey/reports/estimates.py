@@ -10,6 +10,7 @@ module only reads the stored responses and describes the design.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ class Report:
     #: because their index definition differs.
     versions: tuple[int, ...] = ()
     excluded_versions: tuple[int, ...] = field(default=())
+    #: The questionnaire (slug) of every version in the report: one report, one questionnaire.
+    slug: str = ""
 
 
 def report_questionnaires(
@@ -50,8 +53,10 @@ def report_questionnaires(
 
     A paper round is reported on the round's own questionnaire. The QR channel pools the
     published versions of ``slug`` whose index definition (items, elements, codes,
-    aggregation, shares) is identical to the newest version's; the others are left out (and
-    the page says so) rather than mixed into one index."""
+    aggregation, shares) **and** the wording of every index and share question and of their
+    scales are identical to the newest version's; the others — a v2 that rewords an item, say —
+    are left out (and the page says so) rather than mixed into one index. Versions of another
+    slug are never read."""
     if survey_round is not None:
         own = session.get(Questionnaire, survey_round.questionnaire_id)
         return ([own] if own is not None else []), []
@@ -69,8 +74,25 @@ def report_questionnaires(
     )
 
 
-def _spec(questionnaire: Questionnaire) -> IndexSpec:
-    return index_spec(questionnaire.definition)
+def _spec(questionnaire: Questionnaire) -> tuple[IndexSpec, str]:
+    """What must be equal for two versions to be pooled: the index definition and the wording
+    (every language) of the questions and scales it reads."""
+    spec = index_spec(questionnaire.definition)
+    definition = questionnaire.definition
+    read = set(spec.items) | {code for share in spec.shares for code in share.items}
+    wording = {
+        "questions": {
+            q["code"]: q["text"]
+            for section in definition["sections"]
+            for q in section["questions"]
+            if q["code"] in read
+        },
+        "scales": definition["scales"],
+        "index": definition.get("index"),
+        "indices": definition.get("indices", []),
+        "elements": definition.get("elements", []),
+    }
+    return spec, json.dumps(wording, sort_keys=True, ensure_ascii=False)
 
 
 def _paper_design_columns(session: Session, survey_round: SurveyRound) -> pd.DataFrame:
@@ -100,8 +122,8 @@ def build_report(
         raise ValueError("a report needs at least one questionnaire version")
     questionnaire = versions[-1]
     spec = index_spec(questionnaire.definition)
-    if any(_spec(q) != spec for q in versions):
-        raise ValueError("questionnaire versions with different index definitions are never pooled")
+    if any(_spec(q) != _spec(questionnaire) or q.slug != questionnaire.slug for q in versions):
+        raise ValueError("questionnaire versions with different index definitions or wording are never pooled")
     wide = pd.concat([wide_table(session, q, channel=channel) for q in versions], ignore_index=True)
     wide = wide.sort_values("id", kind="stable", ignore_index=True)
     numbers = tuple(q.version for q in versions)
@@ -114,7 +136,9 @@ def build_report(
     places = dict(session.execute(sa.select(Place.id, Place.name)).all())
     labels = {e["code"]: e["label"]["vi"] for e in questionnaire.definition.get("elements", [])}
     if wide.empty:
-        return Report(channel, pd.DataFrame(), 0, {}, survey_round, labels, spec.code, numbers, left_out)
+        return Report(
+            channel, pd.DataFrame(), 0, {}, survey_round, labels, spec.code, numbers, left_out, versions[-1].slug
+        )
     if channel == "paper":
         design = make_design(strata=wide["stratum"].to_numpy(), fpc=wide["population"].to_numpy(dtype=float))
     else:
@@ -132,7 +156,9 @@ def build_report(
         levels={"field_group": FIELD_GROUPS, "ldx": (LAND_CONSTRUCTION_INVESTMENT_LABEL,)},
     )
     names = {str(pid): places[int(pid)] for pid in set(place_label)}
-    return Report(channel, table, len(wide), names, survey_round, labels, spec.code, numbers, left_out)
+    return Report(
+        channel, table, len(wide), names, survey_round, labels, spec.code, numbers, left_out, versions[-1].slug
+    )
 
 
 def rounds_with_responses(session: Session) -> list[SurveyRound]:

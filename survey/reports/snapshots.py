@@ -544,6 +544,15 @@ def snapshots_newest_first(session: Session) -> list[WeightingSnapshot]:
     return list(session.scalars(queries.snapshots_newest_first()))
 
 
+def comparable_snapshots(session: Session, snapshot: WeightingSnapshot) -> list[WeightingSnapshot]:
+    """The other runs a run may be compared with: the same kind and the same questionnaire."""
+    return [
+        s
+        for s in snapshots_newest_first(session)
+        if s.kind == snapshot.kind and s.questionnaire_slug == snapshot.questionnaire_slug and s.id != snapshot.id
+    ]
+
+
 def rounds_with_forms(session: Session) -> list[SurveyRound]:
     return list(session.scalars(queries.rounds_with_forms()))
 

@@ -313,3 +313,31 @@ def _pdf_text(data: bytes) -> str:
     finally:
         document.close()
     return re.sub(r"\s+", " ", text)
+
+
+def test_a_qr_run_is_for_the_questionnaire_chosen(client, db, paper_round, login_as) -> None:
+    """The QR run's page offers every published questionnaire (the site's first) and weights the
+    responses of the one chosen only: the health form has none, the services form has some."""
+    from survey.demo import _qr_responses
+
+    _qr_responses(db.session, seed=3)  # sipas-dich-vu answers
+    db.session.commit()
+    login_as("analyst")
+    page = client.get("/phan-tich/quyen-so").get_data(as_text=True)
+    assert page.index("sipas-dich-vu — ") < page.index("hai-long-y-te — ")
+    today = date.today()
+    period = {
+        "qr-period_kind": "dates",
+        "qr-period_start": f"{today.year - 1}-01-01",
+        "qr-period_end": today.isoformat(),
+    }
+    refused = client.post(
+        "/phan-tich/quyen-so/qr", data={**period, "qr-frame_round": paper_round.id, "qr-questionnaire": "hai-long-y-te"}
+    )
+    assert refused.status_code == 400 and "Không có phiếu QR nào trong kỳ đã chọn" in refused.get_data(as_text=True)
+    made = client.post(
+        "/phan-tich/quyen-so/qr", data={**period, "qr-frame_round": paper_round.id, "qr-questionnaire": "sipas-dich-vu"}
+    )
+    assert made.status_code == 302
+    run = db.session.get(WeightingSnapshot, int(made.headers["Location"].rsplit("/", 1)[1]))
+    assert run.questionnaire_slug == "sipas-dich-vu" and run.respondents > 0

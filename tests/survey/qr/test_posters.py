@@ -179,7 +179,7 @@ def test_a5_posters_scan_in_order(tmp_path):
 
 
 def test_poster_text_is_vietnamese_and_complete():
-    spec = make_spec(1)
+    spec = make_spec(1, minutes=2)
     [text] = page_texts(posters_pdf([spec]))
     assert "TỈNH BẮC NINH" in text
     assert spec.place_name in text
@@ -193,6 +193,12 @@ def test_poster_text_is_vietnamese_and_complete():
     assert "Hoặc nhập địa chỉ:" in text
     assert "Lĩnh vực: Đất đai, Xây dựng" in text
     assert "Nghị định 13/2023/NĐ-CP" in text
+
+
+def test_a_poster_without_a_measured_time_promises_none():
+    [text] = page_texts(posters_pdf([make_spec(1)]))
+    assert "Quét mã QR để đánh giá" in text and "phút" not in text
+    assert "Trả lời các câu hỏi." in text
 
 
 def test_decomposed_input_is_printed_as_nfc():

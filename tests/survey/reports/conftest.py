@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,8 @@ def publish_v2(app, db, tmp_path):
         doc["version"] = 2
         for section in doc["sections"]:
             section["questions"] = [q for q in section["questions"] if q["code"] not in drop]
+        shutil.copytree(SHIPPED.parents[1], tmp_path / "q")  # every shipped file: all are published
         folder = tmp_path / "q" / "sipas-dich-vu"
-        folder.mkdir(parents=True)
-        (folder / "v1.yaml").write_bytes(SHIPPED.read_bytes())
-        (tmp_path / "q" / "schema.json").write_bytes((SHIPPED.parents[1] / "schema.json").read_bytes())
         (folder / "v2.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
         questionnaires.publish(db.session, load_directory(tmp_path / "q"))
         db.session.commit()
