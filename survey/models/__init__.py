@@ -58,3 +58,6 @@ __all__ += ["FrameMappingProfile"]
 from survey.models.dossier_count import DossierCount, DossierCountTable  # noqa: E402
 
 __all__ += ["DossierCount", "DossierCountTable"]
+from survey.models.device import DeviceSubmission  # noqa: E402
+
+__all__ += ["DeviceSubmission"]
