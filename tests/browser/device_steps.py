@@ -23,9 +23,9 @@ def fielded_round(session, surveyor, n: int = 6) -> tuple[SurveyRound, list[Samp
     """A round in the field with `n` main cases assigned to `surveyor`. Commits."""
     survey_round = create_round(
         session,
-        name="Quý II/2026",
-        period_start=date(2026, 4, 1),
-        period_end=date(2026, 6, 30),
+        name="Quý I/2026 (máy)",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 3, 31),
         questionnaire=questionnaires.get(session, "sipas-dich-vu"),
     )
     checked = frames.check(
@@ -67,7 +67,7 @@ def sign_in(page, base_url: str, username: str, next_path: str = "/nhap-phieu/ma
 def open_app(page, base_url: str, cases: int) -> None:
     """The app is ready with `cases` cases downloaded to the device."""
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function(f"document.querySelectorAll('#cases article.dcase:not(.dcase-sent)').length === {cases}")
+    page.wait_for_function(f"() => document.querySelectorAll('#cases article.dcase:not(.dcase-sent)').length === {cases}")
 
 
 def waiting(page) -> int:

@@ -45,7 +45,7 @@ def test_offline_interviews_survive_a_reload_and_are_sent_once(browser, base_url
     sign_in(page, base_url, "dtv-may")
     open_app(page, base_url, len(cases))
     # the service worker controls the page: the shell can be reloaded without a network
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     kept = device_store(page, "cases")
     assert {c["id"] for c in kept} == {c.id for c in cases}
     assert all(set(c) >= {"dossier", "procedure", "place", "name", "phone"} and "address" not in c for c in kept)
@@ -71,7 +71,7 @@ def test_offline_interviews_survive_a_reload_and_are_sent_once(browser, base_url
     assert cached and not [u for u in cached if "/api/" in u]
 
     context.set_offline(False)  # 'online': the queue is sent
-    page.wait_for_function("document.getElementById('waiting').dataset.count === '0'")
+    page.wait_for_function("() => document.getElementById('waiting').dataset.count === '0'")
     responses, outcomes = stored(db)
     assert responses == 3 and outcomes == {"completed": 3, "refused": 1}
     modes = db.session.scalars(sa.select(Response.mode)).all()
@@ -121,7 +121,7 @@ def test_a_case_reassigned_while_offline_is_kept_and_shown(browser, base_url, db
     db.session.commit()
 
     context.set_offline(False)
-    page.wait_for_function("document.getElementById('waiting').dataset.count === '0'")
+    page.wait_for_function("() => document.getElementById('waiting').dataset.count === '0'")
     conflict = f"#cases article.dcase-sent[data-case='{cases[0].id}']"
     page.wait_for_selector(conflict)
     assert page.get_attribute(conflict, "data-status") == "conflict"

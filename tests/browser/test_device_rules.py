@@ -55,10 +55,11 @@ TRIES = {
 
 def cases(questions: list[dict], n: int = 300) -> list[dict]:
     rng = random.Random(13)
-    out: list[dict] = [{}]
-    for q in questions:  # each value alone, the rest empty
+    valid = {q["code"]: q["options"][0]["code"] for q in questions if q["required"]}
+    out: list[dict] = [{}, valid]
+    for q in questions:  # a valid answer set with one value changed
         for value in TRIES[q["type"]]:
-            out.append({q["code"]: value})
+            out.append({**valid, q["code"]: value})
     for _ in range(n):  # mixed answer sets, some with an unknown code
         answers = {}
         for q in questions:

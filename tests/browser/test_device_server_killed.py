@@ -88,7 +88,7 @@ def test_the_server_killed_mid_sync_stores_every_interview_once(browser, tmp_pat
 
         page.route("**/nhap-phieu/may/api/gui", kill_on_the_second)
         context.set_offline(False)
-        page.wait_for_function("document.getElementById('waiting').dataset.count === '2'")
+        page.wait_for_function("() => document.getElementById('waiting').dataset.count === '2'")
         page.wait_for_timeout(300)
         assert len(sent) == 2
         with engine.connect() as conn:
@@ -98,7 +98,7 @@ def test_the_server_killed_mid_sync_stores_every_interview_once(browser, tmp_pat
         crash.wait_ready(base)
         page.unroute("**/nhap-phieu/may/api/gui")
         page.click("#send")
-        page.wait_for_function("document.getElementById('waiting').dataset.count === '0'", timeout=20000)
+        page.wait_for_function("() => document.getElementById('waiting').dataset.count === '0'", timeout=20000)
         with engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT count(*) FROM response")) == 3
             assert conn.scalar(sa.text("SELECT count(*) FROM device_submission")) == 3
