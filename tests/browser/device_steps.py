@@ -67,7 +67,9 @@ def sign_in(page, base_url: str, username: str, next_path: str = "/nhap-phieu/ma
 def open_app(page, base_url: str, cases: int) -> None:
     """The app is ready with `cases` cases downloaded to the device."""
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function(f"() => document.querySelectorAll('#cases article.dcase:not(.dcase-sent)').length === {cases}")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#cases article.dcase:not(.dcase-sent)').length === {cases}"
+    )
 
 
 def waiting(page) -> int:

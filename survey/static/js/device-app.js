@@ -133,7 +133,7 @@
   }
 
   function questionField(q, c) {
-    var box = el("fieldset", {"class": "dq", "data-code": q.code}, [el("legend", {text: q.code + ". " + q.text + (q.required ? " *" : "")})]);
+    var box = el("fieldset", {"class": "dq", "data-code": q.code}, [el("legend", {text: q.text + (q.required ? " *" : "")})]);
     if (q.options) {
       q.options.forEach(function (o, i) {
         box.appendChild(el("label", {"class": "opt"}, [el("input", {type: "radio", name: q.code, value: String(i)}), el("span", {text: o.label})]));
