@@ -33,6 +33,7 @@ def upgrade():
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('mode', sa.String(length=8), nullable=True),
+    sa.Column('replacement_reason', sa.String(length=300), nullable=True),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('duration_s', sa.Integer(), nullable=True),

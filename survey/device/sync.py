@@ -21,13 +21,13 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session, selectinload
 
-from survey.device.rules import clean_answers, device_questions, validate
+from survey.device.rules import CONTROL, clean_answers, device_questions, normalised_text, validate
 from survey.i18n import local_day_start, local_today
 from survey.models import DeviceSubmission, FrameRecord, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.device import INTERVIEW_MODES
 from survey.models.paper import OUTCOMES
-from survey.paper.fieldwork import log_pii_view, record_outcome
+from survey.paper.fieldwork import log_pii_view, record_outcome, replace_case
 from survey.paper.rounds import RoundError
 from survey.questionnaires.definition import field_code
 from survey.responses.recording import DuplicateDossier, dossier_taken, record_response
@@ -158,6 +158,7 @@ def notice(submission: DeviceSubmission) -> dict[str, Any]:
         "status": submission.status,
         "label": str(STATUS_LABELS[submission.status]),
         "message": str(CONFLICTS[submission.conflict]) if submission.conflict in CONFLICTS else "",
+        "replaced": submission.status == "recorded" and submission.case.replaced_by_id is not None,
     }
 
 
@@ -171,6 +172,7 @@ class Item:
     outcome: str
     answers: dict[str, Any] | None
     mode: str | None
+    replacement_reason: str | None
     started_at: datetime | None
     ended_at: datetime | None
 
@@ -211,6 +213,10 @@ def parse_item(payload: object, user: User, secret: str) -> Item:
             raise SyncRefused(400, "Mã kết quả không hợp lệ.")
     else:
         raise SyncRefused(400, "Loại dữ liệu không hợp lệ.")
+    reason = payload.get("replacement_reason")
+    if reason is not None and (not isinstance(reason, str) or kind != "outcome" or CONTROL.search(reason)):
+        raise SyncRefused(400, "Lý do thay thế không hợp lệ.")
+    reason = normalised_text(reason)[:300] if reason else None
     return Item(
         key=key,
         case_id=pair[0],
@@ -218,6 +224,7 @@ def parse_item(payload: object, user: User, secret: str) -> Item:
         outcome=outcome,
         answers=answers,
         mode=mode if isinstance(mode, str) else None,
+        replacement_reason=reason or None,
         started_at=_time(payload.get("started_at"), "started_at"),
         ended_at=_time(payload.get("ended_at"), "ended_at"),
     )
@@ -264,6 +271,7 @@ def receive(session: Session, user: User, secret: str, payload: object, today: d
         outcome=item.outcome,
         answers=answers,
         mode=item.mode,
+        replacement_reason=item.replacement_reason,
         started_at=item.started_at,
         ended_at=item.ended_at,
         duration_s=duration,
@@ -326,7 +334,23 @@ def _record(
         session.refresh(case)
         return "answered"
     nested.commit()
+    if submission.replacement_reason:
+        _replace(session, case, submission.replacement_reason)
     return None
+
+
+def _replace(session: Session, case: SampledCase, reason: str) -> None:
+    """The interviewer asked to replace the case (as the case page lets them): the next
+    reserve of the stratum, given to them. When it cannot be done (no reserve left, an
+    interview) the outcome stays and the team leader replaces it by hand."""
+    nested = session.begin_nested()
+    try:
+        replace_case(session, case, reason)
+    except RoundError:
+        nested.rollback()
+        session.refresh(case)
+    else:
+        nested.commit()
 
 
 def store_response(

@@ -44,6 +44,8 @@ class DeviceSubmission(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))
     answers: Mapped[dict[str, Any] | None] = mapped_column(Json)
     mode: Mapped[str | None] = mapped_column(sa.String(8))
+    #: An outcome sent with a request to replace the case by the next reserve: why.
+    replacement_reason: Mapped[str | None] = mapped_column(sa.String(300))
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     duration_s: Mapped[int | None]

@@ -117,6 +117,7 @@
         else if (summary.sent) {
           var conflict = state.sent.some(function (m) { return m.status === "conflict"; });
           say(conflict ? T.conflict_told : T.sent_n.replace("{n}", summary.sent), conflict ? "error" : "success");
+          if (state.sent.some(function (m) { return m.replaced; })) return download();  /* the reserve comes down */
         } else if (!quiet && summary.refused) say(T.refused, "error");
       });
     });
@@ -193,6 +194,8 @@
         select.appendChild(el("option", {value: o.code, text: o.label}));
       });
       form.appendChild(el("fieldset", {"class": "dq", "data-code": "outcome"}, [el("legend", {text: T.outcome}), select]));
+      form.appendChild(el("fieldset", {"class": "dq", "data-code": "replacement_reason"}, [
+        el("legend", {text: T.replace}), el("textarea", {name: "replacement_reason", rows: "2", maxlength: "300"})]));
     }
     form.appendChild(el("div", {"class": "submit-bar dactions"}, [
       el("button", {type: "submit", "class": "button", id: "save", text: kind === "interview" ? T.save_interview : T.save_outcome}),
@@ -210,6 +213,7 @@
         if (!mode) errors.mode = "mode";
       } else {
         item.outcome = form.elements.outcome.value;
+        item.replacement_reason = R.normalisedText(form.elements.replacement_reason.value) || null;
         if (!item.outcome) errors.outcome = "outcome";
       }
       if (Object.keys(errors).length) { showErrors(form, errors); say(T.fix_errors, "error"); return; }

@@ -136,7 +136,7 @@
   function sendOne(item, csrf) {
     var body = {
       key: item.key, case_token: item.case_token, kind: item.kind, outcome: item.outcome,
-      answers: item.answers, mode: item.mode, started_at: item.started_at, ended_at: item.ended_at
+      answers: item.answers, mode: item.mode, replacement_reason: item.replacement_reason || null, started_at: item.started_at, ended_at: item.ended_at
     };
     return fetch(API.send, {
       method: "POST", credentials: "same-origin", redirect: "manual", cache: "no-store",
@@ -150,7 +150,7 @@
             s.queue.delete(item.key);
             s.cases.delete(item.case_id);
             s.sent.put({case_id: item.case_id, serial: item.serial, key: item.key, status: notice.status,
-                        label: notice.label, message: notice.message, at: new Date().toISOString()});
+                        label: notice.label, message: notice.message, replaced: !!notice.replaced, at: new Date().toISOString()});
           }).then(function () { return "sent"; });
         });
       }

@@ -100,6 +100,23 @@ def test_an_outcome_without_interview_is_recorded_on_the_case(db, fielded) -> No
     assert cases[1].outcome == "refused" and count(db, Response) == 0
 
 
+def test_an_outcome_with_a_replacement_request_brings_the_next_reserve(db, fielded) -> None:
+    _round, cases, (first, _second) = fielded
+    case = cases[1]
+    sent = item(case, first, kind="outcome", outcome="not_reachable", replacement_reason="Gọi  ba lần không được")
+    answer = sync.receive(db.session, first, SECRET, sent)
+    db.session.commit()
+    assert answer["status"] == "recorded" and answer["replaced"] is True
+    db.session.refresh(case)
+    reserve = db.session.get(SampledCase, case.replaced_by_id)
+    assert case.replacement_reason == "Gọi ba lần không được" and reserve.surveyor_id == first.id
+    assert reserve.id in [c["id"] for c in sync.download(db.session, first, SECRET)["cases"]]
+    # an interview cannot carry a replacement request
+    with pytest.raises(sync.SyncRefused):
+        sync.receive(db.session, first, SECRET, item(cases[2], first, replacement_reason="x"))
+    db.session.rollback()
+
+
 @pytest.mark.parametrize(
     "change",
     [
