@@ -245,3 +245,11 @@ def test_a_device_interview_joins_the_rounds_estimates_with_keyed_ones(db, field
         db.session.scalar(sa.select(sa.func.count()).select_from(SampledCase).where(SampledCase.outcome == "completed"))
         == 2
     )
+    # the round's design columns (estimates, weighting) and the back-check read them as the round's interviews
+    from survey.paper.backcheck import key_answers
+    from survey.reports import queries
+
+    design = db.session.execute(queries.paper_design_columns(survey_round.id)).all()
+    assert {row.response_id for row in design} == set(wide["id"])
+    assert set(key_answers(db.session, [cases[0].id, cases[1].id])) == {cases[0].id, cases[1].id}
+    assert [r.id for r in db.session.scalars(queries.rounds_with_forms()).all()] == [survey_round.id]
