@@ -276,6 +276,8 @@
       if (event.data && event.data.type === "synced") load();
     });
   }
+  /* Ask the browser not to evict the queue under storage pressure (kept until sent). */
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
   /* On open: show what the device holds, send the queue, then refresh the cases. */
   load().then(function () { return navigator.onLine ? sync(true).then(download) : null; }).then(function () {
     document.body.setAttribute("data-ready", "1");
