@@ -362,6 +362,38 @@ def load_paper_round(
     return survey_round
 
 
+def load_fieldwork_round(
+    session: Session, *, name: str = "Quý II/2026 (đang phỏng vấn)", per_surveyor: int = 8, seed: int = 2027
+) -> SurveyRound:
+    """A round still in the field for the interviewer app: a small frame, a draw, and
+    `per_surveyor` cases given to each demo interviewer (`dieutravien`, `dieutravien2`), so
+    `make run` lets them try the app (/nhap-phieu/may/) offline. Flushes."""
+    questionnaire = questionnaires.get(session, "sipas-dich-vu", 1)
+    assert questionnaire is not None
+    survey_round = create_round(
+        session, name=name, period_start=date(2026, 4, 1), period_end=date(2026, 6, 30), questionnaire=questionnaire
+    )
+    codes = [PROVINCE_CENTRE[0]] + [f"P{i:03d}" for i in range(1, 4)]
+    buffer = io.StringIO()
+    write_frame_file(buffer, rows=400, year=2026, quarter=2, seed=seed, place_codes=codes)
+    checked = frames.check(session, survey_round, frames.read_table(buffer.getvalue().encode("utf-8"), "khung.csv"))
+    frames.store(session, survey_round, checked, valid_only=True)
+    survey_round.frame_file = "khung-mau-quy-2.csv"
+    draw_round(session, survey_round, method="proportional", total_n=4 * per_surveyor, minimum=2, seed=seed)
+    cases = session.scalars(
+        sa.select(SampledCase)
+        .where(SampledCase.round_id == survey_round.id, SampledCase.active)
+        .order_by(SampledCase.form_serial)
+    ).all()
+    for k, username in enumerate(("dieutravien", "dieutravien2")):
+        surveyor = session.scalars(sa.select(User).where(User.username == username)).one()
+        chosen = [c.id for c in cases[k * per_surveyor : (k + 1) * per_surveyor]]
+        if chosen:
+            fieldwork.assign(session, survey_round, chosen, surveyor)
+    session.flush()
+    return survey_round
+
+
 def load(
     session: Session, definitions: dict, *, qr_responses: bool = True, paper_round: bool | None = None
 ) -> DemoReport:
@@ -397,6 +429,9 @@ def load(
     n_responses = _qr_responses(session, seed=2026) if qr_responses else 0
     finished = load_paper_round(session) if (qr_responses if paper_round is None else paper_round) else None
     paper_note = f", đợt phỏng vấn “{finished.name}” đã nhập và xác minh" if finished is not None else ""
+    if finished is not None:
+        running = load_fieldwork_round(session)
+        paper_note += f", đợt “{running.name}” đang phỏng vấn (điều tra viên dùng ứng dụng /nhap-phieu/may/)"
     return DemoReport(
         loaded=True,
         logins=logins,
@@ -454,7 +489,7 @@ def write_frame_file(
             name = f"{rng.choice(family)} {rng.choice(middle)} {rng.choice(given)}"
             writer.writerow(
                 [
-                    f"000.{year % 100:02d}.{i + 1:06d}",
+                    f"{quarter - 1:03d}.{year % 100:02d}.{i + 1:06d}",  # quarter I: 000.yy.n
                     code,
                     linh_vuc,
                     FIELD_GROUP_LABELS[group],

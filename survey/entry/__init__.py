@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("entry", __name__)
 
-from survey.entry import views  # noqa: E402,F401
+from survey.entry import device, views  # noqa: E402,F401

@@ -62,3 +62,6 @@ __all__ += ["DossierCount", "DossierCountTable"]
 from survey.models.target import QuestionnaireTarget  # noqa: E402
 
 __all__ += ["QuestionnaireTarget"]
+from survey.models.device import DeviceSubmission  # noqa: E402
+
+__all__ += ["DeviceSubmission"]

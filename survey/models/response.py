@@ -15,6 +15,10 @@ from survey.models.questionnaire import Questionnaire
 
 CHANNELS = ("qr", "paper")
 STATUSES = ("draft", "submitted", "verified", "rejected")
+#: How an interview of the paper channel's sample was made: a paper form keyed twice, or the
+#: interviewer app face to face or by phone (NULL: QR responses, and keyed forms stored
+#: before the mode was recorded).
+MODES = ("paper", "face", "phone")
 
 
 class Response(Base):
@@ -34,6 +38,7 @@ class Response(Base):
         sa.CheckConstraint(in_list("channel", CHANNELS), name="channel"),
         sa.CheckConstraint(in_list("status", STATUSES), name="status"),
         sa.CheckConstraint(in_list("field_group", FIELD_GROUPS), name="field_group"),
+        sa.CheckConstraint(in_list("mode", MODES), name="mode"),
         # At most one response per dossier and channel (the code is optional on the QR
         # channel; a citizen sampled for an interview may also have rated at the counter).
         sa.Index(
@@ -72,6 +77,11 @@ class Response(Base):
     possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     answers: Mapped[dict[str, Any]] = mapped_column(Json)
     coded: Mapped[str] = mapped_column(sa.String(200))
+    #: Paper channel: how the interview was made (`MODES`).
+    mode: Mapped[str | None] = mapped_column(sa.String(8))
+    #: Interviewer app: when the interview ended on the device, and how long it took.
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[int | None]
     started_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from analysis.backcheck import BackCheckSummary, back_check_size, draw_back_check, summarise
 from survey.i18n import local_today
-from survey.models import BackCheck, FrameRecord, PaperForm, Questionnaire, Response, SampledCase, SurveyRound, User
+from survey.models import BackCheck, FrameRecord, Questionnaire, Response, SampledCase, SurveyRound, User
 from survey.models.base import utcnow
 from survey.models.paper import BACK_CHECK_INTERVIEWED, BACK_CHECK_KEY_ANSWER, BACK_CHECK_MODES
 from survey.paper.review import INTERVIEW_CODES
 from survey.paper.rounds import RoundError
 from survey.questionnaires.definition import text_of
+from survey.responses.cases import case_responses
 
 #: Factual questions the back-check asks again (their keyed answers are shown when known).
 KEY_QUESTIONS = ("hinh_thuc_nop", "loai_nguoi_tra_loi")
@@ -106,11 +107,12 @@ def key_answers(session: Session, case_ids: list[int], lang: str = "vi") -> dict
     as the questionnaire's option labels in `lang`."""
     if not case_ids:
         return {}
+    link = case_responses()
     rows = session.execute(
-        sa.select(PaperForm.case_id, Response.answers, Questionnaire.definition)
-        .join(Response, Response.id == PaperForm.response_id)
+        sa.select(link.c.case_id, Response.answers, Questionnaire.definition)
+        .join(Response, Response.id == link.c.response_id)
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .where(PaperForm.case_id.in_(case_ids))
+        .where(link.c.case_id.in_(case_ids))
     ).all()
     return {
         case_id: {q: _option_label(definition, q, (answers or {}).get(q), lang) for q in KEY_QUESTIONS}

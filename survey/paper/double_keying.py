@@ -242,6 +242,7 @@ def _accept(
             interviewer_id=case.surveyor_id,
             status=status,
             started_at=first.started_at,
+            mode="paper",
         )
     except DuplicateDossier as exc:
         raise KeyingError(

@@ -14,13 +14,14 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, aliased
 
-from survey.models import FrameRecord, Place, SampledCase, SurveyRound, User
+from survey.i18n import local_day_start, local_today
+from survey.models import DeviceSubmission, FrameRecord, Place, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
 
 #: AAPOR dispositions in the order of the method document (interviews, non-interviews of
 #: eligible cases, unknown eligibility, not eligible).
 DISPOSITIONS = ("I", "P", "R", "NC", "O", "UH", "UO", "NE")
-COUNTS = ("assigned", "attempted", "completed", *DISPOSITIONS, "pending", "returned", "replaced")
+COUNTS = ("assigned", "attempted", "completed", *DISPOSITIONS, "pending", "returned", "replaced", "device_today")
 HEADERS = {
     "team": _l("Tổ (tổ trưởng)"),
     "interviewer": _l("Điều tra viên"),
@@ -39,6 +40,7 @@ HEADERS = {
     "pending": _l("Chưa có kết quả"),
     "returned": _l("Bị trả lại, chờ làm lại"),
     "replaced": _l("Đã thay bằng dự phòng"),
+    "device_today": _l("Phỏng vấn nhận từ máy hôm nay"),
 }
 #: Shown in the page's language; the export files are always in Vietnamese (`force_locale`).
 NO_TEAM = _l("(chưa có tổ)")
@@ -49,8 +51,15 @@ LEVELS = ("team", "interviewer", "place")
 
 def progress_rows(round_id: int) -> sa.Select:
     """Per team leader, interviewer and place: the counts of `COUNTS` over the cases put in
-    the field (a returned case has no outcome: it is pending, never an interview)."""
+    the field (a returned case has no outcome: it is pending, never an interview), and the
+    interviews received from the interviewer app today (the Vietnam calendar day)."""
     leader = aliased(User)
+    from_device_today = sa.select(DeviceSubmission.case_id).where(
+        DeviceSubmission.round_id == round_id,
+        DeviceSubmission.kind == "interview",
+        DeviceSubmission.status.in_(("recorded", "accepted")),
+        DeviceSubmission.received_at >= local_day_start(local_today()),
+    )
     outcome = SampledCase.outcome
 
     def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -71,6 +80,7 @@ def progress_rows(round_id: int) -> sa.Select:
             count_if(outcome.is_(None)).label("pending"),
             count_if(SampledCase.review_status == "returned").label("returned"),
             count_if(SampledCase.replaced_by_id.is_not(None)).label("replaced"),
+            count_if(SampledCase.id.in_(from_device_today)).label("device_today"),
         )
         .select_from(SampledCase)
         .join(FrameRecord, FrameRecord.id == SampledCase.frame_record_id)

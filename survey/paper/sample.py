@@ -26,6 +26,7 @@ from survey.models import (
 from survey.models.base import utcnow
 from survey.paper.rounds import RoundError
 from survey.paper.serials import form_serial
+from survey.responses.cases import case_responses
 
 
 def _count_codes(positions: list[int], codes: set[str]) -> sa.ColumnElement[int]:
@@ -48,14 +49,15 @@ def stratum_sd_from_round(session: Session, previous: SurveyRound) -> pd.Series:
     spec = index_spec(questionnaire.definition)
     layout = list(questionnaire.coded_layout)
     positions = [layout.index(code) for code in spec.items]
+    link = case_responses()
     rows = session.execute(
         sa.select(
             SampledCase.stratum,
             sa.func.sum(_count_codes(positions, {str(c) for c in spec.satisfied_codes})),
             sa.func.sum(_count_codes(positions, {str(c) for c in spec.valid_codes})),
         )
-        .join(PaperForm, PaperForm.case_id == SampledCase.id)
-        .join(Response, Response.id == PaperForm.response_id)
+        .join(link, link.c.case_id == SampledCase.id)
+        .join(Response, Response.id == link.c.response_id)
         .where(SampledCase.round_id == previous.id)
         .group_by(SampledCase.stratum)
         .order_by(SampledCase.stratum)

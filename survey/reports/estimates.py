@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from analysis.design import make_design
 from analysis.questionnaire import IndexSpec, index_spec
 from analysis.rates import estimate_rates
-from survey.models import PaperForm, Place, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
+from survey.models import Place, Questionnaire, Response, SampledCase, StratumDesign, SurveyRound
 from survey.models.base import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
+from survey.responses.cases import case_responses
 from survey.responses.wide import wide_table
 
 
@@ -96,14 +97,15 @@ def _spec(questionnaire: Questionnaire) -> tuple[IndexSpec, str]:
 
 
 def _paper_design_columns(session: Session, survey_round: SurveyRound) -> pd.DataFrame:
+    link = case_responses()
     rows = session.execute(
-        sa.select(PaperForm.response_id, SampledCase.stratum, StratumDesign.population)
-        .join(SampledCase, SampledCase.id == PaperForm.case_id)
+        sa.select(link.c.response_id, SampledCase.stratum, StratumDesign.population)
+        .join(SampledCase, SampledCase.id == link.c.case_id)
         .join(
             StratumDesign,
             sa.and_(StratumDesign.round_id == SampledCase.round_id, StratumDesign.stratum == SampledCase.stratum),
         )
-        .where(SampledCase.round_id == survey_round.id, PaperForm.response_id.is_not(None))
+        .where(SampledCase.round_id == survey_round.id)
     ).all()
     return pd.DataFrame(rows, columns=["id", "stratum", "population"])
 
@@ -162,14 +164,15 @@ def build_report(
 
 
 def rounds_with_responses(session: Session) -> list[SurveyRound]:
+    link = case_responses()
     return list(
         session.scalars(
             sa.select(SurveyRound)
             .where(
                 sa.exists(
-                    sa.select(PaperForm.id)
-                    .join(SampledCase, SampledCase.id == PaperForm.case_id)
-                    .where(SampledCase.round_id == SurveyRound.id, PaperForm.response_id.is_not(None))
+                    sa.select(link.c.case_id)
+                    .join(SampledCase, SampledCase.id == link.c.case_id)
+                    .where(SampledCase.round_id == SurveyRound.id)
                 )
             )
             .order_by(SurveyRound.id.desc())

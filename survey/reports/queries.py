@@ -10,24 +10,31 @@ from survey.models import (
     DossierCount,
     DossierCountTable,
     FrameRecord,
-    PaperForm,
     SampledCase,
     StratumDesign,
     SurveyRound,
     WeightingSnapshot,
 )
+from survey.responses.cases import case_responses
 
 
 def paper_design_columns(round_id: int) -> sa.Select:
-    """Response id, stratum, N_h and n_h of every keyed form of a round."""
+    """Response id, stratum, N_h and n_h of every interview of a round (keyed forms and
+    interviews from the interviewer app)."""
+    link = case_responses()
     return (
-        sa.select(PaperForm.response_id, SampledCase.stratum, StratumDesign.population, StratumDesign.sample_size)
-        .join(SampledCase, SampledCase.id == PaperForm.case_id)
+        sa.select(
+            link.c.response_id.label("response_id"),
+            SampledCase.stratum,
+            StratumDesign.population,
+            StratumDesign.sample_size,
+        )
+        .join(SampledCase, SampledCase.id == link.c.case_id)
         .join(
             StratumDesign,
             sa.and_(StratumDesign.round_id == SampledCase.round_id, StratumDesign.stratum == SampledCase.stratum),
         )
-        .where(SampledCase.round_id == round_id, PaperForm.response_id.is_not(None))
+        .where(SampledCase.round_id == round_id)
     )
 
 
@@ -89,14 +96,16 @@ def snapshots_newest_first() -> sa.Select:
 
 
 def rounds_with_forms() -> sa.Select:
-    """Rounds with at least one keyed form (the paper rounds that can be weighted)."""
+    """Rounds with at least one interview (keyed or from a device): the paper rounds that can
+    be weighted."""
+    link = case_responses()
     return (
         sa.select(SurveyRound)
         .where(
             sa.exists(
-                sa.select(PaperForm.id)
-                .join(SampledCase, SampledCase.id == PaperForm.case_id)
-                .where(SampledCase.round_id == SurveyRound.id, PaperForm.response_id.is_not(None))
+                sa.select(link.c.case_id)
+                .join(SampledCase, SampledCase.id == link.c.case_id)
+                .where(SampledCase.round_id == SurveyRound.id)
             )
         )
         .order_by(SurveyRound.id.desc())

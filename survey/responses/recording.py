@@ -61,6 +61,9 @@ def record_response(
     interviewer_id: int | None = None,
     status: str = "submitted",
     submitted_at: datetime | None = None,
+    mode: str | None = None,
+    ended_at: datetime | None = None,
+    duration_s: int | None = None,
 ) -> tuple[Response, bool]:
     """Store one response and return ``(response, created)``.
 
@@ -109,6 +112,9 @@ def record_response(
         answers=answers,
         coded=encode_coded(answers, list(questionnaire.coded_layout)),
         started_at=started_at,
+        mode=mode,
+        ended_at=ended_at,
+        duration_s=duration_s,
         submitted_at=submitted_at or now,
         created_at=now,
     )

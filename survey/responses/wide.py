@@ -27,7 +27,20 @@ from survey.models.response import CHANNELS, STATUSES
 from survey.responses.coded import decode_coded, decode_coded_bytes
 
 #: Design and domain columns read with every response.
-DESIGN_COLUMNS = ("id", "channel", "status", "place_id", "counter_id", "field_group", "procedure_id", "submitted_at")
+DESIGN_COLUMNS = (
+    "id",
+    "channel",
+    "status",
+    "place_id",
+    "counter_id",
+    "field_group",
+    "procedure_id",
+    "mode",
+    "submitted_at",
+)
+#: Label columns, read as categories (``mode``: how a paper-channel interview was made —
+#: ``paper`` keyed, ``face``/``phone`` from the interviewer app; missing for QR responses).
+LABEL_COLUMNS = ("channel", "status", "field_group", "mode")
 #: Rows per SQLite chunk (one text value of ~100 bytes per row: far below SQLite's 1 GB limit).
 SQLITE_CHUNK = 500_000
 
@@ -56,6 +69,7 @@ def _read_text(text: bytes, timestamps: str) -> Any:
         "counter_id": pa.int64(),
         "field_group": labels,
         "procedure_id": pa.int64(),
+        "mode": labels,
         "submitted_at": pa.int64() if timestamps == "epoch_us" else pa.timestamp("us"),
         "coded": pa.string(),
     }
@@ -91,7 +105,7 @@ def _sqlite_texts(connection: sa.Connection, conditions: list[Any]) -> list[byte
     last = 0
     while True:
         line = sa.func.printf(
-            "%s,%s,%s,%s,%s,%s,%s,%s,%s", *(getattr(Response, c) for c in DESIGN_COLUMNS), Response.coded
+            "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s", *(getattr(Response, c) for c in DESIGN_COLUMNS), Response.coded
         )
         chunk = (
             sa.select(Response.id.label("id"), line.label("line"))
@@ -124,9 +138,10 @@ def _frame(table: Any, layout: list[str], timestamps: str) -> pd.DataFrame:
         column = table.column(name)
         values = pc.fill_null(column, 0).to_numpy().astype(np.int64, copy=False)
         columns[name] = pd.arrays.IntegerArray(values, column.is_null().to_numpy(zero_copy_only=False))
-    for name in ("channel", "status", "field_group"):
+    for name in LABEL_COLUMNS:
         categorical = table.column(name).to_pandas()
-        columns[name] = categorical.cat.set_categories(sorted(categorical.cat.categories))
+        # an empty field is no value (the CSV reader keeps it as the empty string)
+        columns[name] = categorical.cat.set_categories(sorted(c for c in categorical.cat.categories if c != ""))
     stamps = table.column("submitted_at")
     if timestamps == "epoch_us":
         stamps = stamps.cast(pa.timestamp("us"))
@@ -189,6 +204,7 @@ def _empty(layout: list[str]) -> pd.DataFrame:
             "counter_id": pd.Series(dtype="Int64"),
             "field_group": pd.Series(dtype="category"),
             "procedure_id": pd.Series(dtype="Int64"),
+            "mode": pd.Series(dtype="category"),
             "submitted_at": pd.Series(dtype="datetime64[us, UTC]"),
         }
     )

@@ -17,6 +17,7 @@ ADMIN = frozenset({"admin"})
 ANALYSTS = frozenset({"analyst", "admin"})
 STAFF = frozenset({"supervisor", "surveyor"})
 SUPERVISOR = frozenset({"supervisor"})
+SURVEYOR = frozenset({"surveyor"})
 ROLES = ("surveyor", "supervisor", "analyst", "admin")
 
 POLICY: dict[tuple[str, str], str | frozenset[str]] = {
@@ -103,6 +104,16 @@ POLICY: dict[tuple[str, str], str | frozenset[str]] = {
     ("entry.review_case", "/nhap-phieu/truong-hop/<int:case_id>/duyet"): SUPERVISOR,
     ("entry.progress_page", "/nhap-phieu/dot/<int:round_id>/tien-do"): SUPERVISOR,
     ("entry.progress_export", "/nhap-phieu/dot/<int:round_id>/tien-do.<any(csv, xlsx):ext>"): SUPERVISOR,
+    # the interviewer app: its shell and API are the interviewer's; the worker and the
+    # manifest hold no data (the browser fetches them without asking who is signed in)
+    ("entry.device_app", "/nhap-phieu/may/"): SURVEYOR,
+    ("entry.device_worker", "/nhap-phieu/may/sw.js"): PUBLIC,
+    ("entry.device_manifest", "/nhap-phieu/may/manifest.webmanifest"): PUBLIC,
+    ("entry.device_cases", "/nhap-phieu/may/api/ca"): SURVEYOR,
+    ("entry.device_token", "/nhap-phieu/may/api/token"): SURVEYOR,
+    ("entry.device_sync", "/nhap-phieu/may/api/gui"): SURVEYOR,
+    ("entry.device_conflicts", "/nhap-phieu/dot/<int:round_id>/may-xung-dot"): SUPERVISOR,
+    ("entry.device_decide", "/nhap-phieu/may/xung-dot/<int:submission_id>"): SUPERVISOR,
 }
 
 
