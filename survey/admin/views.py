@@ -1,20 +1,29 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from survey import lazy
 from survey.admin import bp, queries
 from survey.admin.forms import CounterForm, LinhVucForm, PlaceForm, TeamForm
 from survey.extensions import db
 from survey.models import Counter, LinhVucGroup, Place, User
-from survey.paper import procedures
 from survey.places.editing import PlaceError, save_counter, save_place
-from survey.qr import counters, printing
+from survey.qr import counters
 from survey.security import ConfirmForm, role_required
 from survey.users import UserError, set_team_leader
 
 SIZES = ("A4", "A5")
+
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey/lazy.py)
+    from survey.paper import procedures
+    from survey.qr import printing
+else:
+    procedures = lazy.module("survey.paper.procedures")
+    printing = lazy.module("survey.qr.printing")
 
 
 @bp.route("/")
