@@ -87,40 +87,43 @@ def read_form_token(secret: str, token: str | None) -> FormToken | None:
 def questionnaire_for(session: Session, slug: str, token: FormToken | None) -> Questionnaire | None:
     """The version a submitted form was built from, else the newest published version.
 
-    One small statement (id, slug and content hash, no definition); the row itself comes
-    from `_PUBLISHED`, a per-process copy of each published version read once."""
-    newest = sa.select(Questionnaire.id, Questionnaire.slug, Questionnaire.content_hash).where(
-        Questionnaire.slug == slug
-    )
+    The row comes from `_PUBLISHED`, a per-process copy of each published version read once:
+    a submitted form's version needs no statement once known; the newest version, one small
+    statement (id and content hash, no definition)."""
+    engine = session.get_bind().engine
     if token is not None:
-        found = session.execute(
-            newest.order_by((Questionnaire.id == token.questionnaire_id).desc(), Questionnaire.version.desc()).limit(1)
-        ).first()
-    else:
-        found = session.execute(newest.order_by(Questionnaire.version.desc()).limit(1)).first()
-    return None if found is None else _published(session, found.id, found.content_hash)
+        with _PUBLISHED_LOCK:
+            known = _PUBLISHED.get(engine, {}).get(token.questionnaire_id)
+        if known is not None and known.slug == slug:
+            return known
+    newest = sa.select(Questionnaire.id, Questionnaire.content_hash).where(Questionnaire.slug == slug)
+    if token is not None:
+        newest = newest.order_by((Questionnaire.id == token.questionnaire_id).desc())
+    found = session.execute(newest.order_by(Questionnaire.version.desc()).limit(1)).first()
+    return None if found is None else _published(session, engine, found.id, found.content_hash)
 
 
-#: Published questionnaire versions, per database (engine) and (id, content hash): a
-#: published version never changes (`check_published`), so each worker reads its row once.
-#: The copies are transient objects, in no session, and never modified.
-_PUBLISHED: weakref.WeakKeyDictionary[Engine, dict[tuple[int, str], Questionnaire]] = weakref.WeakKeyDictionary()
+#: Published questionnaire versions, per database (engine) and id: a published version
+#: never changes (`check_published`), so each worker reads its row once (read again if the
+#: database says its content hash differs). The copies are transient objects, in no
+#: session, and never modified.
+_PUBLISHED: weakref.WeakKeyDictionary[Engine, dict[int, Questionnaire]] = weakref.WeakKeyDictionary()
 _PUBLISHED_LOCK = threading.Lock()
 
 
-def _published(session: Session, questionnaire_id: int, content_hash: str) -> Questionnaire | None:
-    engine = session.get_bind().engine
+def _published(session: Session, engine: Engine, questionnaire_id: int, content_hash: str) -> Questionnaire | None:
     with _PUBLISHED_LOCK:
         rows = _PUBLISHED.setdefault(engine, {})
-        found = rows.get((questionnaire_id, content_hash))
-    if found is not None:
+        found = rows.get(questionnaire_id)
+    if found is not None and found.content_hash == content_hash:
         return found
     row = session.get(Questionnaire, questionnaire_id)
     if row is None:
         return None
     copy = Questionnaire(**{column.key: getattr(row, column.key) for column in sa.inspect(Questionnaire).column_attrs})
     with _PUBLISHED_LOCK:
-        return rows.setdefault((questionnaire_id, row.content_hash), copy)
+        rows[questionnaire_id] = copy
+    return copy
 
 
 def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> FlaskForm:
