@@ -1,28 +1,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from survey import lazy
 from survey import questionnaires as questionnaire_registry
 from survey.admin import bp, queries
 from survey.admin.forms import LinhVucForm, PlaceForm, QuestionnaireUploadForm, TeamForm, counter_form, target_form
 from survey.drafts import diff, preview, uploads
 from survey.extensions import db
 from survey.models import Counter, LinhVucGroup, Place, QuestionnaireDraft, User
-from survey.paper import procedures
 from survey.paper.keying_form import build_keying_form_class, keyed_questions
 from survey.places.editing import PlaceError, save_counter, save_place
-from survey.qr import counters, printing
+from survey.qr import counters
 from survey.questionnaires import Problem, QuestionnaireError
 from survey.reports import targets as target_rules
 from survey.security import ConfirmForm, role_required
 from survey.users import UserError, set_team_leader
 
 SIZES = ("A4", "A5")
+
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey/lazy.py)
+    from survey.paper import procedures
+    from survey.qr import printing
+else:
+    procedures = lazy.module("survey.paper.procedures")
+    printing = lazy.module("survey.qr.printing")
 
 
 @bp.route("/")

@@ -1,6 +1,6 @@
 from flask import Blueprint
 
-from survey.reports.dashboard import vn_number
+from survey.reports.numbers import vn_number
 
 bp = Blueprint("analyst", __name__)
 bp.add_app_template_filter(vn_number, "so")

@@ -19,7 +19,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from survey.models.base import LAND_CONSTRUCTION_INVESTMENT
 from survey.paper.backcheck import Verification
-from survey.reports.snapshots import period_bounds
 
 
 class RoundForm(FlaskForm):
@@ -221,6 +220,8 @@ class QrSnapshotForm(FlaskForm):
         kind = self.period_kind.data
         if kind == "dates":
             return self.period_start.data, self.period_end.data
+        from survey.reports.snapshots import period_bounds  # pandas: on first use, not at start-up
+
         return period_bounds(kind, self.year.data, self.number.data or 1)
 
 

@@ -5,6 +5,7 @@ dashboard, trend and exports, open comments, and the survey rounds of the paper 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
-from survey import questionnaires
+from survey import lazy, questionnaires
 from survey.analyst import bp, queries
 from survey.analyst.forms import (
     BackCheckDrawForm,
@@ -35,22 +36,25 @@ from survey.models import BackCheck, DossierCountTable, FrameMappingProfile, Sur
 from survey.models import Response as StoredResponse
 from survey.models.base import FIELD_GROUP_LABELS, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.models.paper import OUTCOMES
-from survey.paper import backcheck, dossier_counts, fieldwork, frames, mapping, progress
+from survey.paper import backcheck, fieldwork
 from survey.paper.purge import purge_pii
 from survey.paper.rounds import RoundError, create_round
-from survey.paper.sample import Draw, Preview, draw_round, preview_round, top_up_reserves, undo_draw
 from survey.questionnaires.definition import text_of
-from survey.reports import annual_pdf, comments, estimates, exports, snapshots
-from survey.reports.dashboard import (
-    bar_svg,
-    build_annual_report,
-    build_dashboard,
-    build_trend,
-    funnel_svg,
-    trend_headline,
-    trend_svg,
-)
 from survey.security import ConfirmForm, role_required
+
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab (survey/lazy.py)
+    from survey.paper import dossier_counts, frames, mapping, progress, sample
+    from survey.reports import annual_pdf, comments, estimates, exports, snapshots
+    from survey.reports import dashboard as dashboards
+else:
+    dossier_counts, frames, mapping, progress, sample = (
+        lazy.module(f"survey.paper.{name}") for name in ("dossier_counts", "frames", "mapping", "progress", "sample")
+    )
+    annual_pdf, comments, estimates, exports, snapshots = (
+        lazy.module(f"survey.reports.{name}")
+        for name in ("annual_pdf", "comments", "estimates", "exports", "snapshots")
+    )
+    dashboards = lazy.module("survey.reports.dashboard")
 
 PAGE_SIZE = 50
 ANALYSTS = ("analyst", "admin")
@@ -227,15 +231,17 @@ def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
 @bp.route("/quyen-so/<int:snapshot_id>")
 @role_required(*ANALYSTS)
 def dashboard(snapshot_id: int) -> str:
-    board = build_dashboard(db.session, db.get_or_404(WeightingSnapshot, snapshot_id), current_app.config["TARGETS"])
+    board = dashboards.build_dashboard(
+        db.session, db.get_or_404(WeightingSnapshot, snapshot_id), current_app.config["TARGETS"]
+    )
     others = snapshots.comparable_snapshots(db.session, board.snapshot)
     return render_template(
         "analyst/dashboard.html",
         board=board,
         others=others,
-        funnel=funnel_svg(board.funnel, board.funnel_p0),
-        bars=bar_svg(board.elements),
-        group_bars=bar_svg(board.groups),
+        funnel=dashboards.funnel_svg(board.funnel, board.funnel_p0),
+        bars=dashboards.bar_svg(board.elements),
+        group_bars=dashboards.bar_svg(board.groups),
     )
 
 
@@ -246,14 +252,14 @@ def trend(snapshot_id: int) -> str:
     earlier = db.get_or_404(WeightingSnapshot, request.args.get("so-voi", type=int) or 0)
     if earlier.kind != later.kind or earlier.questionnaire_slug != later.questionnaire_slug:
         abort(400)
-    result = build_trend(earlier, later)
-    headline = trend_headline(db.session, result)
+    result = dashboards.build_trend(earlier, later)
+    headline = dashboards.trend_headline(db.session, result)
     return render_template(
         "analyst/trend.html",
         trend=result,
         rows=result.table.to_dict("records"),
         headline=headline,
-        chart=trend_svg(headline),
+        chart=dashboards.trend_svg(headline),
     )
 
 
@@ -261,13 +267,13 @@ def trend(snapshot_id: int) -> str:
 @role_required(*ANALYSTS)
 def annual_report(snapshot_id: int) -> str:
     snapshot = db.get_or_404(WeightingSnapshot, snapshot_id)
-    result = build_annual_report(db.session, snapshot, current_app.config["TARGETS"])
+    result = dashboards.build_annual_report(db.session, snapshot, current_app.config["TARGETS"])
     return render_template(
         "analyst/annual.html",
         report=result,
         board=result.board,
-        funnel=funnel_svg(result.board.funnel, result.board.funnel_p0),
-        bars=bar_svg(result.board.elements),
+        funnel=dashboards.funnel_svg(result.board.funnel, result.board.funnel_p0),
+        bars=dashboards.bar_svg(result.board.elements),
         outcome_labels_vi={code: label for code, (_d, label) in OUTCOMES.items()},
         method_text=annual_pdf.method_sentence(result.board),
         formula_text=annual_pdf.formula_sentence(result.board),
@@ -420,7 +426,7 @@ def _render_round(
     checked: frames.FrameCheck | None = None,
     token: str | None = None,
     verification: VerificationForm | None = None,
-    preview: Preview | None = None,
+    preview: sample.Preview | None = None,
 ) -> str:
     return render_template(
         "analyst/round.html",
@@ -623,7 +629,7 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
         return _render_round(survey_round, draw=form), 400
     sd_round = db.get_or_404(SurveyRound, form.sd_round.data) if form.sd_round.data else None
     try:
-        done = draw_round(db.session, survey_round, **form.draw_parameters(), sd_round=sd_round)
+        done = sample.draw_round(db.session, survey_round, **form.draw_parameters(), sd_round=sd_round)
     except RoundError as exc:
         db.session.rollback()
         if survey_round.status != "frame":  # reloaded after the rollback
@@ -636,7 +642,7 @@ def draw(round_id: int) -> WerkzeugResponse | tuple[str, int]:
     return redirect(url_for("analyst.round_detail", round_id=round_id))
 
 
-def _flash_draw(done: Draw) -> None:
+def _flash_draw(done: sample.Draw) -> None:
     if done.size_changed:
         flash(
             _(
@@ -666,7 +672,7 @@ def draw_preview(round_id: int) -> str | tuple[str, int]:
         return _render_round(survey_round, draw=form), 400
     sd_round = db.get_or_404(SurveyRound, form.sd_round.data) if form.sd_round.data else None
     try:
-        preview = preview_round(
+        preview = sample.preview_round(
             db.session,
             survey_round,
             **form.draw_parameters(),
@@ -701,7 +707,7 @@ def undo(round_id: int) -> WerkzeugResponse:
         return redirect(url_for("analyst.round_detail", round_id=round_id))
     return _round_action(
         round_id,
-        lambda: undo_draw(db.session, survey_round),
+        lambda: sample.undo_draw(db.session, survey_round),
         lambda n: (_("Đã huỷ lần chọn mẫu (%(n)d hồ sơ); có thể chọn mẫu lại.", n=n), "success"),
     )
 
@@ -717,7 +723,7 @@ def top_up(round_id: int) -> WerkzeugResponse:
         return redirect(url_for("analyst.round_detail", round_id=round_id))
     return _round_action(
         round_id,
-        lambda: top_up_reserves(db.session, survey_round, form.stratum.data, form.count.data, form.reason.data),
+        lambda: sample.top_up_reserves(db.session, survey_round, form.stratum.data, form.count.data, form.reason.data),
         lambda n: (_("Đã bổ sung %(n)d hồ sơ dự phòng cho tầng %(s)s.", n=n, s=form.stratum.data), "success"),
     )
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from survey.demo import DEMO_PASSWORD, load, write_frame_file
+from survey import lazy
 from survey.extensions import db
+
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+    from survey import demo
+else:
+    demo = lazy.module("survey.demo")
+
 
 demo_cli = AppGroup("demo", help="Dữ liệu mẫu để chạy thử.")
 
@@ -19,7 +27,7 @@ demo_cli = AppGroup("demo", help="Dữ liệu mẫu để chạy thử.")
 @click.option("--quarter", type=click.IntRange(1, 4), default=1, show_default=True)
 def demo_frame_file(out: str, rows: int, year: int | None, quarter: int) -> None:
     """Ghi một tệp khung mẫu thử (CSV) cho các nơi tiếp nhận mẫu, để thử nhập khung mẫu."""
-    write_frame_file(out, rows=rows, year=year, quarter=quarter)
+    demo.write_frame_file(out, rows=rows, year=year, quarter=quarter)
     click.echo(f"Đã ghi {rows} hồ sơ thử vào {out} (quý {quarter}).")
 
 
@@ -27,12 +35,12 @@ def demo_frame_file(out: str, rows: int, year: int | None, quarter: int) -> None
 def load_demo() -> None:
     """Nạp dữ liệu mẫu vào cơ sở dữ liệu trống (chạy lại không nạp trùng)."""
     definitions = current_app.extensions["sipas_questionnaires"]
-    report = load(db.session, definitions)
+    report = demo.load(db.session, definitions)
     db.session.commit()
     if report.loaded:
         click.echo(report.summary)
     else:
         click.echo("Cơ sở dữ liệu đã có dữ liệu: không nạp lại dữ liệu mẫu.")
-    click.echo(f"Tài khoản chạy thử (mật khẩu: {DEMO_PASSWORD}):")
+    click.echo(f"Tài khoản chạy thử (mật khẩu: {demo.DEMO_PASSWORD}):")
     for username, role in report.logins:
         click.echo(f"  {username:<14} {role}")

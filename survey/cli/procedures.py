@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import AppGroup
 
+from survey import lazy
 from survey.cli.common import fail
 from survey.extensions import db
-from survey.paper import frames, procedures
+
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+    from survey.paper import frames, procedures
+else:
+    frames = lazy.module("survey.paper.frames")
+    procedures = lazy.module("survey.paper.procedures")
+
 
 procedures_cli = AppGroup("procedures", help="Danh mục thủ tục hành chính (mã TTHC, lĩnh vực, nhóm lĩnh vực).")
 

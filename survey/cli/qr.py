@@ -5,16 +5,24 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from survey import lazy
 from survey.cli.common import fail
 from survey.extensions import db
 from survey.models import Place
-from survey.qr import counters, printing
+from survey.qr import counters
+
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+    from survey.qr import printing
+else:
+    printing = lazy.module("survey.qr.printing")
+
 
 qr_cli = AppGroup("qr", help="Mã QR và áp phích cho các quầy.")
 

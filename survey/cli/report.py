@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from survey import lazy
 from survey.cli.common import fail, round_or_fail
 from survey.extensions import db
 from survey.models import DossierCountTable
-from survey.paper import dossier_counts
-from survey.reports import annual_pdf, exports, snapshots
+
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+    from survey.paper import dossier_counts
+    from survey.reports import annual_pdf, exports, snapshots
+else:
+    dossier_counts = lazy.module("survey.paper.dossier_counts")
+    annual_pdf = lazy.module("survey.reports.annual_pdf")
+    exports = lazy.module("survey.reports.exports")
+    snapshots = lazy.module("survey.reports.snapshots")
+
 
 report_cli = AppGroup("report", help="Tính quyền số và xuất số liệu.")
 

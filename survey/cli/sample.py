@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from flask.cli import AppGroup
 
+from survey import lazy
 from survey.cli.common import fail, round_or_fail
 from survey.extensions import db
 from survey.paper.rounds import RoundError
-from survey.paper.sample import draw_round, parse_oversample
+
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+    from survey.paper import sample
+else:
+    sample = lazy.module("survey.paper.sample")
+
 
 sample_cli = AppGroup("sample", help="Chọn mẫu phân tầng.")
 
@@ -29,14 +37,14 @@ def sample_draw(round_id, method, total, per_stratum, minimum, oversample, reser
     """Chọn mẫu ngẫu nhiên phân tầng (nơi tiếp nhận × nhóm lĩnh vực) kèm danh sách dự phòng."""
     survey_round = round_or_fail(round_id)
     try:
-        done = draw_round(
+        done = sample.draw_round(
             db.session,
             survey_round,
             method=method,
             total_n=total,
             per_stratum=per_stratum,
             minimum=minimum,
-            oversample=parse_oversample(oversample),
+            oversample=sample.parse_oversample(oversample),
             reserve_rate=reserve_rate,
             seed=seed,
             sd_round=round_or_fail(sd_from_round) if sd_from_round else None,

@@ -4,13 +4,14 @@ done by `survey.paper`; these views parse the request, call it, and render."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from survey import lazy
 from survey.entry import bp, queries
 from survey.entry.forms import (
     AssignForm,
@@ -25,7 +26,7 @@ from survey.entry.forms import (
 from survey.extensions import db
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
-from survey.paper import case_lists, double_keying, fieldwork, printed, progress, review
+from survey.paper import case_lists, fieldwork, review
 from survey.paper.batches import BatchError, batch_control, batch_controls, create_batch
 from survey.paper.fieldwork import (
     AssignResult,
@@ -40,12 +41,20 @@ from survey.paper.keying_form import (
     keyed_questions,
     keying_values,
 )
-from survey.paper.operators import operator_stats
 from survey.paper.rounds import RoundError
-from survey.qr.posters import qr_svg
 from survey.security import role_required
 
 STAFF = ("supervisor", "surveyor")
+
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey/lazy.py)
+    from survey.paper import double_keying, operators, printed, progress
+    from survey.qr import posters
+else:
+    double_keying = lazy.module("survey.paper.double_keying")
+    operators = lazy.module("survey.paper.operators")
+    printed = lazy.module("survey.paper.printed")
+    progress = lazy.module("survey.paper.progress")
+    posters = lazy.module("survey.qr.posters")
 
 
 def _questionnaire_of(round_id: int) -> Questionnaire:
@@ -240,7 +249,7 @@ def printed_forms(round_id: int, surveyor_id: int) -> Response | WerkzeugRespons
 def serial_qr(serial: str) -> Response:
     if not serial.isdigit() or len(serial) > 20:
         abort(404)
-    return Response(qr_svg(serial), mimetype="image/svg+xml")
+    return Response(posters.qr_svg(serial), mimetype="image/svg+xml")
 
 
 # --- team leader's review and progress -------------------------------------------------------
@@ -333,7 +342,7 @@ def batches(round_id: int) -> str | WerkzeugResponse:
         batches=rows,
         controls=batch_controls(db.session, rows),
         form=form,
-        stats=operator_stats(db.session, round_id=round_id),
+        stats=operators.operator_stats(db.session, round_id=round_id),
     )
 
 
@@ -360,7 +369,7 @@ def batch(batch_id: int) -> str | WerkzeugResponse:
             queries.batch_forms(batch_id), page=page_args(request.args)[0], per_page=100, error_out=False
         ),
         control=batch_control(db.session, the_batch),
-        stats=operator_stats(db.session, batch_id=batch_id),
+        stats=operators.operator_stats(db.session, batch_id=batch_id),
     )
 
 

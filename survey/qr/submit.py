@@ -23,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,14 +33,14 @@ from typing import Any
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from survey import questionnaires
 from survey.models import Counter, Questionnaire, Response
 from survey.questionnaires.definition import field_code
 from survey.questionnaires.forms import Version, answers_from_form, cached_form_class, form_groups
-from survey.responses.recording import DuplicateDossier, device_hash, find_by_idempotency_key, record_response
+from survey.responses.recording import DuplicateDossier, device_hash, receipt_for_idempotency_key, record_response
 
 FORM_SALT = "sipas-qr-form"
 FORM_MAX_AGE = 24 * 3600
@@ -83,12 +85,45 @@ def read_form_token(secret: str, token: str | None) -> FormToken | None:
 
 
 def questionnaire_for(session: Session, slug: str, token: FormToken | None) -> Questionnaire | None:
-    """The version a submitted form was built from, else the newest published version."""
-    newest = questionnaires.get(session, slug)
-    if newest is None or token is None:
-        return newest
-    built_from = session.get(Questionnaire, token.questionnaire_id)
-    return built_from if built_from is not None and built_from.slug == slug else newest
+    """The version a submitted form was built from, else the newest published version.
+
+    The row comes from `_PUBLISHED`, a per-process copy of each published version read once:
+    a submitted form's version needs no statement once known; the newest version, one small
+    statement (id and content hash, no definition)."""
+    engine = session.get_bind().engine
+    if token is not None:
+        with _PUBLISHED_LOCK:
+            known = _PUBLISHED.get(engine, {}).get(token.questionnaire_id)
+        if known is not None and known.slug == slug:
+            return known
+    newest = sa.select(Questionnaire.id, Questionnaire.content_hash).where(Questionnaire.slug == slug)
+    if token is not None:
+        newest = newest.order_by((Questionnaire.id == token.questionnaire_id).desc())
+    found = session.execute(newest.order_by(Questionnaire.version.desc()).limit(1)).first()
+    return None if found is None else _published(session, engine, found.id, found.content_hash)
+
+
+#: Published questionnaire versions, per database (engine) and id: a published version
+#: never changes (`check_published`), so each worker reads its row once (read again if the
+#: database says its content hash differs). The copies are transient objects, in no
+#: session, and never modified.
+_PUBLISHED: weakref.WeakKeyDictionary[Engine, dict[int, Questionnaire]] = weakref.WeakKeyDictionary()
+_PUBLISHED_LOCK = threading.Lock()
+
+
+def _published(session: Session, engine: Engine, questionnaire_id: int, content_hash: str) -> Questionnaire | None:
+    with _PUBLISHED_LOCK:
+        rows = _PUBLISHED.setdefault(engine, {})
+        found = rows.get(questionnaire_id)
+    if found is not None and found.content_hash == content_hash:
+        return found
+    row = session.get(Questionnaire, questionnaire_id)
+    if row is None:
+        return None
+    copy = Questionnaire(**{column.key: getattr(row, column.key) for column in sa.inspect(Questionnaire).column_attrs})
+    with _PUBLISHED_LOCK:
+        rows[questionnaire_id] = copy
+    return copy
 
 
 def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> FlaskForm:
@@ -127,8 +162,7 @@ def resubmitted_receipt(session: Session, key: str | None, now: datetime) -> str
 
 def stored_receipt(session: Session, token: FormToken) -> str | None:
     """The receipt of the response already stored for this form, if any."""
-    stored = find_by_idempotency_key(session, token.key)
-    return stored.receipt_code if stored is not None else None
+    return receipt_for_idempotency_key(session, token.key)
 
 
 def submit(
@@ -168,6 +202,8 @@ def submit(
             idempotency_key=token.key,
             started_at=token.started_at,
             device=device_hash(secret, client[0], client[1], today),
+            resubmit_key=resubmit,
+            key_checked=True,  # the view has just looked this form's key up (`stored_receipt`)
         )
     except DuplicateDossier:
         session.rollback()
@@ -181,7 +217,4 @@ def submit(
         if answers.get(field_code(definition, "dossier_code") or ""):
             return Submitted(None, duplicate_dossier=True)
         raise
-    if _created and resubmit is not None:
-        response.resubmit_key = resubmit
-        session.flush()
     return Submitted(response.receipt_code)

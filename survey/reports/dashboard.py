@@ -22,25 +22,11 @@ from survey.models.base import FIELD_GROUP_LABELS, FIELD_GROUPS, LAND_CONSTRUCTI
 from survey.questionnaires.definition import text_of
 from survey.reports.background import background_questions
 from survey.reports.comments import CommentFilter, comments
+from survey.reports.numbers import vn_number
 from survey.reports.snapshots import estimates_frame
 from survey.reports.targets import targets_for
 
 LDX_TITLE = "Đất đai + Xây dựng + Đầu tư"
-
-
-def vn_number(value: Any, decimals: int = 1) -> str:
-    """A number the Vietnamese way: thousands dot, decimal comma (``12.345,6``); ``–`` for
-    a missing value."""
-    if value is None:
-        return "–"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not np.isfinite(number):
-        return "–"
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ def find_by_idempotency_key(session: Session, key: str) -> Response | None:
     return session.scalars(sa.select(Response).where(Response.idempotency_key == key)).first()
 
 
+def receipt_for_idempotency_key(session: Session, key: str) -> str | None:
+    """The receipt of the response stored with this idempotency key, if any (one column)."""
+    return session.scalar(sa.select(Response.receipt_code).where(Response.idempotency_key == key))
+
+
 def dossier_taken(session: Session, dossier_code: str, channel: str) -> bool:
     stmt = sa.select(Response.id).where(Response.dossier_code == dossier_code, Response.channel == channel)
     return session.scalar(stmt) is not None
@@ -64,14 +69,18 @@ def record_response(
     mode: str | None = None,
     ended_at: datetime | None = None,
     duration_s: int | None = None,
+    resubmit_key: str | None = None,
+    key_checked: bool = False,
 ) -> tuple[Response, bool]:
     """Store one response and return ``(response, created)``.
 
     A known idempotency key returns the response stored with it (``created`` False). A
     dossier code already used raises `DuplicateDossier`. Flushes, never commits; a race
     lost to a concurrent request surfaces as `IntegrityError` at flush, after which the
-    caller rolls back and looks the key up again."""
-    if idempotency_key:
+    caller rolls back and looks the key up again. `key_checked`: the caller has just looked
+    the key up in this transaction and found nothing (the unique key still catches a race).
+    `resubmit_key`: the QR channel's digest of (device, counter, answers), stored with it."""
+    if idempotency_key and not key_checked:
         existing = find_by_idempotency_key(session, idempotency_key)
         if existing is not None:
             return existing, False
@@ -108,6 +117,7 @@ def record_response(
         idempotency_key=idempotency_key,
         interviewer_id=interviewer_id,
         device_hash=device,
+        resubmit_key=resubmit_key,
         possible_duplicate=possible_duplicate,
         answers=answers,
         coded=encode_coded(answers, list(questionnaire.coded_layout)),

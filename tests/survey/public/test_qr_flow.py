@@ -373,3 +373,37 @@ def test_a_form_opened_before_a_new_version_is_published_keeps_its_version(
     _html, fresh = open_form(client, url)  # built from v2
     assert client.post(url, data={**complete_answers(), "idem": fresh}).status_code == 302
     assert [r.questionnaire.version for r in responses(db)] == [1, 2]
+
+
+def test_a_transaction_runs_few_statements_and_stores_the_resubmit_key_with_the_insert(
+    app, client, db, counters_
+) -> None:
+    """The citizen's three requests stay cheap (docs/benchmarks.md): the form at most 2
+    statements (counter, newest version), the submit at most 5 (counter, key, resubmit key,
+    same-device check, the insert — its version comes from the worker's copy; no UPDATE for
+    the resubmit key), the thank-you page 1."""
+    _, commune = counters_
+    url = url_for_counter(app, commune)
+    open_form(client, url)  # the device cookie, the worker's copy of the version
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        _, idem = open_form(client, url)
+        form = list(statements)
+        statements.clear()
+        result = client.post(url, data={**complete_answers(nhom_linh_vuc="xay_dung"), "idem": idem})
+        submit = list(statements)
+        statements.clear()
+        assert client.get(result.headers["Location"]).status_code == 200
+        thanks = list(statements)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert result.status_code == 302
+    assert len(form) <= 2 and len(thanks) == 1, (form, thanks)  # the test's session may know the counter
+    assert submit.count("INSERT") == 1 and "UPDATE" not in submit and len(submit) <= 5, submit
+    [stored] = responses(db)
+    assert stored.resubmit_key is not None and len(stored.resubmit_key) == 64
