@@ -15,6 +15,7 @@ viewed as an ``(n, width)`` byte matrix.
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,17 @@ from sqlalchemy.orm import Session
 
 from survey.models import Questionnaire, Response
 from survey.models.response import CHANNELS, STATUSES
-from survey.responses.coded import decode_coded, decode_coded_bytes
+from survey.models.base import FIELD_GROUPS
+from survey.responses.coded import decode_coded, decode_coded_columns
 
 #: Design and domain columns read with every response.
 DESIGN_COLUMNS = ("id", "channel", "status", "place_id", "counter_id", "field_group", "procedure_id", "submitted_at")
 #: Rows per SQLite chunk (one text value of ~100 bytes per row: far below SQLite's 1 GB limit).
 SQLITE_CHUNK = 500_000
+#: numpy's "not a time" as int64 microseconds.
+NAT = np.iinfo(np.int64).min
+#: PostgreSQL's binary times count from 2000-01-01 UTC.
+POSTGRES_EPOCH_US = 946_684_800_000_000
 
 
 def _conditions(questionnaire_id: int, statuses: tuple[str, ...], channel: str | None) -> list[Any]:
@@ -84,6 +90,178 @@ def _postgresql_text(connection: sa.Connection, conditions: list[Any]) -> bytes:
     return buffer.getvalue()
 
 
+def _postgresql_binary(connection: sa.Connection, conditions: list[Any], width: int) -> dict[str, Any] | None:
+    """``COPY (SELECT …) TO STDOUT (FORMAT binary)`` with every field of fixed width — labels
+    as their position in the known list (``smallint``), missing counters, procedures and times
+    as a sentinel — so the rows are one numpy record array: no text is printed or parsed.
+    None if a ``coded`` string has another width (the CSV path then names it)."""
+    sentinel = sa.literal_column(f"({NAT})::bigint")
+    fields: list[tuple[str, str, Any]] = [
+        ("id", ">i8", sa.cast(Response.id, sa.BigInteger)),
+        ("channel", ">i2", _position(Response.channel, CHANNELS)),
+        ("status", ">i2", _position(Response.status, STATUSES)),
+        ("place_id", ">i8", sa.cast(Response.place_id, sa.BigInteger)),
+        ("counter_id", ">i8", sa.func.coalesce(sa.cast(Response.counter_id, sa.BigInteger), sentinel)),
+        ("field_group", ">i2", _position(Response.field_group, FIELD_GROUPS)),
+        ("procedure_id", ">i8", sa.func.coalesce(sa.cast(Response.procedure_id, sa.BigInteger), sentinel)),
+        # timestamptz on the wire: int64 microseconds since 2000-01-01 UTC; -infinity = int64 min
+        ("submitted_at", ">i8", sa.func.coalesce(Response.submitted_at, sa.literal_column("'-infinity'::timestamptz"))),
+        ("coded", f"V{width}" if width else "V1", Response.coded),
+    ]
+    stmt = sa.select(*(expression for _, _, expression in fields)).where(*conditions)
+    sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    dbapi = connection.connection.dbapi_connection
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
+        data = b"".join(bytes(chunk) for chunk in copy)
+    record = np.dtype(
+        [("fields", ">i2")] + [item for name, kind, _ in fields for item in ((f"{name}_length", ">i4"), (name, kind))]
+    )
+    header, trailer = 19, 2  # signature, flags, extension length; the -1 field count at the end
+    body = len(data) - header - trailer
+    if width == 0 or body < 0 or body % record.itemsize:
+        return None
+    rows = np.frombuffer(data, dtype=record, offset=header, count=body // record.itemsize)
+    for name, kind, _ in fields:
+        expected = np.dtype(kind).itemsize
+        if not (rows[f"{name}_length"] == expected).all():
+            return None
+    if not (rows["fields"] == len(fields)).all() or not rows.size:
+        return None
+    columns: dict[str, Any] = {"id": rows["id"].astype(np.int64), "place_id": rows["place_id"].astype(np.int64)}
+    for name in ("channel", "status", "field_group"):
+        columns[name] = rows[name].astype(np.int8)
+        if (columns[name] < 0).any():
+            return None
+    for name in ("counter_id", "procedure_id"):
+        values = rows[name].astype(np.int64)
+        missing = values == NAT
+        values[missing] = 0
+        columns[name] = (values, missing)
+    stamps = rows["submitted_at"].astype(np.int64)
+    columns["submitted_at"] = np.where(stamps == NAT, NAT, stamps + POSTGRES_EPOCH_US)
+    columns["coded"] = np.ndarray(
+        (rows.size, width),
+        dtype=np.uint8,
+        buffer=data,
+        offset=header + record.fields["coded"][1],
+        strides=(record.itemsize, 1),
+    )
+    return columns
+
+
+def _position(column: Any, known: tuple[str, ...]) -> Any:
+    """The label's position in `known` (the check constraints allow no other value)."""
+    return sa.cast(sa.case({label: i for i, label in enumerate(known)}, value=column, else_=-1), sa.SmallInteger)
+
+
+def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int) -> dict[str, Any] | None:
+    """Per chunk of ids, one scan with one aggregate per column: ``group_concat`` of each
+    integer column (parsed by numpy's C text reader) and one ``group_concat(…, '')`` of a
+    fixed-width string per row — a character per label, the time as 26 characters
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, blanks for none), then ``coded`` — which numpy views as an
+    ``(n, 29 + width)`` byte matrix. No ``printf`` (most of the cost of a CSV line) and no CSV
+    parse. None if a value does not fit that shape (the CSV path then reads or names it)."""
+    null = str(NAT)
+    label_chars = [_label_char(Response.channel, CHANNELS), _label_char(Response.status, STATUSES)]
+    label_chars.append(_label_char(Response.field_group, FIELD_GROUPS))
+    stamp = sa.func.ifnull(sa.func.substr(Response.submitted_at.op("||")(".000000"), 1, 26), " " * 26)
+    fixed = label_chars[0].op("||")(label_chars[1]).op("||")(label_chars[2]).op("||")(stamp).op("||")(Response.coded)
+    inner = [
+        Response.id.label("id"),
+        Response.place_id.label("place_id"),
+        sa.func.ifnull(Response.counter_id, null).label("counter_id"),
+        sa.func.ifnull(Response.procedure_id, null).label("procedure_id"),
+        fixed.label("fixed"),
+    ]
+    integers = ("id", "place_id", "counter_id", "procedure_id")
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in (*integers, "fixed")}
+    last = 0
+    stride = 3 + 26 + width
+    while True:
+        chunk = (
+            sa.select(*inner).where(*conditions, Response.id > last).order_by(Response.id).limit(SQLITE_CHUNK).subquery()
+        )
+        aggregates = [sa.func.group_concat(chunk.c[name], ",") for name in integers]
+        count, top, *texts, fixed_text = connection.execute(
+            sa.select(sa.func.count(), sa.func.max(chunk.c.id), *aggregates, sa.func.group_concat(chunk.c.fixed, ""))
+        ).one()
+        if not count:
+            break
+        for name, text in zip(integers, texts, strict=True):
+            with warnings.catch_warnings():  # a value that is no integer: numpy warns and stops early
+                warnings.simplefilter("ignore", DeprecationWarning)
+                values = np.fromstring(text, dtype=np.int64, sep=",")
+            if values.size != count:
+                return None
+            parts[name].append(values)
+        raw = np.frombuffer(fixed_text.encode("utf-8"), dtype=np.uint8)
+        if raw.size != count * stride:
+            return None
+        parts["fixed"].append(raw.reshape(count, stride))
+        if count < SQLITE_CHUNK:
+            break
+        last = top
+    if not parts["id"]:
+        return None
+    fixed_rows = np.concatenate(parts["fixed"])
+    columns: dict[str, Any] = {name: np.concatenate(parts[name]) for name in ("id", "place_id")}
+    for name in ("counter_id", "procedure_id"):
+        values = np.concatenate(parts[name])
+        missing = values == NAT
+        values[missing] = 0
+        columns[name] = (values, missing)
+    for j, (name, known) in enumerate((("channel", CHANNELS), ("status", STATUSES), ("field_group", FIELD_GROUPS))):
+        codes = fixed_rows[:, j].astype(np.int8) - ord("0")
+        if ((codes < 0) | (codes >= len(known))).any():
+            return None
+        columns[name] = codes
+    stamps = _parse_times(fixed_rows[:, 3:29])
+    if stamps is None:
+        return None
+    columns["submitted_at"] = stamps
+    columns["coded"] = fixed_rows[:, 29:]
+    return columns
+
+
+def _label_char(column: Any, known: tuple[str, ...]) -> Any:
+    """One character per label: its position in `known` as a digit (``?`` for anything else)."""
+    return sa.case({label: str(i) for i, label in enumerate(known)}, value=column, else_="?")
+
+
+def _parse_times(raw: np.ndarray) -> np.ndarray | None:
+    """``(n, 26)`` bytes of ``YYYY-MM-DD HH:MM:SS.ffffff`` (blanks: no time) to int64
+    microseconds since 1970 (:data:`NAT` for none); None if a row has another shape."""
+    blank = (raw == ord(" ")).all(axis=1)
+    text = raw[~blank]
+    separators = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":", 19: "."}
+    digits = [i for i in range(26) if i not in separators]
+    for i, char in separators.items():
+        if not (text[:, i] == ord(char)).all():
+            return None
+    d = text[:, digits].astype(np.int64) - ord("0")
+    if ((d < 0) | (d > 9)).any():
+        return None
+
+    def number(start: int, length: int) -> np.ndarray:
+        out = np.zeros(len(d), dtype=np.int64)
+        for k in range(start, start + length):
+            out = out * 10 + d[:, k]
+        return out
+
+    year, month, day = number(0, 4), number(4, 2), number(6, 2)
+    # days since 1970-01-01 (H. Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    seconds = days * 86400 + number(8, 2) * 3600 + number(10, 2) * 60 + number(12, 2)
+    out = np.full(len(raw), NAT, dtype=np.int64)
+    out[~blank] = seconds * 1_000_000 + number(14, 6)
+    return out
+
+
 def _sqlite_texts(connection: sa.Connection, conditions: list[Any]) -> list[bytes]:
     """One CSV text per chunk of ids: ``group_concat`` of one ``printf`` line per response
     (NULL prints as an empty field), keyed on the id so each chunk is an index range scan."""
@@ -112,7 +290,7 @@ def _sqlite_texts(connection: sa.Connection, conditions: list[Any]) -> list[byte
 
 
 def _frame(table: Any, layout: list[str], timestamps: str) -> pd.DataFrame:
-    """The wide frame from the parsed Arrow table (no Python object per row)."""
+    """The wide frame from the parsed Arrow table of the CSV-text path (no Python object per row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -123,27 +301,67 @@ def _frame(table: Any, layout: list[str], timestamps: str) -> pd.DataFrame:
     for name in ("counter_id", "procedure_id"):
         column = table.column(name)
         values = pc.fill_null(column, 0).to_numpy().astype(np.int64, copy=False)
-        columns[name] = pd.arrays.IntegerArray(values, column.is_null().to_numpy(zero_copy_only=False))
-    for name in ("channel", "status", "field_group"):
-        categorical = table.column(name).to_pandas()
-        columns[name] = categorical.cat.set_categories(sorted(categorical.cat.categories))
+        columns[name] = (values, column.is_null().to_numpy(zero_copy_only=False))
+    for name, known in (("channel", CHANNELS), ("status", STATUSES), ("field_group", FIELD_GROUPS)):
+        codes = pc.index_in(table.column(name), value_set=pa.array(known)).to_numpy(zero_copy_only=False)
+        columns[name] = codes.astype(np.int8)
     stamps = table.column("submitted_at")
     if timestamps == "epoch_us":
         stamps = stamps.cast(pa.timestamp("us"))
-    columns["submitted_at"] = pd.Series(stamps.to_pandas()).dt.tz_localize("UTC")
+    columns["submitted_at"] = pc.fill_null(stamps.cast(pa.int64()), NAT).to_numpy()
     coded = table.column("coded").combine_chunks()
     width = len(layout)
     offsets = np.frombuffer(coded.buffers()[1], dtype=np.int32)[coded.offset : coded.offset + n + 1]
     if n and np.all(np.diff(offsets) == width):
-        raw = np.frombuffer(coded.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, width)
-        items = decode_coded_bytes(raw)
+        columns["coded"] = np.frombuffer(coded.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, width)
     else:  # a string of the wrong length: the text decoder names it
-        items = decode_coded(coded.to_pylist(), width)
-    frame = pd.DataFrame({name: columns[name] for name in DESIGN_COLUMNS})
-    frame = pd.concat([frame, pd.DataFrame(items, columns=layout, index=frame.index)], axis=1)
-    if not frame["id"].is_monotonic_increasing:
-        frame = frame.sort_values("id", kind="stable", ignore_index=True)
-    return frame
+        columns["coded"] = decode_coded(coded.to_pylist(), width)
+    return _assemble(columns, layout)
+
+
+def _categorical(codes: np.ndarray, known: tuple[str, ...]) -> pd.Categorical:
+    """Positions in `known` as a Categorical whose categories are the labels present, sorted."""
+    present = np.bincount(codes, minlength=len(known)) > 0
+    labels = sorted(label for label, here in zip(known, present, strict=False) if here)
+    recode = np.full(len(known), -1, dtype=np.int8)
+    for i, label in enumerate(labels):
+        recode[known.index(label)] = i
+    return pd.Categorical.from_codes(recode[codes], categories=pd.Index(labels, dtype=object), validate=False)
+
+
+def _assemble(columns: dict[str, Any], layout: list[str]) -> pd.DataFrame:
+    """The wide frame from plain arrays: ids and places as int64, counters and procedures as
+    ``(values, missing)``, labels as int8 positions in their known lists, times as int64
+    microseconds since 1970 UTC (:data:`NAT` = none), ``coded`` as an ``(n, width)`` byte
+    matrix (or, from the text decoder, already a float matrix). The items are decoded straight
+    into the ``(width, n)`` block pandas keeps, so nothing is copied into the frame."""
+    order = None if _monotonic(columns["id"]) else np.argsort(columns["id"], kind="stable")
+
+    def ordered(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    data: dict[str, Any] = {name: ordered(columns[name]) for name in ("id",)}
+    data["channel"] = _categorical(ordered(columns["channel"]), CHANNELS)
+    data["status"] = _categorical(ordered(columns["status"]), STATUSES)
+    data["place_id"] = ordered(columns["place_id"])
+    for name in ("counter_id", "procedure_id"):
+        values, missing = columns[name]
+        data[name] = pd.arrays.IntegerArray(ordered(values), ordered(missing))
+    data["field_group"] = _categorical(ordered(columns["field_group"]), FIELD_GROUPS)
+    stamps = ordered(columns["submitted_at"]).view("datetime64[us]")
+    data["submitted_at"] = pd.DatetimeIndex(stamps).tz_localize("UTC").array
+    coded = columns["coded"]
+    if coded.dtype == np.uint8:
+        items = decode_coded_columns(ordered(coded))
+    else:
+        items = np.ascontiguousarray(ordered(coded).T)
+    for j, code in enumerate(layout):
+        data[code] = items[j]
+    return pd.DataFrame(data, columns=[*DESIGN_COLUMNS, *layout], copy=False)
+
+
+def _monotonic(values: np.ndarray) -> bool:
+    return bool(values.size < 2 or (values[1:] >= values[:-1]).all())
 
 
 def wide_table(
@@ -168,7 +386,14 @@ def wide_table(
     layout: list[str] = list(questionnaire.coded_layout)
     connection = session.connection()
     conditions = _conditions(questionnaire.id, statuses, channel)
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if layout:
+        read = _postgresql_binary if postgresql else _sqlite_columns
+        columns = read(connection, conditions, len(layout))
+        if columns is not None:
+            return _assemble(columns, layout)
+    # the CSV-text path: an empty result, or a value the fixed-width reads cannot take
+    if postgresql:
         texts, timestamps = [_postgresql_text(connection, conditions)], "epoch_us"
     else:
         texts, timestamps = _sqlite_texts(connection, conditions), "text"
