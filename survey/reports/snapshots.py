@@ -389,13 +389,19 @@ def qr_inputs(
     versions, _excluded = report_questionnaires(session, slug)
     if not versions:
         raise SnapshotError("Chưa có phiếu hỏi nào được công bố.")
-    wide = pd.concat([wide_table(session, q, channel="qr") for q in versions], ignore_index=True)
+    tables = [wide_table(session, q, channel="qr") for q in versions]
+    wide = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
     for column in ("channel", "status", "field_group"):  # versions with other categories concat to object
-        wide[column] = wide[column].astype("category")
+        if not isinstance(wide[column].dtype, pd.CategoricalDtype):
+            wide[column] = wide[column].astype("category")
     low = datetime.combine(start, time.min, tzinfo=UTC)
     high = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
-    wide = wide.sort_values("id", kind="stable", ignore_index=True)
+    within = ((wide["submitted_at"] >= low) & (wide["submitted_at"] < high)).to_numpy()
+    if not within.all():
+        wide = wide[within]
+    if not wide["id"].is_monotonic_increasing:
+        wide = wide.sort_values("id", kind="stable")
+    wide = wide.reset_index(drop=True)
     place = wide["place_id"].to_numpy(dtype=np.int64)
     group_codes = wide["field_group"].cat.codes.to_numpy(dtype=np.int64)
     group_labels = list(wide["field_group"].cat.categories)

@@ -5,11 +5,12 @@ small-integer column per ``scale`` question. The item codes come from ``Response
 (one digit per scale question, ``.`` for no answer), so a million responses are one column
 scan and a vectorised byte decode — no JSON parsing, no pivot of an answers table.
 
-The rows never become Python objects: the database writes them as CSV text — ``COPY …
-TO STDOUT`` on PostgreSQL, one ``group_concat`` of ``printf`` lines per chunk of ids on
-SQLite — and Arrow's CSV reader parses that text into typed columns (integers, dictionary
-strings, timestamps); the ``coded`` strings, all of one width, are Arrow's character buffer
-viewed as an ``(n, width)`` byte matrix.
+The rows never become Python objects and are not printed as text to be parsed back: every
+field is made fixed-width in SQL (labels as their position in the known list, missing values
+as a sentinel) — a binary ``COPY`` that numpy views as one record array on PostgreSQL, one
+``group_concat`` per column per chunk of ids on SQLite — and the ``coded`` bytes are decoded
+with one table look-up straight into the frame's item block. What does not fit that shape
+(a ``coded`` string of another width…) goes through the older CSV-text read, which names it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from survey.models import Questionnaire, Response
-from survey.models.response import CHANNELS, STATUSES
 from survey.models.base import FIELD_GROUPS
+from survey.models.response import CHANNELS, STATUSES
 from survey.responses.coded import decode_coded, decode_coded_columns
 
 #: Design and domain columns read with every response.
@@ -34,6 +35,8 @@ DESIGN_COLUMNS = ("id", "channel", "status", "place_id", "counter_id", "field_gr
 SQLITE_CHUNK = 500_000
 #: numpy's "not a time" as int64 microseconds.
 NAT = np.iinfo(np.int64).min
+#: Rows per PostgreSQL chunk (~70 bytes each: one ``bytea`` far below its 1 GB limit).
+POSTGRES_CHUNK = 2_000_000
 #: PostgreSQL's binary times count from 2000-01-01 UTC.
 POSTGRES_EPOCH_US = 946_684_800_000_000
 
@@ -91,42 +94,76 @@ def _postgresql_text(connection: sa.Connection, conditions: list[Any]) -> bytes:
 
 
 def _postgresql_binary(connection: sa.Connection, conditions: list[Any], width: int) -> dict[str, Any] | None:
-    """``COPY (SELECT …) TO STDOUT (FORMAT binary)`` with every field of fixed width — labels
-    as their position in the known list (``smallint``), missing counters, procedures and times
-    as a sentinel — so the rows are one numpy record array: no text is printed or parsed.
-    None if a ``coded`` string has another width (the CSV path then names it)."""
+    """Per chunk of ids, one ``string_agg`` of a fixed-width binary record per row — integers
+    through ``int8send``/``int2send`` (big-endian), labels as their position in the known
+    list, missing counters, procedures and times as a sentinel, the time through
+    ``timestamptz_send`` (int64 microseconds since 2000-01-01 UTC; ``-infinity`` is the int64
+    minimum), then the ``coded`` bytes — so a chunk is one ``bytea`` value that numpy views as
+    a record array: no text printed or parsed, and no Python work per row (a ``COPY`` hands
+    the client one message per row, which psycopg turns into a Python call each). None if a
+    ``coded`` string has another width (the CSV path then names it)."""
     sentinel = sa.literal_column(f"({NAT})::bigint")
+
+    def send(kind: str, value: Any) -> Any:
+        sql_type = sa.BigInteger if kind == ">i8" else sa.SmallInteger
+        return getattr(sa.func, "int8send" if kind == ">i8" else "int2send")(sa.cast(value, sql_type))
+
     fields: list[tuple[str, str, Any]] = [
-        ("id", ">i8", sa.cast(Response.id, sa.BigInteger)),
-        ("channel", ">i2", _position(Response.channel, CHANNELS)),
-        ("status", ">i2", _position(Response.status, STATUSES)),
-        ("place_id", ">i8", sa.cast(Response.place_id, sa.BigInteger)),
-        ("counter_id", ">i8", sa.func.coalesce(sa.cast(Response.counter_id, sa.BigInteger), sentinel)),
-        ("field_group", ">i2", _position(Response.field_group, FIELD_GROUPS)),
-        ("procedure_id", ">i8", sa.func.coalesce(sa.cast(Response.procedure_id, sa.BigInteger), sentinel)),
-        # timestamptz on the wire: int64 microseconds since 2000-01-01 UTC; -infinity = int64 min
-        ("submitted_at", ">i8", sa.func.coalesce(Response.submitted_at, sa.literal_column("'-infinity'::timestamptz"))),
-        ("coded", f"V{width}" if width else "V1", Response.coded),
+        ("id", ">i8", send(">i8", Response.id)),
+        ("channel", ">i2", send(">i2", _position(Response.channel, CHANNELS))),
+        ("status", ">i2", send(">i2", _position(Response.status, STATUSES))),
+        ("place_id", ">i8", send(">i8", Response.place_id)),
+        (
+            "counter_id",
+            ">i8",
+            sa.func.int8send(sa.func.coalesce(sa.cast(Response.counter_id, sa.BigInteger), sentinel)),
+        ),
+        ("field_group", ">i2", send(">i2", _position(Response.field_group, FIELD_GROUPS))),
+        (
+            "procedure_id",
+            ">i8",
+            sa.func.int8send(sa.func.coalesce(sa.cast(Response.procedure_id, sa.BigInteger), sentinel)),
+        ),
+        (
+            "submitted_at",
+            ">i8",
+            sa.func.timestamptz_send(
+                sa.func.coalesce(Response.submitted_at, sa.literal_column("'-infinity'::timestamptz"))
+            ),
+        ),
+        ("coded", f"V{width}", sa.func.convert_to(Response.coded, "UTF8")),
     ]
-    stmt = sa.select(*(expression for _, _, expression in fields)).where(*conditions)
-    sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    dbapi = connection.connection.dbapi_connection
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
-        data = b"".join(bytes(chunk) for chunk in copy)
-    record = np.dtype(
-        [("fields", ">i2")] + [item for name, kind, _ in fields for item in ((f"{name}_length", ">i4"), (name, kind))]
-    )
-    header, trailer = 19, 2  # signature, flags, extension length; the -1 field count at the end
-    body = len(data) - header - trailer
-    if width == 0 or body < 0 or body % record.itemsize:
-        return None
-    rows = np.frombuffer(data, dtype=record, offset=header, count=body // record.itemsize)
-    for name, kind, _ in fields:
-        expected = np.dtype(kind).itemsize
-        if not (rows[f"{name}_length"] == expected).all():
+    record = np.dtype([(name, kind) for name, kind, _ in fields])
+    blob = fields[0][2]
+    for _, _, expression in fields[1:]:
+        blob = blob.op("||")(expression)
+    other_width = sa.case((sa.func.octet_length(Response.coded) != width, 1), else_=0)
+    parts: list[np.ndarray] = []
+    last = None
+    while True:
+        where = [*conditions] if last is None else [*conditions, Response.id > last]
+        chunk = (
+            sa.select(Response.id.label("id"), blob.label("record"), other_width.label("other_width"))
+            .where(*where)
+            .order_by(Response.id)
+            .limit(POSTGRES_CHUNK)
+            .subquery()
+        )
+        aggregate = sa.func.string_agg(chunk.c.record, sa.literal_column("''::bytea"), type_=sa.LargeBinary)
+        count, top, data, others = connection.execute(
+            sa.select(sa.func.count(), sa.func.max(chunk.c.id), aggregate, sa.func.sum(chunk.c.other_width))
+        ).one()
+        if not count:
+            break
+        if others or len(data) != count * record.itemsize:
             return None
-    if not (rows["fields"] == len(fields)).all() or not rows.size:
+        parts.append(np.frombuffer(data, dtype=record))
+        if count < POSTGRES_CHUNK:
+            break
+        last = top
+    if not parts:
         return None
+    rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
     columns: dict[str, Any] = {"id": rows["id"].astype(np.int64), "place_id": rows["place_id"].astype(np.int64)}
     for name in ("channel", "status", "field_group"):
         columns[name] = rows[name].astype(np.int8)
@@ -140,11 +177,7 @@ def _postgresql_binary(connection: sa.Connection, conditions: list[Any], width: 
     stamps = rows["submitted_at"].astype(np.int64)
     columns["submitted_at"] = np.where(stamps == NAT, NAT, stamps + POSTGRES_EPOCH_US)
     columns["coded"] = np.ndarray(
-        (rows.size, width),
-        dtype=np.uint8,
-        buffer=data,
-        offset=header + record.fields["coded"][1],
-        strides=(record.itemsize, 1),
+        (rows.size, width), dtype=np.uint8, buffer=rows, offset=record.fields["coded"][1], strides=(record.itemsize, 1)
     )
     return columns
 
@@ -155,38 +188,38 @@ def _position(column: Any, known: tuple[str, ...]) -> Any:
 
 
 def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int) -> dict[str, Any] | None:
-    """Per chunk of ids, one scan with one aggregate per column: ``group_concat`` of each
-    integer column (parsed by numpy's C text reader) and one ``group_concat(…, '')`` of a
-    fixed-width string per row — a character per label, the time as 26 characters
-    (``YYYY-MM-DD HH:MM:SS.ffffff``, blanks for none), then ``coded`` — which numpy views as an
-    ``(n, 29 + width)`` byte matrix. No ``printf`` (most of the cost of a CSV line) and no CSV
-    parse. None if a value does not fit that shape (the CSV path then reads or names it)."""
+    """Per range of :data:`SQLITE_CHUNK` ids (a range scan; no ``ORDER BY … LIMIT``, which
+    sorted every chunk in a temporary B-tree), one scan with one aggregate per column:
+    ``group_concat`` of each integer column (parsed by numpy's C text reader) and one
+    ``group_concat(…, '')`` of a fixed-width string per row — one character per label, the time
+    as 26 characters (``YYYY-MM-DD HH:MM:SS.ffffff``, blanks for none), then ``coded`` — which
+    numpy views as an ``(n, 29 + width)`` byte matrix. No ``printf`` (most of the cost of a CSV
+    line) and no CSV parse. None if a value does not fit that shape (the CSV path then reads or
+    names it)."""
     null = str(NAT)
-    label_chars = [_label_char(Response.channel, CHANNELS), _label_char(Response.status, STATUSES)]
-    label_chars.append(_label_char(Response.field_group, FIELD_GROUPS))
+    labels = (("channel", CHANNELS), ("status", STATUSES), ("field_group", FIELD_GROUPS))
+    chars = [_label_char(getattr(Response, name), known) for name, known in labels]
     stamp = sa.func.ifnull(sa.func.substr(Response.submitted_at.op("||")(".000000"), 1, 26), " " * 26)
-    fixed = label_chars[0].op("||")(label_chars[1]).op("||")(label_chars[2]).op("||")(stamp).op("||")(Response.coded)
-    inner = [
-        Response.id.label("id"),
-        Response.place_id.label("place_id"),
-        sa.func.ifnull(Response.counter_id, null).label("counter_id"),
-        sa.func.ifnull(Response.procedure_id, null).label("procedure_id"),
-        fixed.label("fixed"),
-    ]
-    integers = ("id", "place_id", "counter_id", "procedure_id")
+    fixed = chars[0][0].op("||")(chars[1][0]).op("||")(chars[2][0]).op("||")(stamp).op("||")(Response.coded)
+    integers = {
+        "id": Response.id,
+        "place_id": Response.place_id,
+        "counter_id": sa.func.ifnull(Response.counter_id, null),
+        "procedure_id": sa.func.ifnull(Response.procedure_id, null),
+    }
+    aggregates = [sa.func.group_concat(expression, ",") for expression in integers.values()]
+    other_width = sa.func.sum(sa.case((sa.func.length(Response.coded) != width, 1), else_=0))
+    statement = sa.select(sa.func.count(), other_width, *aggregates, sa.func.group_concat(fixed, ""))
+    low, high = connection.execute(sa.select(sa.func.min(Response.id), sa.func.max(Response.id))).one()
     parts: dict[str, list[np.ndarray]] = {name: [] for name in (*integers, "fixed")}
-    last = 0
     stride = 3 + 26 + width
-    while True:
-        chunk = (
-            sa.select(*inner).where(*conditions, Response.id > last).order_by(Response.id).limit(SQLITE_CHUNK).subquery()
-        )
-        aggregates = [sa.func.group_concat(chunk.c[name], ",") for name in integers]
-        count, top, *texts, fixed_text = connection.execute(
-            sa.select(sa.func.count(), sa.func.max(chunk.c.id), *aggregates, sa.func.group_concat(chunk.c.fixed, ""))
-        ).one()
+    for first in range(low or 0, (high or -1) + 1, SQLITE_CHUNK):
+        where = [*conditions, Response.id >= first, Response.id < first + SQLITE_CHUNK]
+        count, others, *texts, fixed_text = connection.execute(statement.where(*where)).one()
         if not count:
-            break
+            continue
+        if others:
+            return None
         for name, text in zip(integers, texts, strict=True):
             with warnings.catch_warnings():  # a value that is no integer: numpy warns and stops early
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -198,21 +231,18 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
         if raw.size != count * stride:
             return None
         parts["fixed"].append(raw.reshape(count, stride))
-        if count < SQLITE_CHUNK:
-            break
-        last = top
     if not parts["id"]:
         return None
-    fixed_rows = np.concatenate(parts["fixed"])
+    fixed_rows = parts["fixed"][0] if len(parts["fixed"]) == 1 else np.concatenate(parts["fixed"])
     columns: dict[str, Any] = {name: np.concatenate(parts[name]) for name in ("id", "place_id")}
     for name in ("counter_id", "procedure_id"):
         values = np.concatenate(parts[name])
         missing = values == NAT
         values[missing] = 0
         columns[name] = (values, missing)
-    for j, (name, known) in enumerate((("channel", CHANNELS), ("status", STATUSES), ("field_group", FIELD_GROUPS))):
-        codes = fixed_rows[:, j].astype(np.int8) - ord("0")
-        if ((codes < 0) | (codes >= len(known))).any():
+    for j, ((name, _known), (_expression, table)) in enumerate(zip(labels, chars, strict=True)):
+        codes = table[fixed_rows[:, j]]
+        if (codes < 0).any():
             return None
         columns[name] = codes
     stamps = _parse_times(fixed_rows[:, 3:29])
@@ -223,9 +253,23 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
     return columns
 
 
-def _label_char(column: Any, known: tuple[str, ...]) -> Any:
-    """One character per label: its position in `known` as a digit (``?`` for anything else)."""
-    return sa.case({label: str(i) for i, label in enumerate(known)}, value=column, else_="?")
+def _label_char(column: Any, known: tuple[str, ...]) -> tuple[Any, np.ndarray]:
+    """One ASCII character per label and the table from that character (byte) back to the
+    label's position in `known` (-1: none). The character is the label's ``i``-th for the
+    first ``i`` at which the known labels all differ (a ``substr`` costs SQLite far less than
+    a ``CASE`` of string comparisons); if there is none, a ``CASE`` gives the position as a
+    digit. The check constraints allow no label outside `known`."""
+    table = np.full(256, -1, dtype=np.int8)
+    longest = max(len(label) for label in known)
+    for i in range(longest):
+        keys = [label[i] if i < len(label) else "" for label in known]
+        if all(len(key) == 1 and key.isascii() for key in keys) and len(set(keys)) == len(keys):
+            for position, key in enumerate(keys):
+                table[ord(key)] = position
+            return sa.func.substr(column, i + 1, 1), table
+    for position in range(len(known)):
+        table[ord("0") + position] = position
+    return sa.case({label: str(i) for i, label in enumerate(known)}, value=column, else_="?"), table
 
 
 def _parse_times(raw: np.ndarray) -> np.ndarray | None:
@@ -234,21 +278,22 @@ def _parse_times(raw: np.ndarray) -> np.ndarray | None:
     blank = (raw == ord(" ")).all(axis=1)
     text = raw[~blank]
     separators = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":", 19: "."}
-    digits = [i for i in range(26) if i not in separators]
     for i, char in separators.items():
         if not (text[:, i] == ord(char)).all():
             return None
-    d = text[:, digits].astype(np.int64) - ord("0")
-    if ((d < 0) | (d > 9)).any():
+    digits = [i for i in range(26) if i not in separators]
+    if ((text[:, digits] - ord("0")) > 9).any():  # uint8: a byte below "0" wraps round too
         return None
 
     def number(start: int, length: int) -> np.ndarray:
-        out = np.zeros(len(d), dtype=np.int64)
-        for k in range(start, start + length):
-            out = out * 10 + d[:, k]
+        out = text[:, start].astype(np.int64) - ord("0")
+        for k in range(start + 1, start + length):
+            out *= 10
+            out += text[:, k]
+            out -= ord("0")
         return out
 
-    year, month, day = number(0, 4), number(4, 2), number(6, 2)
+    year, month, day = number(0, 4), number(5, 2), number(8, 2)
     # days since 1970-01-01 (H. Hinnant's days_from_civil)
     y = year - (month <= 2)
     era = np.floor_divide(y, 400)
@@ -256,9 +301,9 @@ def _parse_times(raw: np.ndarray) -> np.ndarray | None:
     doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     days = era * 146097 + doe - 719468
-    seconds = days * 86400 + number(8, 2) * 3600 + number(10, 2) * 60 + number(12, 2)
+    seconds = days * 86400 + number(11, 2) * 3600 + number(14, 2) * 60 + number(17, 2)
     out = np.full(len(raw), NAT, dtype=np.int64)
-    out[~blank] = seconds * 1_000_000 + number(14, 6)
+    out[~blank] = seconds * 1_000_000 + number(20, 6)
     return out
 
 

@@ -159,8 +159,9 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
                 receipt_code=f"F{i:04d}",
                 answers=answers,
                 coded=encode_coded(answers, layout),
-                submitted_at=None if i % 7 == 3 else datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-                - timedelta(days=400 * i, seconds=i),
+                submitted_at=None
+                if i % 7 == 3
+                else datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - timedelta(days=400 * i, seconds=i),
             )
         )
     db.session.commit()
