@@ -84,10 +84,17 @@ def _software() -> dict[str, str]:
     return out
 
 
-def _domains(wide: pd.DataFrame) -> dict[str, np.ndarray]:
-    group = wide["field_group"].astype(str).to_numpy()
-    ldx = np.where(np.isin(group, LAND_CONSTRUCTION_INVESTMENT), LAND_CONSTRUCTION_INVESTMENT_LABEL, None)
-    return {"field_group": group, "ldx": ldx, "place": wide["place_id"].astype(str).to_numpy()}
+def _domains(wide: pd.DataFrame) -> dict[str, pd.Categorical]:
+    """The domain variables as Categoricals (the engine takes them by their codes: no string
+    per row); labels as strings, as the engine compares them."""
+    group = pd.Categorical(wide["field_group"])
+    group = pd.Categorical.from_codes(group.codes, categories=[str(c) for c in group.categories], validate=False)
+    in_ldx = np.isin(np.asarray(group.categories, dtype=object), LAND_CONSTRUCTION_INVESTMENT)
+    ldx_codes = np.where(group.codes >= 0, np.where(in_ldx, 0, -1)[group.codes], -1)
+    ldx = pd.Categorical.from_codes(ldx_codes, categories=[LAND_CONSTRUCTION_INVESTMENT_LABEL], validate=False)
+    place_codes, places = pd.factorize(wide["place_id"].to_numpy(dtype=np.int64), sort=True)
+    place = pd.Categorical.from_codes(place_codes, categories=[str(p) for p in places], validate=False)
+    return {"field_group": group, "ldx": ldx, "place": place}
 
 
 def estimate_all(wide: pd.DataFrame, design: Design, spec: IndexSpec) -> dict[str, pd.DataFrame]:
@@ -130,7 +137,7 @@ def _inputs_hash(kind: str, parameters: dict[str, Any], versions: list[Questionn
     for q in versions:
         digest.update(f"{q.slug}:{q.version}:{q.content_hash}".encode())
     for column in ("id", "place_id"):
-        digest.update(wide[column].to_numpy(dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(wide[column].to_numpy(dtype=np.int64)).data)
     for column in ("field_group", "stratum", "cell", "psu"):
         if column in wide:
             codes, labels = _coded(wide[column])
@@ -140,7 +147,8 @@ def _inputs_hash(kind: str, parameters: dict[str, Any], versions: list[Questionn
         if column in wide:
             digest.update(wide[column].to_numpy(dtype=np.float64).tobytes())
     items = [c for c in wide.columns if c in set(versions[-1].coded_layout)]
-    digest.update(np.ascontiguousarray(wide[items].to_numpy(dtype=np.float64)).tobytes())
+    for item in items:  # column by column: no (n, items) matrix built just to be hashed
+        digest.update(np.ascontiguousarray(wide[item].to_numpy(dtype=np.float64)).data)
     for values in background_codes(wide):
         codes, labels = _coded(pd.Series(values))
         digest.update(codes.tobytes())
