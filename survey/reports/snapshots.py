@@ -432,6 +432,16 @@ def qr_inputs(
     return SnapshotInputs(wide, index_spec(versions[-1].definition), versions, tuple(questions))
 
 
+def _without_unused(column: pd.Series) -> pd.Categorical:
+    """``cat.remove_unused_categories()`` by a count of the codes (pandas' own hashes every row)."""
+    codes = column.cat.codes.to_numpy()
+    categories = column.cat.categories
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    renumber = np.where(used, np.cumsum(used) - 1, -1)
+    new_codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1) if len(categories) else codes
+    return pd.Categorical.from_codes(new_codes, categories=categories[used], validate=False)
+
+
 def build_qr_snapshot(
     session: Session,
     *,
@@ -465,8 +475,8 @@ def build_qr_snapshot(
             "Không có phiếu QR nào trong kỳ đã chọn thuộc ô (nơi tiếp nhận × nhóm lĩnh vực) "
             "có số hồ sơ trong nguồn số hồ sơ đã chọn."
         )
-    wide["cell"] = wide["cell"].cat.remove_unused_categories()
-    wide["psu"] = wide["psu"].cat.remove_unused_categories()
+    wide["cell"] = _without_unused(wide["cell"])
+    wide["psu"] = _without_unused(wide["psu"])
     labels = np.asarray(wide["cell"].cat.categories, dtype=object)
     codes = wide["cell"].cat.codes.to_numpy()
     per_cell = np.zeros(len(labels))

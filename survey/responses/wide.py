@@ -31,11 +31,11 @@ from survey.responses.coded import decode_coded, decode_coded_columns
 
 #: Design and domain columns read with every response.
 DESIGN_COLUMNS = ("id", "channel", "status", "place_id", "counter_id", "field_group", "procedure_id", "submitted_at")
-#: Rows per SQLite chunk (one text value of ~100 bytes per row: far below SQLite's 1 GB limit).
+#: Ids per SQLite chunk (one text value of ~100 bytes per row: far below SQLite's 1 GB limit).
 SQLITE_CHUNK = 500_000
 #: numpy's "not a time" as int64 microseconds.
 NAT = np.iinfo(np.int64).min
-#: Rows per PostgreSQL chunk (~70 bytes each: one ``bytea`` far below its 1 GB limit).
+#: Ids per PostgreSQL chunk (~70 bytes a row: one ``bytea`` far below its 1 GB limit).
 POSTGRES_CHUNK = 2_000_000
 #: PostgreSQL's binary times count from 2000-01-01 UTC.
 POSTGRES_EPOCH_US = 946_684_800_000_000
@@ -94,7 +94,7 @@ def _postgresql_text(connection: sa.Connection, conditions: list[Any]) -> bytes:
 
 
 def _postgresql_binary(connection: sa.Connection, conditions: list[Any], width: int) -> dict[str, Any] | None:
-    """Per chunk of ids, one ``string_agg`` of a fixed-width binary record per row — integers
+    """Per range of :data:`POSTGRES_CHUNK` ids, one ``string_agg`` of a fixed-width binary record per row — integers
     through ``int8send``/``int2send`` (big-endian), labels as their position in the known
     list, missing counters, procedures and times as a sentinel, the time through
     ``timestamptz_send`` (int64 microseconds since 2000-01-01 UTC; ``-infinity`` is the int64
@@ -138,29 +138,21 @@ def _postgresql_binary(connection: sa.Connection, conditions: list[Any], width: 
     for _, _, expression in fields[1:]:
         blob = blob.op("||")(expression)
     other_width = sa.case((sa.func.octet_length(Response.coded) != width, 1), else_=0)
+    statement = sa.select(
+        sa.func.count(),
+        sa.func.string_agg(blob, sa.literal_column("''::bytea"), type_=sa.LargeBinary),
+        sa.func.sum(other_width),
+    )
+    low, high = connection.execute(sa.select(sa.func.min(Response.id), sa.func.max(Response.id))).one()
     parts: list[np.ndarray] = []
-    last = None
-    while True:
-        where = [*conditions] if last is None else [*conditions, Response.id > last]
-        chunk = (
-            sa.select(Response.id.label("id"), blob.label("record"), other_width.label("other_width"))
-            .where(*where)
-            .order_by(Response.id)
-            .limit(POSTGRES_CHUNK)
-            .subquery()
-        )
-        aggregate = sa.func.string_agg(chunk.c.record, sa.literal_column("''::bytea"), type_=sa.LargeBinary)
-        count, top, data, others = connection.execute(
-            sa.select(sa.func.count(), sa.func.max(chunk.c.id), aggregate, sa.func.sum(chunk.c.other_width))
-        ).one()
+    for first in range(low or 0, (high or -1) + 1, POSTGRES_CHUNK):  # id ranges: no sort
+        where = [*conditions, Response.id >= first, Response.id < first + POSTGRES_CHUNK]
+        count, data, others = connection.execute(statement.where(*where)).one()
         if not count:
-            break
+            continue
         if others or len(data) != count * record.itemsize:
             return None
         parts.append(np.frombuffer(data, dtype=record))
-        if count < POSTGRES_CHUNK:
-            break
-        last = top
     if not parts:
         return None
     rows = parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -70,16 +70,17 @@ def test_wide_table_from_stored_responses(db, demo) -> None:
 
 
 def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypatch) -> None:
-    """The CSV-text read (COPY on PostgreSQL, group_concat chunks on SQLite, parsed by Arrow)
-    gives every stored value with its type: ids, categories, missing counters and procedures,
-    times to the microsecond in UTC, blanks and every digit of the coded string — checked
-    against the ORM objects, with chunks of 7 rows on SQLite so that several chunks are read."""
+    """The read (fixed-width chunks: string_agg on PostgreSQL, group_concat on SQLite) gives
+    every stored value with its type: ids, categories, missing counters and procedures, times
+    to the microsecond in UTC, blanks and every digit of the coded string — checked against
+    the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read."""
     from datetime import UTC, datetime, timedelta
 
     import survey.responses.wide
     from survey.models import Procedure
 
     monkeypatch.setattr(survey.responses.wide, "SQLITE_CHUNK", 7)
+    monkeypatch.setattr(survey.responses.wide, "POSTGRES_CHUNK", 7)
     questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
     layout = questionnaire.coded_layout
     counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
