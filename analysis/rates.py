@@ -456,6 +456,15 @@ def _answer_states(
     if isinstance(answers, pd.DataFrame):
         dtypes = set(answers.dtypes)
         small = len(dtypes) == 1 and next(iter(dtypes)) in one_byte
+        if not small and all(dtype == np.float64 for dtype in dtypes):
+            # column by column: a frame's float columns are contiguous, the (n, J) float
+            # matrix would be a transposing copy of all of them
+            valid = np.empty(answers.shape, dtype=bool)
+            success = np.empty(answers.shape, dtype=bool)
+            for j in range(answers.shape[1]):
+                column = answers.iloc[:, j].to_numpy()
+                valid[:, j], success[:, j] = _float_states(column, valid_codes, success_codes)
+            return valid, success
         codes = answers.to_numpy() if small else np.asarray(answers, dtype=np.float64)
     else:
         codes = np.asarray(answers)
@@ -474,6 +483,12 @@ def _answer_states(
         byte = codes.view(np.uint8)
         valid_table = table(valid_codes)
         return valid_table[byte], (table(success_codes) & valid_table)[byte]
+    return _float_states(codes, valid_codes, success_codes)
+
+
+def _float_states(
+    codes: npt.NDArray[np.float64], valid_codes: Sequence[float], success_codes: Sequence[float]
+) -> tuple[BoolArray, BoolArray]:
     valid = np.zeros(codes.shape, dtype=bool)
     for code in valid_codes:
         valid |= codes == code

@@ -84,10 +84,17 @@ def _software() -> dict[str, str]:
     return out
 
 
-def _domains(wide: pd.DataFrame) -> dict[str, np.ndarray]:
-    group = wide["field_group"].astype(str).to_numpy()
-    ldx = np.where(np.isin(group, LAND_CONSTRUCTION_INVESTMENT), LAND_CONSTRUCTION_INVESTMENT_LABEL, None)
-    return {"field_group": group, "ldx": ldx, "place": wide["place_id"].astype(str).to_numpy()}
+def _domains(wide: pd.DataFrame) -> dict[str, pd.Categorical]:
+    """The domain variables as Categoricals (the engine takes them by their codes: no string
+    per row); labels as strings, as the engine compares them."""
+    group = pd.Categorical(wide["field_group"])
+    group = pd.Categorical.from_codes(group.codes, categories=[str(c) for c in group.categories], validate=False)
+    in_ldx = np.isin(np.asarray(group.categories, dtype=object), LAND_CONSTRUCTION_INVESTMENT)
+    ldx_codes = np.where(group.codes >= 0, np.where(in_ldx, 0, -1)[group.codes], -1)
+    ldx = pd.Categorical.from_codes(ldx_codes, categories=[LAND_CONSTRUCTION_INVESTMENT_LABEL], validate=False)
+    place_codes, places = pd.factorize(wide["place_id"].to_numpy(dtype=np.int64), sort=True)
+    place = pd.Categorical.from_codes(place_codes, categories=[str(p) for p in places], validate=False)
+    return {"field_group": group, "ldx": ldx, "place": place}
 
 
 def estimate_all(wide: pd.DataFrame, design: Design, spec: IndexSpec) -> dict[str, pd.DataFrame]:
@@ -130,7 +137,7 @@ def _inputs_hash(kind: str, parameters: dict[str, Any], versions: list[Questionn
     for q in versions:
         digest.update(f"{q.slug}:{q.version}:{q.content_hash}".encode())
     for column in ("id", "place_id"):
-        digest.update(wide[column].to_numpy(dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(wide[column].to_numpy(dtype=np.int64)).data)
     for column in ("field_group", "stratum", "cell", "psu"):
         if column in wide:
             codes, labels = _coded(wide[column])
@@ -140,7 +147,8 @@ def _inputs_hash(kind: str, parameters: dict[str, Any], versions: list[Questionn
         if column in wide:
             digest.update(wide[column].to_numpy(dtype=np.float64).tobytes())
     items = [c for c in wide.columns if c in set(versions[-1].coded_layout)]
-    digest.update(np.ascontiguousarray(wide[items].to_numpy(dtype=np.float64)).tobytes())
+    for item in items:  # column by column: no (n, items) matrix built just to be hashed
+        digest.update(np.ascontiguousarray(wide[item].to_numpy(dtype=np.float64)).data)
     for values in background_codes(wide):
         codes, labels = _coded(pd.Series(values))
         digest.update(codes.tobytes())
@@ -389,13 +397,19 @@ def qr_inputs(
     versions, _excluded = report_questionnaires(session, slug)
     if not versions:
         raise SnapshotError("Chưa có phiếu hỏi nào được công bố.")
-    wide = pd.concat([wide_table(session, q, channel="qr") for q in versions], ignore_index=True)
+    tables = [wide_table(session, q, channel="qr") for q in versions]
+    wide = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
     for column in ("channel", "status", "field_group"):  # versions with other categories concat to object
-        wide[column] = wide[column].astype("category")
+        if not isinstance(wide[column].dtype, pd.CategoricalDtype):
+            wide[column] = wide[column].astype("category")
     low = datetime.combine(start, time.min, tzinfo=UTC)
     high = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    wide = wide[(wide["submitted_at"] >= low) & (wide["submitted_at"] < high)]
-    wide = wide.sort_values("id", kind="stable", ignore_index=True)
+    within = ((wide["submitted_at"] >= low) & (wide["submitted_at"] < high)).to_numpy()
+    if not within.all():
+        wide = wide[within]
+    if not wide["id"].is_monotonic_increasing:
+        wide = wide.sort_values("id", kind="stable")
+    wide = wide.reset_index(drop=True)
     place = wide["place_id"].to_numpy(dtype=np.int64)
     group_codes = wide["field_group"].cat.codes.to_numpy(dtype=np.int64)
     group_labels = list(wide["field_group"].cat.categories)
@@ -416,6 +430,16 @@ def qr_inputs(
     questions = background_questions(versions[-1].definition) if background else []
     wide = add_background_columns(session, wide, questions, questionnaire_ids=[q.id for q in versions], channel="qr")
     return SnapshotInputs(wide, index_spec(versions[-1].definition), versions, tuple(questions))
+
+
+def _without_unused(column: pd.Series) -> pd.Categorical:
+    """``cat.remove_unused_categories()`` by a count of the codes (pandas' own hashes every row)."""
+    codes = column.cat.codes.to_numpy()
+    categories = column.cat.categories
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    renumber = np.where(used, np.cumsum(used) - 1, -1)
+    new_codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1) if len(categories) else codes
+    return pd.Categorical.from_codes(new_codes, categories=categories[used], validate=False)
 
 
 def build_qr_snapshot(
@@ -451,8 +475,8 @@ def build_qr_snapshot(
             "Không có phiếu QR nào trong kỳ đã chọn thuộc ô (nơi tiếp nhận × nhóm lĩnh vực) "
             "có số hồ sơ trong nguồn số hồ sơ đã chọn."
         )
-    wide["cell"] = wide["cell"].cat.remove_unused_categories()
-    wide["psu"] = wide["psu"].cat.remove_unused_categories()
+    wide["cell"] = _without_unused(wide["cell"])
+    wide["psu"] = _without_unused(wide["psu"])
     labels = np.asarray(wide["cell"].cat.categories, dtype=object)
     codes = wide["cell"].cat.codes.to_numpy()
     per_cell = np.zeros(len(labels))

@@ -21,18 +21,32 @@ def decode_coded(coded: list[str] | np.ndarray, width: int) -> np.ndarray:
     return decode_coded_bytes(np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width))
 
 
+def _lookup() -> np.ndarray:
+    """Byte -> code: digits to 0-9, ``.`` to NaN, anything else to -1."""
+    lookup = np.full(256, -1.0)
+    lookup[ord("0") : ord("9") + 1] = np.arange(10)
+    lookup[ord(".")] = np.nan
+    return lookup
+
+
+def _checked(values: np.ndarray) -> np.ndarray:
+    if (values < 0).any():
+        raise ValueError("coded answers contain a character that is neither a digit nor '.'")
+    return values
+
+
 def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
     """Decode an ``(n, width)`` matrix of the characters of ``coded`` strings (ASCII bytes)
     into a float matrix (NaN = no answer); `ValueError` for a byte that is neither a digit
     nor ``.``."""
-    lookup = np.full(256, np.nan)
-    lookup[ord("0") : ord("9") + 1] = np.arange(10)
-    known = np.zeros(256, dtype=bool)
-    known[ord("0") : ord("9") + 1] = known[ord(".")] = True
-    if not known[raw].all():
-        raise ValueError("coded answers contain a character that is neither a digit nor '.'")
-    values: np.ndarray = lookup[raw]
-    return values
+    return _checked(np.take(_lookup(), raw))
+
+
+def decode_coded_columns(raw: np.ndarray) -> np.ndarray:
+    """As :func:`decode_coded_bytes`, transposed: the ``(width, n)`` float matrix, one
+    contiguous row per question (the layout a DataFrame keeps its float columns in). `raw`
+    may be a strided view (e.g. a field of fixed-width binary rows)."""
+    return _checked(np.take(_lookup(), np.ascontiguousarray(raw.T)))
 
 
 def encode_coded(answers: dict[str, object], layout: list[str]) -> str:

@@ -70,16 +70,17 @@ def test_wide_table_from_stored_responses(db, demo) -> None:
 
 
 def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypatch) -> None:
-    """The CSV-text read (COPY on PostgreSQL, group_concat chunks on SQLite, parsed by Arrow)
-    gives every stored value with its type: ids, categories, missing counters and procedures,
-    times to the microsecond in UTC, blanks and every digit of the coded string — checked
-    against the ORM objects, with chunks of 7 rows on SQLite so that several chunks are read."""
+    """The read (fixed-width chunks: string_agg on PostgreSQL, group_concat on SQLite) gives
+    every stored value with its type: ids, categories, missing counters and procedures, times
+    to the microsecond in UTC, blanks and every digit of the coded string — checked against
+    the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read."""
     from datetime import UTC, datetime, timedelta
 
     import survey.responses.wide
     from survey.models import Procedure
 
     monkeypatch.setattr(survey.responses.wide, "SQLITE_CHUNK", 7)
+    monkeypatch.setattr(survey.responses.wide, "POSTGRES_CHUNK", 7)
     questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
     layout = questionnaire.coded_layout
     counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
@@ -131,3 +132,71 @@ def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypat
     only_paper = wide_table(db.session, questionnaire, channel="paper", statuses=("verified",))
     assert set(only_paper["channel"]) <= {"paper"} and set(only_paper["status"]) <= {"verified"}
     assert list(only_paper["id"]) == [r.id for r in stored if r.channel == "paper" and r.status == "verified"]
+
+
+def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> None:
+    """The fixed-width read (binary COPY on PostgreSQL, one ``group_concat`` per column on
+    SQLite) is taken for ordinary rows and gives exactly the frame of the CSV-text read."""
+    from datetime import UTC, datetime, timedelta
+
+    import survey.responses.wide as wide
+
+    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    layout = questionnaire.coded_layout
+    counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
+    rng = np.random.default_rng(9)
+    for i in range(40):
+        codes = rng.choice([None, 1, 2, 3, 4, 5, 9], size=len(layout))
+        answers = {code: None if value is None else int(value) for code, value in zip(layout, codes, strict=True)}
+        counter = counters[i % len(counters)]
+        db.session.add(
+            Response(
+                questionnaire=questionnaire,
+                channel="paper" if i % 3 == 0 else "qr",
+                status="verified" if i % 2 else "submitted",
+                place_id=counter.place_id,
+                counter_id=None if i % 5 == 0 else counter.id,
+                field_group=["dat_dai", "xay_dung", "dau_tu", "khac"][i % 4],
+                receipt_code=f"F{i:04d}",
+                answers=answers,
+                coded=encode_coded(answers, layout),
+                submitted_at=None
+                if i % 7 == 3
+                else datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - timedelta(days=400 * i, seconds=i),
+            )
+        )
+    db.session.commit()
+    fast_reader = "_postgresql_binary" if db.engine.dialect.name == "postgresql" else "_sqlite_columns"
+    taken = []
+    original = getattr(wide, fast_reader)
+    monkeypatch.setattr(wide, fast_reader, lambda *a: taken.append(1) or original(*a))
+    for channel in (None, "qr", "paper"):
+        fast = wide_table(db.session, questionnaire, channel=channel)
+        assert taken, "the fixed-width read was not used"
+        taken.clear()
+        with monkeypatch.context() as m:
+            m.setattr(wide, fast_reader, lambda *a: None)
+            text = wide_table(db.session, questionnaire, channel=channel)
+        pd.testing.assert_frame_equal(fast, text)
+
+
+def test_a_coded_string_of_another_width_is_named(db, demo) -> None:
+    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    counter = db.session.scalars(sa.select(Counter).order_by(Counter.id)).first()
+    layout = questionnaire.coded_layout
+    for i, coded in enumerate(["5" * len(layout), "5" * (len(layout) - 1)]):
+        db.session.add(
+            Response(
+                questionnaire=questionnaire,
+                channel="qr",
+                place_id=counter.place_id,
+                counter_id=counter.id,
+                field_group="khac",
+                receipt_code=f"X{i}",
+                answers={},
+                coded=coded,
+            )
+        )
+    db.session.commit()
+    with pytest.raises(ValueError, match=f"response #1: coded answers have {len(layout) - 1} characters"):
+        wide_table(db.session, questionnaire)
