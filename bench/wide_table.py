@@ -27,7 +27,7 @@ from survey.responses.wide import wide_table
 
 def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
     rng = np.random.default_rng(seed)
-    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     layout = questionnaire.coded_layout
     counters = db.session.execute(sa.select(Counter.id, Counter.place_id)).all()
     groups = np.array(["dat_dai", "xay_dung", "dau_tu", "khac"])
@@ -67,7 +67,7 @@ def main() -> None:
         existing = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
         if existing < args.rows:
             fill(args.rows - existing)
-        questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+        questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
         db.session.expire_all()
         load = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()

@@ -25,7 +25,7 @@ def test_backup_then_restore_brings_back_the_same_rows(app, db, demo, runner, tm
     from survey.models import Counter, Questionnaire
     from survey.responses.recording import record_response
 
-    questionnaire = db.session.scalars(sa.select(Questionnaire)).first()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).first()
     for i, counter in enumerate(db.session.scalars(sa.select(Counter).order_by(Counter.id).limit(20))):
         answers = {"A1": 1 + i % 5, "y_kien": f"Ý kiến {i} — “ngoặc kép”"}
         record_response(

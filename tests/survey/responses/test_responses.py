@@ -35,7 +35,7 @@ def test_encode_rejects_codes_that_are_not_one_digit() -> None:
 
 
 def test_wide_table_from_stored_responses(db, demo) -> None:
-    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     layout = questionnaire.coded_layout
     counter = db.session.scalars(sa.select(Counter).order_by(Counter.id)).first()
     stored = []
@@ -81,7 +81,7 @@ def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypat
 
     monkeypatch.setattr(survey.responses.wide, "SQLITE_CHUNK", 7)
     monkeypatch.setattr(survey.responses.wide, "POSTGRES_CHUNK", 7)
-    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     layout = questionnaire.coded_layout
     counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
     procedure = db.session.scalars(sa.select(Procedure).order_by(Procedure.id)).first()
@@ -141,7 +141,7 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
 
     import survey.responses.wide as wide
 
-    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     layout = questionnaire.coded_layout
     counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
     rng = np.random.default_rng(9)
@@ -181,7 +181,7 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
 
 
 def test_a_coded_string_of_another_width_is_named(db, demo) -> None:
-    questionnaire = db.session.scalars(sa.select(Questionnaire)).one()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     counter = db.session.scalars(sa.select(Counter).order_by(Counter.id)).first()
     layout = questionnaire.coded_layout
     for i, coded in enumerate(["5" * len(layout), "5" * (len(layout) - 1)]):
