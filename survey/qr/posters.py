@@ -86,7 +86,8 @@ _FALLBACK_LABEL = "Hoặc nhập địa chỉ:"
 _FIELDS_LABEL = "Lĩnh vực:"
 _FOOTER = (
     "Khảo sát ẩn danh: phiếu không hỏi họ tên, số điện thoại hay giấy tờ tùy thân. "
-    "Ý kiến của Ông/Bà chỉ được dùng để tổng hợp Chỉ số hài lòng về sự phục vụ hành chính (SIPAS); "
+    "Ý kiến của Ông/Bà chỉ được dùng để tổng hợp chỉ số hài lòng với dịch vụ công "
+    "(hành chính, y tế, giáo dục — theo phiếu của quầy); "
     "dữ liệu cá nhân được bảo vệ theo Nghị định 13/2023/NĐ-CP."
 )
 
@@ -585,7 +586,7 @@ def posters_pdf(specs: Sequence[PosterSpec], *, size: str = "A4") -> bytes:
     with _render_lock:
         canvas = Canvas(buffer, pagesize=PAGE_SIZES[key], invariant=1, pageCompression=1)
         canvas.setTitle(PDF_TITLE)
-        canvas.setSubject("Khảo sát Chỉ số hài lòng về sự phục vụ hành chính (SIPAS)")
+        canvas.setSubject("Khảo sát sự hài lòng của người dân với dịch vụ công")
         canvas.setAuthor("SIPAS")
         canvas.setCreator("SIPAS")
         canvas.setKeywords(["SIPAS", "QR", "khảo sát"])
