@@ -288,7 +288,12 @@ def test_the_app_starts_with_a_version_published_from_the_page_and_refuses_a_tam
     login_as("admin")
     draft_id = upload_v2(client, db).id
     assert client.post(f"/admin/phieu-khao-sat/nhap/{draft_id}/cong-bo").status_code == 302
-    settings = {"DATABASE_URL": database_url, "SECRET_KEY": app.config["SECRET_KEY"], "TESTING": True}
+    # the database the session app really uses (a browser test run before may have re-made the `database_url` fixture)
+    settings = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "TESTING": True,
+    }
     started = create_app(settings, instance_path=str(tmp_path / "a"))  # v2 has no file in questionnaires/
     assert ("sipas-dich-vu", 2) not in started.extensions["sipas_questionnaires"]
     db.session.execute(sa.update(Questionnaire).where(Questionnaire.version == 2).values(content_hash="f" * 64))

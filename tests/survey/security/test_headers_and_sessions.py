@@ -58,7 +58,8 @@ def test_templates_have_no_inline_script_style_or_handler() -> None:
     offenders = []
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or "<style" in text:
+        # a JSON data block (type="application/json") is data, never run
+        if re.search(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", text) or "<style" in text:
             offenders.append(f"{path.name}: inline <script>/<style>")
         if re.search(r"\sstyle\s*=", text) or re.search(r"\son[a-z]+\s*=", text):
             offenders.append(f"{path.name}: style= or on…= attribute")
