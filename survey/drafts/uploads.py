@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from survey.models import Questionnaire, QuestionnaireDraft, User
 from survey.questionnaires.loader import Definition, Problem, QuestionnaireError, parse
+from survey.questionnaires.publishing import version_row
 
 #: The largest file accepted (the shipped questionnaire is ~20 kB).
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -131,14 +132,7 @@ def publish(
         content_hash=draft.content_hash,
         data={**data, "version": version},
     )
-    row = Questionnaire(
-        slug=definition.slug,
-        version=definition.version,
-        content_hash=definition.content_hash,
-        title=definition.title,
-        definition=definition.data,
-        coded_layout=definition.coded_layout,
-    )
+    row = version_row(definition)
     session.add(row)
     session.flush()  # a version another admin published a moment ago fails the unique (slug, version)
     draft.questionnaire_id = row.id

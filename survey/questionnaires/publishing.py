@@ -46,6 +46,19 @@ def check_published(session: Session, definitions: dict[tuple[str, int], Definit
             )
 
 
+def version_row(definition: Definition) -> Questionnaire:
+    """The database row of a published version (from a file, or a draft published from the
+    admin pages)."""
+    return Questionnaire(
+        slug=definition.slug,
+        version=definition.version,
+        content_hash=definition.content_hash,
+        title=definition.title,
+        definition=definition.data,
+        coded_layout=definition.coded_layout,
+    )
+
+
 def publish(session: Session, definitions: dict[tuple[str, int], Definition]) -> list[Questionnaire]:
     """Insert the versions not yet in the database (after `check_published`). Flushes; the
     caller commits. Safe when several workers start at once."""
@@ -55,14 +68,7 @@ def publish(session: Session, definitions: dict[tuple[str, int], Definition]) ->
     for key, definition in sorted(definitions.items()):
         if key in existing:
             continue
-        row = Questionnaire(
-            slug=definition.slug,
-            version=definition.version,
-            content_hash=definition.content_hash,
-            title=definition.title,
-            definition=definition.data,
-            coded_layout=definition.coded_layout,
-        )
+        row = version_row(definition)
         try:
             with session.begin_nested():
                 session.add(row)
