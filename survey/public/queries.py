@@ -5,9 +5,13 @@ import sqlalchemy as sa
 from survey.models import Response
 
 
-def receipt(code: str) -> sa.Select:
-    """The receipt code of a stored response, to show on the thank-you page."""
-    return sa.select(Response.receipt_code).where(Response.receipt_code == code)
+def receipt() -> sa.Select:
+    """The receipt code of a stored response (parameter ``code``), to show on the thank-you
+    page: built once, run with its parameter."""
+    return _RECEIPT
+
+
+_RECEIPT = sa.select(Response.receipt_code).where(Response.receipt_code == sa.bindparam("code"))
 
 
 def ping() -> sa.Select:

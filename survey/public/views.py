@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -78,28 +79,30 @@ def questionnaire(code: str) -> str | Response | tuple[str, int]:
         abort(503)
     if request.method == "GET":  # a new form: the cached page with a fresh key
         return form_page.new_form_page(row, counter, lang=select_locale(), idem=submit.new_form_token(secret, row.id))
-    form = submit.form_for(row, counter, lang=select_locale())
     if token is None:  # a form whose key expired or was tampered with: the answers stay on the page
+        form = submit.form_for(row, counter, lang=select_locale())
         form.idem.data = submit.new_form_token(secret, row.id)
         flash(str(SESSION_EXPIRED), "error")
         return _render(row, form, counter), 400
     receipt = submit.stored_receipt(db.session, token)  # double tap, retry, back-and-resubmit
-    if receipt is None and not form.validate():
+    if receipt is not None:
+        return redirect(url_for("public.thanks", receipt=receipt))
+    answers, form = submit.answers_of(row, counter, request.form, lang=select_locale())
+    if answers is None:
+        assert form is not None
         if "csrf_token" in form.errors:
             flash(str(SESSION_EXPIRED), "error")
         return _render(row, form, counter), 400
-    if receipt is not None:
-        return redirect(url_for("public.thanks", receipt=receipt))
-    return _store(row, counter, form, token)
+    return _store(row, counter, answers, token)
 
 
 def _store(
-    row: Questionnaire, counter: Counter, form: FlaskForm, token: submit.FormToken
+    row: Questionnaire, counter: Counter, answers: dict[str, Any], token: submit.FormToken
 ) -> Response | tuple[str, int]:
-    """Store a valid form once, unless this device just sent the same answers to this counter
+    """Store valid answers once, unless this device just sent the same answers to this counter
     (Back after the thank-you page, on a form fetched anew with a new key)."""
     secret = current_app.config["SECRET_KEY"]
-    resubmit = submit.resubmit_key(secret, limits.device_id(), counter.id, row, form)
+    resubmit = submit.resubmit_key(secret, limits.device_id(), counter.id, row, answers)
     again = submit.resubmitted_receipt(db.session, resubmit, datetime.now(UTC))
     if again is not None:  # "already sent" — unless it is this very form, stored meanwhile by a double tap
         flag = {} if submit.stored_receipt(db.session, token) == again else {"lai": "1"}
@@ -109,7 +112,7 @@ def _store(
         db.session,
         row,
         counter,
-        form,
+        answers,
         token=token,
         secret=secret,
         client=client,
@@ -117,7 +120,7 @@ def _store(
         resubmit=resubmit,
     )
     if done.duplicate_dossier or done.receipt is None:
-        return _duplicate_dossier(row, form, counter)
+        return _duplicate_dossier(row, submit.form_for(row, counter, lang=select_locale()), counter)
     db.session.commit()
     return redirect(url_for("public.thanks", receipt=done.receipt))
 
@@ -179,7 +182,7 @@ def _render(row: Questionnaire, form: FlaskForm, counter: Counter) -> str:
 
 @bp.route("/cam-on/<receipt>")
 def thanks(receipt: str) -> str:
-    stored = db.session.scalar(queries.receipt(receipt))
+    stored = db.session.connection().scalar(queries.receipt(), {"code": receipt})
     if stored is None:
         abort(404)
     return form_page.thanks_page(stored, again=request.args.get("lai") == "1", lang=select_locale())

@@ -31,15 +31,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from wtforms.validators import ValidationError
 
 from survey.models import Counter, Questionnaire, Response
 from survey.questionnaires.definition import field_code
-from survey.questionnaires.forms import Version, answers_from_form, cached_form_class, form_groups
+from survey.questionnaires.forms import Version, answers_from_form, cached_form_class, form_groups, plain_answers
 from survey.responses.recording import DuplicateDossier, device_hash, receipt_for_idempotency_key, record_response
 
 FORM_SALT = "sipas-qr-form"
@@ -96,12 +99,18 @@ def questionnaire_for(session: Session, slug: str, token: FormToken | None) -> Q
             known = _PUBLISHED.get(engine, {}).get(token.questionnaire_id)
         if known is not None and known.slug == slug:
             return known
-    newest = sa.select(Questionnaire.id, Questionnaire.content_hash).where(Questionnaire.slug == slug)
-    if token is not None:
-        newest = newest.order_by((Questionnaire.id == token.questionnaire_id).desc())
-    found = session.execute(newest.order_by(Questionnaire.version.desc()).limit(1)).first()
+    wanted = -1 if token is None else token.questionnaire_id  # -1: no id, the newest comes first
+    found = session.connection().execute(_NEWEST, {"slug": slug, "wanted": wanted}).first()
     return None if found is None else _published(session, engine, found.id, found.content_hash)
 
+
+#: The version a form names if it is of this slug, else the newest of the slug (built once).
+_NEWEST = (
+    sa.select(Questionnaire.id, Questionnaire.content_hash)
+    .where(Questionnaire.slug == sa.bindparam("slug"))
+    .order_by((Questionnaire.id == sa.bindparam("wanted")).desc(), Questionnaire.version.desc())
+    .limit(1)
+)
 
 #: Published questionnaire versions, per database (engine) and id: a published version
 #: never changes (`check_published`), so each worker reads its row once (read again if the
@@ -137,13 +146,42 @@ def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> Fl
     return form_class()
 
 
+def answers_of(
+    questionnaire: Questionnaire, counter: Counter, formdata: Any, *, lang: str
+) -> tuple[dict[str, Any] | None, FlaskForm | None]:
+    """The answers of a submitted form, or its form with messages: ``(answers, None)`` when it is
+    valid, ``(None, form)`` when not. A plainly valid form (the common case) is read without
+    building the WTForms form (`plain_answers`); anything else goes through the form, which
+    also checks the CSRF token."""
+    version = Version(questionnaire.slug, questionnaire.version, questionnaire.content_hash, questionnaire.definition)
+    groups = form_groups(tuple(counter.field_groups))
+    if _csrf_valid(formdata):
+        answers = plain_answers(version, formdata, channel="qr", field_groups=groups)
+        if answers is not None:
+            return answers, None
+    form = form_for(questionnaire, counter, lang=lang)
+    if form.validate():
+        return answers_from_form(questionnaire.definition, form), None
+    return None, form
+
+
+def _csrf_valid(formdata: Any) -> bool:
+    """Flask-WTF's own check of the form's CSRF token (always valid where CSRF is off)."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(formdata.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
 def resubmit_key(
-    secret: str, device: str | None, counter_id: int, questionnaire: Questionnaire, form: FlaskForm
+    secret: str, device: str | None, counter_id: int, questionnaire: Questionnaire, answers: dict[str, Any]
 ) -> str | None:
     """A keyed digest of (device cookie, counter, answers); None without a device cookie."""
     if not device:
         return None
-    answers = answers_from_form(questionnaire.definition, form)
     text = json.dumps([device, counter_id, questionnaire.id, answers], sort_keys=True, default=str, ensure_ascii=False)
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
@@ -152,12 +190,16 @@ def resubmitted_receipt(session: Session, key: str | None, now: datetime) -> str
     """The receipt of a response with this resubmit key stored less than `RESUBMIT_WINDOW` ago."""
     if key is None:
         return None
-    return session.scalar(
-        sa.select(Response.receipt_code)
-        .where(Response.resubmit_key == key, Response.created_at >= now - timedelta(seconds=RESUBMIT_WINDOW))
-        .order_by(Response.id.desc())
-        .limit(1)
-    )
+    since = now - timedelta(seconds=RESUBMIT_WINDOW)
+    return session.connection().scalar(_RESUBMITTED, {"key": key, "since": since})
+
+
+_RESUBMITTED = (
+    sa.select(Response.receipt_code)
+    .where(Response.resubmit_key == sa.bindparam("key"), Response.created_at >= sa.bindparam("since"))
+    .order_by(Response.id.desc())
+    .limit(1)
+)
 
 
 def stored_receipt(session: Session, token: FormToken) -> str | None:
@@ -169,7 +211,7 @@ def submit(
     session: Session,
     questionnaire: Questionnaire,
     counter: Counter,
-    form: FlaskForm,
+    answers: dict[str, Any],
     *,
     token: FormToken,
     secret: str,
@@ -177,11 +219,11 @@ def submit(
     today: date,
     resubmit: str | None = None,
 ) -> Submitted:
-    """Store the validated `form` once. `client` is (address, user agent), hashed with a salt
+    """Store the validated `answers` once. `client` is (address, user agent), hashed with a salt
     of the day into the device hash that flags likely duplicates. Flushes; on a lost race the
     session is rolled back and the winner's receipt returned. The caller commits."""
     definition = questionnaire.definition
-    answers: dict[str, Any] = answers_from_form(definition, form)
+    answers = dict(answers)
     groups = tuple(counter.field_groups)
     group_code = field_code(definition, "field_group")
     if group_code is None:  # a questionnaire that does not ask it (health, education): the counter's

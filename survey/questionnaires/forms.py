@@ -244,3 +244,80 @@ def answers_from_form(definition: dict[str, Any], form: FlaskForm) -> dict[str, 
             else:
                 answers[q["code"]] = value
     return answers
+
+
+@dataclass(frozen=True)
+class _Rule:
+    code: str
+    type: str
+    required: bool
+    choices: frozenset[str] = frozenset()
+    max_length: int | None = None
+    pattern: re.Pattern[str] | None = None
+
+
+@lru_cache(maxsize=64)
+def _rules(version: Version, channel: str, field_groups: tuple[str, ...] | None) -> tuple[_Rule, ...]:
+    """The checks `build_form_class` puts on each field, as plain data (same questions, same
+    choices)."""
+    definition = version.definition
+    rules = []
+    for section in definition["sections"]:
+        for q in section["questions"]:
+            if not _asked_here(q, channel, field_groups):
+                continue
+            choices = (
+                [str(o["code"]) for o in _option_blocks(q, definition)] if q["type"] in ("scale", "choice") else []
+            )
+            if q.get("field") == "field_group" and field_groups is not None:
+                choices = [c for c in choices if c in field_groups]
+            pattern = re.compile(q["pattern"]) if q.get("pattern") else None
+            rules.append(
+                _Rule(q["code"], q["type"], bool(q.get("required")), frozenset(choices), q.get("max_length"), pattern)
+            )
+    return tuple(rules)
+
+
+def plain_answers(
+    version: Version, formdata: Any, *, channel: str, field_groups: tuple[str, ...] | None
+) -> dict[str, Any] | None:
+    """The answers of a submitted form that is plainly valid, checked without building a form.
+
+    Returns exactly what ``answers_from_form`` returns for the form of `build_form_class`
+    after it validates (CSRF aside: the caller checks the token), or None for anything else —
+    a missing or unknown answer, a value sent twice, blank-looking text, a date… — for which
+    the caller builds the WTForms form, whose messages the page shows. So the form classes
+    stay the one statement of the rules; this is the quick yes for the common case
+    (`tests/survey/questionnaires/test_plain_answers.py` compares the two on generated data)."""
+    answers: dict[str, Any] = {}
+    for rule in _rules(version, channel, field_groups):
+        values = formdata.getlist(rule.code)
+        if len(values) > 1:
+            return None
+        raw = values[0] if values else ""
+        if not isinstance(raw, str):
+            return None
+        if raw == "":
+            if rule.required:
+                return None
+            continue
+        if rule.type in ("scale", "choice"):
+            if raw not in rule.choices:
+                return None
+            answers[rule.code] = int(raw) if rule.type == "scale" else raw
+        elif rule.type in ("string", "text"):
+            text = raw.strip()
+            if not text or "\ufffd" in text or _CONTROL.search(text):
+                return None
+            text = unicodedata.normalize("NFC", text)
+            if rule.max_length and len(text) > rule.max_length:
+                return None
+            if rule.pattern is not None and not rule.pattern.match(text):
+                return None
+            answers[rule.code] = text
+        else:  # dates and any other type: the form's own parsing
+            return None
+    return answers
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

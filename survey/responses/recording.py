@@ -34,8 +34,22 @@ def find_by_idempotency_key(session: Session, key: str) -> Response | None:
 
 
 def receipt_for_idempotency_key(session: Session, key: str) -> str | None:
-    """The receipt of the response stored with this idempotency key, if any (one column)."""
-    return session.scalar(sa.select(Response.receipt_code).where(Response.idempotency_key == key))
+    """The receipt of the response stored with this idempotency key, if any (one column; a
+    Core statement on the session's connection: nothing pending is flushed first)."""
+    return session.connection().scalar(_RECEIPT_OF_KEY, {"key": key})
+
+
+_RECEIPT_OF_KEY = sa.select(Response.receipt_code).where(Response.idempotency_key == sa.bindparam("key"))
+#: A response from this device at this counter since the start of the day (statement built once).
+_SAME_DEVICE = (
+    sa.select(Response.id)
+    .where(
+        Response.device_hash == sa.bindparam("device"),
+        Response.counter_id == sa.bindparam("counter_id"),
+        Response.created_at >= sa.bindparam("since"),
+    )
+    .limit(1)
+)
 
 
 def dossier_taken(session: Session, dossier_code: str, channel: str) -> bool:
@@ -96,14 +110,8 @@ def record_response(
     possible_duplicate = False
     if device and counter_id is not None:
         day_start = local_day_start(local_today(now))  # the Vietnam calendar day
-        possible_duplicate = (
-            session.scalar(
-                sa.select(Response.id).where(
-                    Response.device_hash == device, Response.counter_id == counter_id, Response.created_at >= day_start
-                )
-            )
-            is not None
-        )
+        same_device = {"device": device, "counter_id": counter_id, "since": day_start}
+        possible_duplicate = session.connection().scalar(_SAME_DEVICE, same_device) is not None
     response = Response(
         questionnaire_id=questionnaire.id,
         channel=channel,
