@@ -12,7 +12,9 @@ run, drives three servers, one after the other, each under gunicorn with the pro
 (a) the project (SQLite in a new folder, the demo counters; limits raised for the load);
 (b) a static app serving the project's own questionnaire page captured just before the run,
     with a fresh hidden key per request, one insert and a redirect (``bench/load_qr_apps.py``);
-(c) a trivial form of three radios, the same insert and redirect.
+(c) a trivial form of three radios, the same insert and redirect;
+(d) the static app's three answers as a bare Flask app (no extension, session or ORM): the
+    framework's own cost on the same page.
 
 Reported for each: transactions per second over `--seconds` (after `--warmup`), latency of a
 whole transaction (p50/p95/p99), errors, and afterwards the rows in its database: every
@@ -353,7 +355,12 @@ def main() -> int:
 
         # (b) the static app with the captured page, (c) the trivial form
         runs = {"project": run_a}
-        for name, app in (("static", "bench.load_qr_apps:static_app"), ("trivial", "bench.load_qr_apps:trivial_app")):
+        references = (
+            ("static", "bench.load_qr_apps:static_app"),
+            ("trivial", "bench.load_qr_apps:trivial_app"),
+            ("flask", "bench.load_qr_apps:flask_app"),
+        )
+        for name, app in references:
             db_path = workdir / f"{name}.db"
             ref_env = {
                 **env,
@@ -373,16 +380,19 @@ def main() -> int:
         for server in servers:
             server.stop()
 
-    per_second = {name: results[name]["per_second"] for name in ("project", "static", "trivial")}  # type: ignore[index]
+    names = ("project", "static", "trivial", "flask")
+    per_second = {name: results[name]["per_second"] for name in names}  # type: ignore[index]
     results["ratio_project_to_static"] = round(per_second["project"] / per_second["static"], 3)
     results["ratio_project_to_trivial"] = round(per_second["project"] / per_second["trivial"], 3)
+    results["ratio_project_to_bare_flask"] = round(per_second["project"] / per_second["flask"], 3)
+    results["ratio_bare_flask_to_static"] = round(per_second["flask"] / per_second["static"], 3)
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
     lost = sum(
         results[name]["stored"]["acknowledged_missing"] + results[name]["stored"]["stored_more_than_once"]  # type: ignore[index]
-        for name in ("project", "static", "trivial")
+        for name in names
     )
     return 1 if lost else 0
 

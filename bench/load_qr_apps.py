@@ -6,6 +6,9 @@ settings (``gunicorn.conf.py``): plain WSGI, no framework.
   request; a POST inserts one row and redirects to the thank-you page. The ceiling of what
   serving *this* page can cost.
 - ``trivial_app``: a form of three radios, the same insert and redirect.
+- ``flask_app``: the static app's three answers as a bare Flask app (no extension, no
+  session, no database layer): what the framework alone costs on the same page, between the
+  static app and the project.
 
 Both store into the SQLite file ``LOAD_QR_DB`` (WAL, like the project), one row per key; a
 resent key is answered with the same receipt.
@@ -53,7 +56,10 @@ def _db() -> sqlite3.Connection:
 
 def _store(environ: dict[str, Any]) -> str:
     size = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(size).decode()
+    return _store_body(environ["wsgi.input"].read(size).decode())
+
+
+def _store_body(body: str) -> str:
     key = parse_qs(body).get("idem", [""])[0]
     receipt = secrets.token_hex(5).upper()
     conn = _db()
@@ -101,3 +107,29 @@ def _static_thanks(receipt: str) -> str:
 
 static_app = _app(_static_page, _static_thanks)
 trivial_app = _app(lambda: TRIVIAL_PAGE.format(key=secrets.token_urlsafe(48)), lambda r: THANKS.format(receipt=r))
+
+
+def __getattr__(name: str) -> Any:  # gunicorn's "module:flask_app": Flask is imported only for it
+    if name == "flask_app":
+        return _bare_flask()
+    raise AttributeError(name)
+
+
+def _bare_flask() -> Any:
+    from flask import Flask, redirect, request
+
+    app = Flask("load_qr_bare")
+
+    @app.get("/q/<code>")
+    def page(code: str) -> str:
+        return _static_page()
+
+    @app.post("/q/<code>")
+    def submit(code: str) -> Any:
+        return redirect(f"/cam-on/{_store_body(request.get_data(as_text=True))}")
+
+    @app.get("/cam-on/<receipt>")
+    def thanks(receipt: str) -> str:
+        return _static_thanks(receipt)
+
+    return app
