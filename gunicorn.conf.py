@@ -9,6 +9,8 @@ Settings from the environment (not ``SIPAS_*``: those belong to the application)
 import os
 
 wsgi_app = "wsgi:app"
+# The workers only serve pages: no `flask` commands, no Flask-Migrate/alembic (docs/operations.md).
+raw_env = ["SIPAS_WEB_ONLY=true"]
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # 2 cores: three processes with four threads each. A request mostly waits on the database;
 # threads cover that, processes cover a worker that is busy computing a report.

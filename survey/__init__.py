@@ -19,11 +19,10 @@ from survey.admin import bp as admin_bp
 from survey.analyst import bp as analyst_bp
 from survey.auth import bp as auth_bp
 from survey.auth.services import load_session_user
-from survey.cli import COMMAND_GROUPS
 from survey.config import ConfigError, Defaults, database_uri, load_env, proxy_hops, secret_key, timezone
 from survey.entry import bp as entry_bp
 from survey.errors import register_errorhandlers
-from survey.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+from survey.extensions import babel, compress, csrf, db, limiter, login_manager
 from survey.i18n import remember_language, select_locale
 from survey.models import User
 from survey.models.base import FIELD_GROUP_LABELS
@@ -64,7 +63,8 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_hooks(app)
     register_errorhandlers(app)
     security.install(app)
-    register_commands(app)
+    if not app.config["WEB_ONLY"]:  # `flask db …` and the other commands; not in gunicorn's workers
+        register_commands(app)
     register_template_helpers(app)
     return app
 
@@ -86,7 +86,12 @@ def register_extensions(app: Flask) -> None:
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError(f"SIPAS_DATABASE_URL không dùng được: {exc}") from None
     audit.install(db.session)
-    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    if not app.config["WEB_ONLY"]:
+        from flask_migrate import Migrate  # imports alembic: only where a command may need it
+
+        Migrate(
+            app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True
+        )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
@@ -140,6 +145,8 @@ def register_hooks(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from survey.cli import COMMAND_GROUPS
+
     for group in COMMAND_GROUPS:
         app.cli.add_command(group)
 

@@ -40,6 +40,9 @@ class Defaults:
     #: ``-Proto``, ``-Host`` (werkzeug's ProxyFix). 0: the app faces the clients directly.
     #: Never set it higher than the real number of proxies: clients could forge addresses.
     PROXY_HOPS = 0
+    #: This process only serves web requests (set by ``gunicorn.conf.py``): the ``flask``
+    #: command groups and Flask-Migrate (alembic, about 0.5 s of start-up) are not loaded.
+    WEB_ONLY = False
     #: Time zone of "today" and of every daily window (the Vietnam calendar day).
     TIMEZONE = "Asia/Ho_Chi_Minh"
     #: Where rate-limit counters live: ``memory://`` is per process; with more than one

@@ -4,6 +4,7 @@ modules, and gunicorn (gunicorn.conf.py) answering within seconds of its start."
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
 import socket
 import subprocess
@@ -61,6 +62,22 @@ def test_the_web_process_imports_none_of_the_heavy_modules(tmp_path: Path) -> No
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == []
+
+
+def test_gunicorn_workers_load_no_commands_and_no_migrations(tmp_path: Path) -> None:
+    """gunicorn's workers only serve pages: the shipped config sets ``SIPAS_WEB_ONLY``, and
+    then neither the ``flask`` command groups nor Flask-Migrate (alembic) are loaded; without
+    it (``flask --app wsgi db upgrade``, `make run`) both are there."""
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert "SIPAS_WEB_ONLY=true" in config["raw_env"]
+    code = "import sys, wsgi\nprint('alembic' in sys.modules, 'db' in wsgi.app.cli.commands, 'migrate' in wsgi.app.extensions)\n"
+    for web_only, expected in (("true", "False False False"), ("false", "True True True")):
+        env = _env(tmp_path) | {"SIPAS_WEB_ONLY": web_only}
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == expected
 
 
 def test_a_lazily_imported_module_is_there_when_a_page_needs_it(tmp_path: Path) -> None:
