@@ -13,19 +13,23 @@ series, pp. 226-271).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "LONELY_PSU_RULES",
     "Calibration",
     "Design",
     "DesignError",
+    "Labels",
     "compact_codes",
     "factorize_labels",
     "make_design",
@@ -41,13 +45,53 @@ class DesignError(ValueError):
     """A design that cannot be built from the given columns (one-line message)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Labels:
+    """Row labels coded as integers, what a pandas Categorical holds, without pandas (the
+    command's reader makes them; pandas is not imported on its fast path).
+
+    Attributes
+    ----------
+    codes : int array, shape (n,)
+        Position of every row's label in ``categories``; ``-1`` = missing (blank).
+    categories : object array
+        The distinct labels, sorted, as strings.
+    """
+
+    codes: npt.NDArray[np.integer]
+    categories: npt.NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        """The labels of every row as an object array, None where missing."""
+        labels = np.empty(len(self.categories) + 1, dtype=object)  # the last entry: None
+        labels[:-1] = self.categories
+        values: np.ndarray = labels[np.asarray(self.codes)]  # code -1: the appended None
+        return values if dtype is None else values.astype(dtype)
+
+
 def _categorical(values: object) -> pd.Categorical | None:
     """``values`` as a pandas Categorical when it is one (or a categorical Series), else None."""
-    if isinstance(values, pd.Categorical):
-        return values
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        return cast(pd.Categorical, values.array)
+    pandas = sys.modules.get("pandas")  # a pandas object exists only once pandas is imported
+    if pandas is None:
+        return None
+    if isinstance(values, pandas.Categorical):
+        return cast("pd.Categorical", values)
+    if isinstance(values, pandas.Series) and isinstance(values.dtype, pandas.CategoricalDtype):
+        return cast("pd.Categorical", values.array)
     return None
+
+
+def _coded(values: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, categories)`` of :class:`Labels` or a pandas Categorical, else None."""
+    if isinstance(values, Labels):
+        return np.asarray(values.codes), np.asarray(values.categories, dtype=object)
+    categorical = _categorical(values)
+    if categorical is None:
+        return None
+    return np.asarray(categorical.codes), np.asarray(categorical.categories, dtype=object)
 
 
 def factorize_labels(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -58,14 +102,16 @@ def factorize_labels(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     categorical Series) is taken by its codes, without an object per row; categories that no
     row uses are not labels.
     """
-    categorical = _categorical(values)
-    if categorical is not None:
-        codes = np.asarray(categorical.codes, dtype=np.int64)
-        used = np.bincount(codes[codes >= 0], minlength=len(categorical.categories)) > 0
-        uniques = np.asarray(categorical.categories, dtype=object)[used]
+    coded = _coded(values)
+    if coded is not None:
+        codes = coded[0].astype(np.int64)
+        used = np.bincount(codes[codes >= 0], minlength=len(coded[1])) > 0
+        uniques = coded[1][used]
         renumber = np.cumsum(used) - 1
         codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1) if used.size else codes
     else:
+        import pandas as pd
+
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     as_str = np.array([str(u) for u in uniques], dtype=object)
     if as_str.size == 0:
@@ -99,6 +145,18 @@ def compact_codes(key: npt.NDArray[np.integer], size: int) -> tuple[IntArray, In
 
 def _codes(values: npt.ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Factorise ``values`` to sorted integer codes; refuse missing values."""
+    if isinstance(values, Labels):  # sorted labels: only the used ones are kept, as pd.factorize does
+        codes = np.asarray(values.codes, dtype=np.int64)
+        missing = int((codes < 0).sum())
+        if missing:
+            raise DesignError(f"{what} has {missing} missing value(s)")
+        used = np.bincount(codes, minlength=len(values.categories)) > 0
+        if used.all():
+            return codes, np.asarray(values.categories, dtype=object)
+        renumber = np.cumsum(used) - 1
+        return renumber[codes], np.asarray(values.categories, dtype=object)[used]
+    import pandas as pd
+
     categorical = _categorical(values)
     s = pd.Series(np.asarray(values)) if categorical is None else pd.Series(categorical, copy=False)
     missing = int(s.isna().sum())
@@ -295,7 +353,9 @@ def make_design(
     """
     if lonely_psu not in LONELY_PSU_RULES:
         raise DesignError(f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}")
-    lengths = {len(np.asarray(a)) for a in (weights, strata, psu, fpc) if a is not None}
+    lengths = {
+        len(a) if isinstance(a, Labels) else len(np.asarray(a)) for a in (weights, strata, psu, fpc) if a is not None
+    }
     if n is not None:
         lengths.add(int(n))
     if len(lengths) != 1:
