@@ -216,17 +216,18 @@ def _read_typed(
 def _arrow_values(column: Any, dtype: type[np.generic], fill: float) -> np.ndarray:
     """A fixed-width Arrow column (or a dictionary column's indices) as one numpy array, nulls
     replaced by ``fill``, read from the buffers (no ``pyarrow.compute``)."""
-    parts = []
-    for chunk in column.chunks:
-        array = chunk.indices if hasattr(chunk, "indices") else chunk
-        size, offset = len(array), array.offset
-        validity, data = array.buffers()[:2]
-        values = np.frombuffer(data, dtype=dtype, count=offset + size)[offset:]
-        if array.null_count:
-            present = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + size, bitorder="little")
-            values = np.where(present[offset:].view(bool), values, np.array(fill, dtype=dtype))
-        parts.append(values)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    array = column.combine_chunks()
+    if hasattr(array, "indices"):
+        array = array.indices
+    size, offset = len(array), array.offset
+    if size == 0:
+        return np.zeros(0, dtype=dtype)
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=dtype, count=offset + size)[offset:]
+    if array.null_count:
+        present = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + size, bitorder="little")
+        return np.where(present[offset:].view(bool), values, np.array(fill, dtype=dtype))
+    return values.copy()  # writable, not tied to Arrow's buffer
 
 
 def _stripped_labels(column: Any) -> Labels:
@@ -323,14 +324,19 @@ def _item_matrix(df: Columns, items: Sequence[str], codes: Sequence[float], path
 
     columns = [_column(df, item, path, "questionnaire item") for item in items]
     if all(isinstance(s, np.ndarray) and s.dtype == np.int8 for s in columns):
-        lookup = np.zeros(256, dtype=bool)
-        lookup[np.array([BLANK, *scale.astype(np.int64)], dtype=np.int8).view(np.uint8)] = True
-        small = np.empty((len(columns[0]), len(items)), dtype=np.int8)
-        for j, (item, values) in enumerate(zip(items, columns, strict=True)):
-            off = np.flatnonzero(~lookup[values.view(np.uint8)])
-            if off.size:
-                raise outside(item, int(off[0]), float(values[off[0]]))
+        # column-major, so that every column is one contiguous copy; one table look-up checks
+        # every code, and only a file with a bad code is searched column by column
+        small = np.empty((len(columns[0]), len(items)), dtype=np.int8, order="F")
+        for j, values in enumerate(columns):
             small[:, j] = values
+        outside_scale = np.ones(256, dtype=bool)
+        outside_scale[np.array([BLANK, *scale.astype(np.int64)], dtype=np.int8).view(np.uint8)] = False
+        bad = outside_scale[small.view(np.uint8)]
+        if bad.any():
+            for j, item in enumerate(items):
+                off = np.flatnonzero(bad[:, j])
+                if off.size:
+                    raise outside(item, int(off[0]), float(small[off[0], j]))
         return small
     matrix = np.empty((len(columns[0]), len(items)), dtype=np.float64)
     for j, (item, s) in enumerate(zip(items, columns, strict=True)):

@@ -103,22 +103,32 @@ def factorize_labels(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     row uses are not labels.
     """
     coded = _coded(values)
-    if coded is not None:
-        codes = coded[0].astype(np.int64)
-        used = np.bincount(codes[codes >= 0], minlength=len(coded[1])) > 0
-        uniques = coded[1][used]
-        renumber = np.cumsum(used) - 1
-        codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1) if used.size else codes
-    else:
+    if coded is None:
         import pandas as pd
 
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    as_str = np.array([str(u) for u in uniques], dtype=object)
+        as_str = np.array([str(u) for u in uniques], dtype=object)
+        if as_str.size == 0:
+            return codes.astype(np.int64), as_str
+        labels, remap = np.unique(as_str.astype(str), return_inverse=True)
+        out = np.where(codes >= 0, remap.ravel()[np.maximum(codes, 0)], -1).astype(np.int64)
+        return out, labels.astype(object)
+    # codes: one table look-up from the category codes (shifted by one: -1 = missing) to the
+    # sorted string labels of the categories in use, skipped when that is the identity
+    shifted = coded[0].astype(np.int64)
+    shifted += 1
+    n_categories = len(coded[1])
+    used = np.bincount(shifted, minlength=n_categories + 1)[1:] > 0
+    as_str = np.array([str(u) for u in coded[1][used]], dtype=object)
     if as_str.size == 0:
-        return codes.astype(np.int64), as_str
+        return np.full(shifted.shape, -1, dtype=np.int64), as_str
     labels, remap = np.unique(as_str.astype(str), return_inverse=True)
-    out = np.where(codes >= 0, remap.ravel()[np.maximum(codes, 0)], -1).astype(np.int64)
-    return out, labels.astype(object)
+    table = np.full(n_categories + 1, -1, dtype=np.int64)
+    table[1:][used] = remap.ravel()
+    if used.all() and np.array_equal(table[1:], np.arange(n_categories)):
+        shifted -= 1
+        return shifted, labels.astype(object)
+    return table[shifted], labels.astype(object)
 
 
 def compact_codes(key: npt.NDArray[np.integer], size: int) -> tuple[IntArray, IntArray]:

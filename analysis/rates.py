@@ -566,9 +566,11 @@ def _answer_states(
                     lookup[np.array(int(code), dtype=codes.dtype).view(np.uint8)] = True
             return lookup
 
-        byte = codes.view(np.uint8)
+        # one look-up of the state (0 = not valid, 1 = valid, 2 = success), then two compares
         valid_table = table(valid_codes)
-        return valid_table[byte], (table(success_codes) & valid_table)[byte]
+        state_table = valid_table.astype(np.uint8) + (table(success_codes) & valid_table)
+        state = state_table[codes.view(np.uint8)]
+        return state >= 1, state == 2
     return _float_states(codes, valid_codes, success_codes)
 
 
