@@ -447,30 +447,32 @@ def build_calibration(
 
     The reduced model matrix ``X`` has all categories of the first factor and all but the first
     category of the others; its column space equals that of R's ``model.matrix(~ a + b)``.
+    ``codes`` hold every row's category, ``0 .. n_levels - 1`` (no missing value).
     """
     offsets: list[int] = []
     p = 0
     for f, nl in enumerate(n_levels):
         offsets.append(p)
         p += nl if f == 0 else nl - 1
+    # every total by one np.bincount over all rows with the full category codes (no masked
+    # copies); a dropped first category is a column cut off afterwards
     gram = np.zeros((p, p))
     psu_x = np.zeros((design.n_psus, p))
-    cols = []
-    for f, (c, nl) in enumerate(zip(codes, n_levels, strict=True)):
-        cc = c if f == 0 else c - 1
-        cols.append((cc, nl if f == 0 else nl - 1, offsets[f]))
-    for cf, lf, of in cols:
-        keep_f = cf >= 0
-        t = np.bincount(
-            design.psu[keep_f] * lf + cf[keep_f],
-            weights=cal_weights[keep_f],
-            minlength=design.n_psus * lf,
-        )
-        psu_x[:, of : of + lf] = t.reshape(design.n_psus, lf)
-        for cg, lg, og in cols:
-            keep = keep_f & (cg >= 0)
-            t = np.bincount(cf[keep] * lg + cg[keep], weights=base_weights[keep], minlength=lf * lg)
-            gram[of : of + lf, og : og + lg] = t.reshape(lf, lg)
+    full = [np.asarray(c, dtype=np.int64) for c in codes]
+    first = [0 if f == 0 else 1 for f in range(len(full))]  # the first kept category
+    for f, (cf, lf) in enumerate(zip(full, n_levels, strict=True)):
+        of, kept = offsets[f], lf - first[f]
+        t = np.bincount(design.psu * lf + cf, weights=cal_weights, minlength=design.n_psus * lf)
+        psu_x[:, of : of + kept] = t.reshape(design.n_psus, lf)[:, first[f] :]
+        # a factor with itself: only its diagonal (one category per row)
+        diagonal = np.bincount(cf, weights=base_weights, minlength=lf)[first[f] :]
+        gram[of : of + kept, of : of + kept] = np.diag(diagonal)
+        for g in range(f + 1, len(full)):
+            lg, og = n_levels[g], offsets[g]
+            t = np.bincount(cf * lg + full[g], weights=base_weights, minlength=lf * lg)
+            block = t.reshape(lf, lg)[first[f] :, first[g] :]
+            gram[of : of + kept, og : og + lg - first[g]] = block
+            gram[og : og + lg - first[g], of : of + kept] = block.T
     gram_pinv = np.linalg.pinv(gram, rcond=1e-12, hermitian=True)
     return Calibration(
         codes=tuple(np.asarray(c, dtype=np.int64) for c in codes),
