@@ -27,7 +27,7 @@ import importlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -367,14 +367,12 @@ def _margin_variables(path: str) -> list[str]:
         return []
 
 
-def _estimate_inputs(
-    args: argparse.Namespace, spec: IndexSpec, wait: Callable[[], None]
-) -> tuple[np.ndarray, Design, dict[str, Labels]]:
+def _estimate_inputs(args: argparse.Namespace, spec: IndexSpec) -> tuple[np.ndarray, Design, dict[str, Labels]]:
     """Read and check the file: the answers (an ``(n, J)`` matrix of codes), the design (raked
-    when asked) and the domains.
+    when asked) and the domains."""
+    from analysis.design import make_design  # numpy only, as analysis.weighting
+    from analysis.weighting import calibrate_design
 
-    ``wait`` joins the thread importing the engine: it is called once Arrow has parsed the
-    file."""
     path = args.responses
     codes = sorted({*spec.valid_codes, *spec.missing_codes})
     numbers = list(dict.fromkeys(c for c in (args.fpc, args.weight) if c is not None))
@@ -382,18 +380,12 @@ def _estimate_inputs(
     labels = list(dict.fromkeys([*labels, *(_margin_variables(args.rake) if args.rake is not None else ())]))
     # item codes fit one byte (the questionnaire schema allows 0-9): read them as int8
     small_codes = all(float(c).is_integer() and -127 <= c <= 127 for c in codes)
-    try:
-        df = _read_typed(
-            path,
-            numbers=numbers if small_codes else [*spec.items, *numbers],
-            labels=labels,
-            codes=spec.items if small_codes else (),
-        )
-    finally:
-        wait()
-    from analysis.design import make_design
-    from analysis.weighting import calibrate_design
-
+    df = _read_typed(
+        path,
+        numbers=numbers if small_codes else [*spec.items, *numbers],
+        labels=labels,
+        codes=spec.items if small_codes else (),
+    )
     margins = None if args.rake is None else _read_margins(args.rake)
     _check_header(path)
     if df is None or any(str(var) not in labels for var in margins or ()):
@@ -426,18 +418,17 @@ def _estimate_inputs(
     return answers, design, by
 
 
-def _import_engine() -> None:
-    for module in ("analysis.weighting", "analysis.rates"):
-        importlib.import_module(module)
-
-
 def _estimate(args: argparse.Namespace) -> dict[str, np.ndarray]:
     spec = load_index_spec(args.questionnaire)
     # the engine's imports (scipy.special for the intervals) run in a thread while Arrow,
-    # which releases the GIL, parses the file; pandas is not imported for a clean file
-    engine_import = threading.Thread(target=_import_engine, daemon=True)
+    # which releases the GIL, parses the file and the design is built; pandas is not imported
+    # for a clean file
+    engine_import = threading.Thread(target=importlib.import_module, args=("analysis.rates",), daemon=True)
     engine_import.start()
-    answers, design, by = _estimate_inputs(args, spec, engine_import.join)
+    try:
+        answers, design, by = _estimate_inputs(args, spec)
+    finally:  # never leave the import running at exit (also after a bad-input error)
+        engine_import.join()
     from analysis.rates import rate_columns
 
     return rate_columns(
