@@ -205,20 +205,17 @@ def _read_typed(
         return None
     out: Columns = {}
     for name in numbers:
-        out[name] = _arrow_values(table.column(name), np.float64, np.nan)
+        out[name] = _arrow_values(table.column(name).combine_chunks(), np.float64, np.nan)
     for name in codes:
-        out[name] = _arrow_values(table.column(name), np.int8, BLANK)
+        out[name] = _arrow_values(table.column(name).combine_chunks(), np.int8, BLANK)
     for name in labels:
         out[name] = _stripped_labels(table.column(name))
     return out
 
 
-def _arrow_values(column: Any, dtype: type[np.generic], fill: float) -> np.ndarray:
-    """A fixed-width Arrow column (or a dictionary column's indices) as one numpy array, nulls
-    replaced by ``fill``, read from the buffers (no ``pyarrow.compute``)."""
-    array = column.combine_chunks()
-    if hasattr(array, "indices"):
-        array = array.indices
+def _arrow_values(array: Any, dtype: type[np.generic], fill: float) -> np.ndarray:
+    """A fixed-width Arrow array (one chunk) as a numpy array, nulls replaced by ``fill``,
+    read from its buffers (no ``pyarrow.compute``)."""
     size, offset = len(array), array.offset
     if size == 0:
         return np.zeros(0, dtype=dtype)
@@ -235,13 +232,12 @@ def _stripped_labels(column: Any) -> Labels:
     labels missing; only the dictionary (the distinct labels) is handled in Python."""
     from analysis.design import Labels
 
-    unified = column.unify_dictionaries()
-    dictionary = [] if unified.num_chunks == 0 else unified.chunk(0).dictionary.to_pylist()
-    stripped = [str(label).strip() for label in dictionary]
+    combined = column.unify_dictionaries().combine_chunks()  # one dictionary, one array
+    stripped = [str(label).strip() for label in combined.dictionary.to_pylist()]
     categories = sorted(set(stripped) - {""})
     position = {label: i for i, label in enumerate(categories)}
     recode = np.array([position.get(label, -1) for label in stripped] + [-1], dtype=np.int32)
-    indices = _arrow_values(unified, np.int32, len(stripped))  # a null label: the last entry, -1
+    indices = _arrow_values(combined.indices, np.int32, len(stripped))  # a null label: the last entry, -1
     return Labels(recode[indices], np.array(categories, dtype=object))
 
 

@@ -470,3 +470,25 @@ def test_margins_read_without_pandas_as_with_it(tmp_path: Path, text: str) -> No
             return f"{type(exc).__name__}: {exc}"
 
     assert outcome(cli._read_margins) == outcome(lambda p: margins_from_frame(cli._read_csv(p)))
+
+
+def test_arrow_columns_to_numpy_across_chunks_nulls_and_offsets() -> None:
+    """The typed reader's conversion of Arrow columns (read from their buffers): several
+    chunks, nulls, a sliced array; labels stripped and sorted, blank or null = missing."""
+    import pyarrow as pa
+
+    from analysis.cli import BLANK, _arrow_values, _stripped_labels
+
+    codes = pa.chunked_array([pa.array([1, None, 3, 9], pa.int8()), pa.array([None, 5], pa.int8())])
+    combined = codes.combine_chunks()
+    assert _arrow_values(combined, np.int8, BLANK).tolist() == [1, BLANK, 3, 9, BLANK, 5]
+    assert _arrow_values(combined.slice(1, 4), np.int8, BLANK).tolist() == [BLANK, 3, 9, BLANK]
+    numbers = pa.array([1.5, None, 2.0, None, 4.0, 5.0, 6.0, 7.0, 8.0, None], pa.float64()).slice(3)
+    assert np.array_equal(_arrow_values(numbers, np.float64, np.nan), [np.nan, 4, 5, 6, 7, 8, np.nan], equal_nan=True)
+    labels = pa.chunked_array(
+        [pa.array([" b", "a", None, ""]).dictionary_encode(), pa.array(["c", None, "a "]).dictionary_encode()]
+    )
+    coded = _stripped_labels(labels)
+    assert coded.categories.tolist() == ["a", "b", "c"]
+    assert coded.codes.tolist() == [1, 0, -1, -1, 2, -1, 0]
+    assert np.asarray(coded).tolist() == ["b", "a", None, None, "c", None, "a"]
