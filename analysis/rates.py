@@ -495,7 +495,12 @@ class _RateEngine:
             # few cells: sum w z z' per cell once (z = [y, a]); then quadratic forms per domain
             cell_gram = self._cell_gram()
             in_domain = cell_domain >= 0
-            domain_gram = group_sums(cell_gram[in_domain], cell_domain[in_domain], n_domains)
+            if n_domains <= 8:  # a few domains: one product with their indicators, no reordered copy
+                indicator = np.zeros((n_domains, self.n_cells))
+                indicator[cell_domain[in_domain], np.flatnonzero(in_domain)] = 1.0
+                domain_gram = indicator @ cell_gram
+            else:
+                domain_gram = group_sums(cell_gram[in_domain], cell_domain[in_domain], n_domains)
             domain_gram = domain_gram.reshape(n_domains, 2 * n_items, 2 * n_items)
             z_coefficients = np.concatenate(
                 [coefficients * success_factor[:, :, None], -coefficients * valid_factor[:, :, None]], axis=1
