@@ -27,23 +27,21 @@ import importlib
 import json
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from analysis.design import Design, DesignError, make_design
 from analysis.questionnaire import IndexSpec, QuestionnaireError, load_index_spec
-from analysis.weighting import (
-    WeightingError,
-    calibrate_design,
-    margins_from_frame,
-    rake,
-    trim_and_rake,
-    weight_diagnostics,
-)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analysis.design import Design, Labels
+
+# pandas and the statistics engine (analysis.design, .weighting, .rates: pandas and scipy) are
+# imported when needed: `estimate` imports them in a thread while Arrow parses the file.
 
 __all__ = ["CliError", "main"]
 
@@ -119,15 +117,17 @@ def _check_header(path: str) -> None:
 
 
 #: A table as the command reads it: column name -> values. The typed reader gives float64
-#: numbers, ``int8`` item codes (:data:`BLANK` = no answer) and categorical labels; the text
-#: reader gives strings.
-Columns = dict[str, pd.Series]
+#: numbers and ``int8`` item codes (:data:`BLANK` = no answer) as numpy arrays and labels as
+#: :class:`analysis.design.Labels`; the text reader gives pandas Series of strings.
+Columns = dict[str, Any]
 
 #: The code of a blank answer in the typed reader's ``int8`` item columns.
 BLANK = -128
 
 
 def _read_csv(path: str) -> pd.DataFrame:
+    import pandas as pd
+
     _check_header(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -142,18 +142,45 @@ def _read_csv(path: str) -> pd.DataFrame:
     return df
 
 
+def _read_margins(path: str) -> dict[str, dict[str, float]]:
+    """MARGINS.csv as ``{variable: {category: total}}``. A regular file (every row as long as
+    the header) is read with the csv module, as strings, exactly as :func:`_read_csv` reads it
+    with pandas; anything else goes through pandas, whose messages name the problem."""
+    from analysis.weighting import margins_from_frame, margins_from_rows
+
+    _check_header(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = [row for row in csv.reader(fh) if row]  # pandas skips blank lines
+    except (OSError, UnicodeDecodeError, csv.Error):
+        rows = []
+    if len(rows) < 2 or any(len(row) != len(rows[0]) for row in rows):
+        return margins_from_frame(_read_csv(path))
+    header = [name.strip() for name in rows[0]]
+
+    def records() -> Iterable[tuple[str, str, str]]:
+        where = [header.index(name) for name in ("variable", "category", "total")]
+        return ((row[where[0]], row[where[1]], row[where[2]]) for row in rows[1:])
+
+    return margins_from_rows(header, records)
+
+
 def _read_typed(
-    path: str, *, numbers: Sequence[str], labels: Sequence[str], codes: Sequence[str] = ()
+    path: str,
+    *,
+    numbers: Sequence[str],
+    labels: Sequence[str],
+    codes: Sequence[str] = (),
 ) -> Columns | None:
     """The fast path for a clean file: Arrow's multi-threaded CSV reader parses, reading only
     the columns asked for, the numeric columns straight to float64 (blank = NaN), the item
     ``codes`` to ``int8`` (blank = :data:`BLANK`) and the label columns to dictionary-encoded
-    strings, which become pandas Categoricals with the labels stripped (blank = missing) — no
-    Python object per cell. Returns None when the file is not that clean (a value that is not
-    a number, spaces around a number, a ragged row, a missing column…): the caller then reads
-    every cell as text, which names the first bad line and column."""
+    strings, which become :class:`analysis.design.Labels` with the labels stripped (blank =
+    missing) — no Python object per cell, and neither pandas nor ``pyarrow.compute``
+    imported. Returns None when the file is not that clean (a value that is not a number,
+    spaces around a number, a ragged row, a missing column…): the caller then reads every cell
+    as text, which names the first bad line and column."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     wanted = [*numbers, *labels, *codes]
@@ -178,93 +205,104 @@ def _read_typed(
         return None
     out: Columns = {}
     for name in numbers:
-        out[name] = pd.Series(table.column(name).to_numpy(), name=name, copy=False)
+        out[name] = _arrow_values(table.column(name).combine_chunks(), np.float64, np.nan)
     for name in codes:
-        column = table.column(name)
-        if column.null_count:
-            column = pc.fill_null(column, pa.scalar(BLANK, pa.int8()))
-        out[name] = pd.Series(column.to_numpy(), name=name, copy=False)
+        out[name] = _arrow_values(table.column(name).combine_chunks(), np.int8, BLANK)
     for name in labels:
-        out[name] = pd.Series(_stripped_categorical(table.column(name)), name=name, copy=False)
+        out[name] = _stripped_labels(table.column(name))
     return out
 
 
-def _stripped_categorical(column: Any) -> pd.Categorical:
-    """A dictionary-encoded Arrow column as a Categorical of stripped labels (sorted), blank
-    labels missing; only the dictionary (the distinct labels) is handled in Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _arrow_values(array: Any, dtype: type[np.generic], fill: float) -> np.ndarray:
+    """A fixed-width Arrow array (one chunk) as a numpy array, nulls replaced by ``fill``,
+    read from its buffers (no ``pyarrow.compute``)."""
+    size, offset = len(array), array.offset
+    if size == 0:
+        return np.zeros(0, dtype=dtype)
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=dtype, count=offset + size)[offset:]
+    if array.null_count:
+        present = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + size, bitorder="little")
+        return np.where(present[offset:].view(bool), values, np.array(fill, dtype=dtype))
+    return values.copy()  # writable, not tied to Arrow's buffer
 
-    unified = column.unify_dictionaries()
-    dictionary = [] if unified.num_chunks == 0 else unified.chunk(0).dictionary.to_pylist()
-    stripped = [str(label).strip() for label in dictionary]
+
+def _stripped_labels(column: Any) -> Labels:
+    """A dictionary-encoded Arrow column as :class:`Labels` of stripped labels (sorted), blank
+    labels missing; only the dictionary (the distinct labels) is handled in Python."""
+    from analysis.design import Labels
+
+    combined = column.unify_dictionaries().combine_chunks()  # one dictionary, one array
+    stripped = [str(label).strip() for label in combined.dictionary.to_pylist()]
     categories = sorted(set(stripped) - {""})
     position = {label: i for i, label in enumerate(categories)}
     recode = np.array([position.get(label, -1) for label in stripped] + [-1], dtype=np.int32)
-    indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], type=pa.int32())
-    if indices.null_count:
-        indices = pc.fill_null(indices, pa.scalar(len(stripped), pa.int32()))
-    codes = recode[indices.to_numpy()]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object), validate=False)
+    indices = _arrow_values(combined.indices, np.int32, len(stripped))  # a null label: the last entry, -1
+    return Labels(recode[indices], np.array(categories, dtype=object))
 
 
 def _text_columns(df: pd.DataFrame) -> Columns:
     return {str(name): df[name] for name in df.columns}
 
 
-def _column(df: Columns, col: str, path: str, what: str) -> pd.Series:
+def _column(df: Columns, col: str, path: str, what: str) -> Any:
     if col not in df:
         raise CliError(f"{path}: unknown column {col!r} (given as {what})")
     return df[col]
 
 
-def _numeric(s: pd.Series, path: str, what: str, *, allow_blank: bool = False) -> np.ndarray:
-    if s.dtype == np.float64:  # parsed by the fast path: only blanks are left to check
-        values = s.to_numpy()
-        blank_rows = np.flatnonzero(np.isnan(values))
+def _numeric(s: Any, name: str, path: str, what: str, *, allow_blank: bool = False) -> np.ndarray:
+    if isinstance(s, np.ndarray) and s.dtype == np.float64:  # the typed reader's: only blanks to check
+        blank_rows = np.flatnonzero(np.isnan(s))
         if blank_rows.size and not allow_blank:
-            raise CliError(f"{path}: line {int(blank_rows[0]) + 2}: column {s.name!r} ({what}) is blank")
-        return values
+            raise CliError(f"{path}: line {int(blank_rows[0]) + 2}: column {name!r} ({what}) is blank")
+        typed: np.ndarray = s
+        return typed
+    import pandas as pd
+
     txt = s.str.strip()
     blank = txt == ""
     if blank.any() and not allow_blank:
         line = int(np.flatnonzero(blank.to_numpy())[0]) + 2
-        raise CliError(f"{path}: line {line}: column {s.name!r} ({what}) is blank")
+        raise CliError(f"{path}: line {line}: column {name!r} ({what}) is blank")
     num = pd.to_numeric(txt.where(~blank), errors="coerce")
     bad = num.isna() & ~blank
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CliError(f"{path}: line {i + 2}: column {s.name!r} ({what}) has non-numeric value {txt.iloc[i]!r}")
-    return num.to_numpy(dtype=np.float64)
+        raise CliError(f"{path}: line {i + 2}: column {name!r} ({what}) has non-numeric value {txt.iloc[i]!r}")
+    numbers: np.ndarray = num.to_numpy(dtype=np.float64)
+    return numbers
 
 
-def _labels(s: pd.Series) -> pd.Series:
-    """Stripped labels, blank = missing, as a categorical Series (the typed reader's already are)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
+def _labels(s: Any) -> Labels:
+    """Stripped labels, blank = missing, as :class:`Labels` (the typed reader's already are)."""
+    from analysis.design import Labels
+
+    if isinstance(s, Labels):
         return s
     txt = s.str.strip()
-    return txt.where(txt != "").astype("category")
+    categorical = txt.where(txt != "").astype("category")
+    return Labels(categorical.cat.codes.to_numpy(), np.asarray(categorical.cat.categories, dtype=object))
 
 
-def _design_labels(s: pd.Series, path: str, what: str) -> pd.Series:
+def _design_labels(s: Any, name: str, path: str, what: str) -> Labels:
     """Stratum or PSU labels: every row needs one."""
     labels = _labels(s)
-    blank = labels.isna().to_numpy()
-    if blank.any():
-        line = int(np.flatnonzero(blank)[0]) + 2
-        raise CliError(f"{path}: line {line}: column {s.name!r} ({what}) is blank")
+    blank = np.flatnonzero(labels.codes < 0)
+    if blank.size:
+        raise CliError(f"{path}: line {int(blank[0]) + 2}: column {name!r} ({what}) is blank")
     return labels
 
 
-def _weights_column(s: pd.Series, path: str, what: str) -> np.ndarray:
+def _weights_column(s: Any, name: str, path: str, what: str) -> np.ndarray:
     """Weights: numeric, not negative, not all zero."""
-    weights = _numeric(s, path, what)
+    weights = _numeric(s, name, path, what)
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         i = int(negative[0])
-        raise CliError(f"{path}: line {i + 2}: column {s.name!r} ({what}) has negative weight {weights[i]:g}")
+        raise CliError(f"{path}: line {i + 2}: column {name!r} ({what}) has negative weight {weights[i]:g}")
     if not (weights > 0).any():
-        raise CliError(f"{path}: column {s.name!r} ({what}): every weight is 0")
+        raise CliError(f"{path}: column {name!r} ({what}): every weight is 0")
     return weights
 
 
@@ -281,23 +319,27 @@ def _item_matrix(df: Columns, items: Sequence[str], codes: Sequence[float], path
         )
 
     columns = [_column(df, item, path, "questionnaire item") for item in items]
-    if all(s.dtype == np.int8 for s in columns):
-        lookup = np.zeros(256, dtype=bool)
-        lookup[np.array([BLANK, *scale.astype(np.int64)], dtype=np.int8).view(np.uint8)] = True
-        small = np.empty((len(columns[0]), len(items)), dtype=np.int8)
-        for j, (item, s) in enumerate(zip(items, columns, strict=True)):
-            values = s.to_numpy()
-            off = np.flatnonzero(~lookup[values.view(np.uint8)])
-            if off.size:
-                raise outside(item, int(off[0]), float(values[off[0]]))
+    if all(isinstance(s, np.ndarray) and s.dtype == np.int8 for s in columns):
+        # column-major, so that every column is one contiguous copy; one table look-up checks
+        # every code, and only a file with a bad code is searched column by column
+        small = np.empty((len(columns[0]), len(items)), dtype=np.int8, order="F")
+        for j, values in enumerate(columns):
             small[:, j] = values
+        outside_scale = np.ones(256, dtype=bool)
+        outside_scale[np.array([BLANK, *scale.astype(np.int64)], dtype=np.int8).view(np.uint8)] = False
+        bad = outside_scale[small.view(np.uint8)]
+        if bad.any():
+            for j, item in enumerate(items):
+                off = np.flatnonzero(bad[:, j])
+                if off.size:
+                    raise outside(item, int(off[0]), float(small[off[0], j]))
         return small
     matrix = np.empty((len(columns[0]), len(items)), dtype=np.float64)
     for j, (item, s) in enumerate(zip(items, columns, strict=True)):
-        if s.dtype == np.int8:
-            x = np.where(s.to_numpy() == BLANK, np.nan, s.to_numpy().astype(np.float64))
+        if isinstance(s, np.ndarray) and s.dtype == np.int8:
+            x = np.where(s == BLANK, np.nan, s.astype(np.float64))
         else:
-            x = _numeric(s, path, "item", allow_blank=True)
+            x = _numeric(s, item, path, "item", allow_blank=True)
         off = np.flatnonzero(~np.isnan(x) & ~np.isin(x, scale))
         if off.size:
             raise outside(item, int(off[0]), float(x[off[0]]))
@@ -305,43 +347,65 @@ def _item_matrix(df: Columns, items: Sequence[str], codes: Sequence[float], path
     return matrix
 
 
-def _estimate_inputs(args: argparse.Namespace, spec: IndexSpec) -> tuple[pd.DataFrame, Design, dict[str, pd.Series]]:
-    """Read and check the file: the answers, the design (raked when asked) and the domains."""
+def _margin_variables(path: str) -> list[str]:
+    """The variables named in MARGINS.csv, read with the csv module before the responses are
+    parsed (their columns are read as labels). Anything unexpected gives no names: the file
+    is parsed and checked properly afterwards."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = [name.strip() for name in next(reader, [])]
+            if "variable" not in header:
+                return []
+            column = header.index("variable")
+            return list(dict.fromkeys(row[column] for row in reader if len(row) > column))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def _estimate_inputs(args: argparse.Namespace, spec: IndexSpec) -> tuple[np.ndarray, Design, dict[str, Labels]]:
+    """Read and check the file: the answers (an ``(n, J)`` matrix of codes), the design (raked
+    when asked) and the domains."""
+    from analysis.design import make_design  # numpy only, as analysis.weighting
+    from analysis.weighting import calibrate_design
+
     path = args.responses
     codes = sorted({*spec.valid_codes, *spec.missing_codes})
     numbers = list(dict.fromkeys(c for c in (args.fpc, args.weight) if c is not None))
     labels = [c for c in (args.strata, args.psu, *args.by) if c is not None]
-    margins = None if args.rake is None else margins_from_frame(_read_csv(args.rake))
-    labels = list(dict.fromkeys([*labels, *(str(var) for var in margins or ())]))
+    labels = list(dict.fromkeys([*labels, *(_margin_variables(args.rake) if args.rake is not None else ())]))
     # item codes fit one byte (the questionnaire schema allows 0-9): read them as int8
     small_codes = all(float(c).is_integer() and -127 <= c <= 127 for c in codes)
-    _check_header(path)
     df = _read_typed(
         path,
         numbers=numbers if small_codes else [*spec.items, *numbers],
         labels=labels,
         codes=spec.items if small_codes else (),
     )
-    if df is None:
+    margins = None if args.rake is None else _read_margins(args.rake)
+    _check_header(path)
+    if df is None or any(str(var) not in labels for var in margins or ()):
         df = _text_columns(_read_csv(path))
     n_rows = len(next(iter(df.values())))
-    answers = pd.DataFrame(_item_matrix(df, spec.items, codes, path), columns=list(spec.items), copy=False)
-    strata = (
-        None if args.strata is None else _design_labels(_column(df, args.strata, path, "--strata"), path, "--strata")
-    )
-    psu = None if args.psu is None else _design_labels(_column(df, args.psu, path, "--psu"), path, "--psu")
+    answers = _item_matrix(df, spec.items, codes, path)
+
+    def design_labels(col: str, what: str) -> Labels:
+        return _design_labels(_column(df, col, path, what), col, path, what)
+
+    strata = None if args.strata is None else design_labels(args.strata, "--strata")
+    psu = None if args.psu is None else design_labels(args.psu, "--psu")
     fpc = None
     if args.fpc is not None:
-        fpc = _numeric(_column(df, args.fpc, path, "--fpc"), path, "--fpc")
+        fpc = _numeric(_column(df, args.fpc, path, "--fpc"), args.fpc, path, "--fpc")
     weight = None
     if args.weight is not None:
-        weight = _weights_column(_column(df, args.weight, path, "--weight"), path, "--weight")
+        weight = _weights_column(_column(df, args.weight, path, "--weight"), args.weight, path, "--weight")
     by = {}
     for col in args.by:
         if col in by:
             raise CliError(f"--by {col} given twice")
         by[col] = _labels(_column(df, col, path, "--by"))
-        if by[col].isna().all():
+        if (by[col].codes < 0).all():
             raise CliError(f"{path}: column {col!r} (--by) is blank in every row")
     design = make_design(n=n_rows, weights=weight, strata=strata, psu=psu, fpc=fpc)
     if margins is not None:
@@ -350,20 +414,22 @@ def _estimate_inputs(args: argparse.Namespace, spec: IndexSpec) -> tuple[pd.Data
     return answers, design, by
 
 
-def _estimate(args: argparse.Namespace) -> pd.DataFrame:
+def _estimate(args: argparse.Namespace) -> dict[str, np.ndarray]:
     spec = load_index_spec(args.questionnaire)
     # the engine's imports (scipy.special for the intervals) run in a thread while Arrow,
-    # which releases the GIL, parses the file
+    # which releases the GIL, parses the file and the design is built; pandas is not imported
+    # for a clean file
     engine_import = threading.Thread(target=importlib.import_module, args=("analysis.rates",), daemon=True)
     engine_import.start()
     try:
         answers, design, by = _estimate_inputs(args, spec)
     finally:  # never leave the import running at exit (also after a bad-input error)
         engine_import.join()
-    from analysis.rates import estimate_rates
+    from analysis.rates import rate_columns
 
-    return estimate_rates(
+    return rate_columns(
         answers,
+        spec.items,
         design,
         valid_codes=spec.valid_codes,
         success_codes=spec.satisfied_codes,
@@ -373,15 +439,18 @@ def _estimate(args: argparse.Namespace) -> pd.DataFrame:
     )
 
 
-def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
-    from analysis.output import OUTPUT_COLUMNS
+def _write_table(columns: dict[str, np.ndarray], fmt: str, out: str | None) -> None:
+    from analysis.output import OUTPUT_COLUMNS, results_csv
 
-    table = table[OUTPUT_COLUMNS]
+    columns = {name: columns[name] for name in OUTPUT_COLUMNS}
     if fmt == "json":
+        import pandas as pd
+
+        table = pd.DataFrame(columns)
         records = json.loads(table.to_json(orient="records", double_precision=10))
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     else:
-        text = table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+        text = results_csv(columns)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -392,13 +461,15 @@ def _write_table(table: pd.DataFrame, fmt: str, out: str | None) -> None:
 
 
 def _weights(args: argparse.Namespace) -> None:
+    from analysis.weighting import rake, trim_and_rake, weight_diagnostics
+
     path = args.responses
     df = _read_csv(path)
     columns = _text_columns(df)
-    d = _weights_column(_column(columns, args.weight, path, "--weight"), path, "--weight")
+    d = _weights_column(_column(columns, args.weight, path, "--weight"), args.weight, path, "--weight")
     if "weight" in df.columns and args.weight != "weight":
         raise CliError(f"{path}: already has a column 'weight'; rename it first")
-    margins = margins_from_frame(_read_csv(args.rake))
+    margins = _read_margins(args.rake)
     factors = {var: _labels(_column(columns, var, path, f"a variable of {args.rake}")) for var in margins}
     if args.trim is not None:
         if args.max_rounds < 1:
@@ -422,6 +493,15 @@ def _weights(args: argparse.Namespace) -> None:
     )
 
 
+def _input_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input (exit status 2); the engine's only if it was imported."""
+    errors: list[type[Exception]] = [CliError, QuestionnaireError]
+    for module, name in (("analysis.design", "DesignError"), ("analysis.weighting", "WeightingError")):
+        if module in sys.modules:
+            errors.append(getattr(sys.modules[module], name))
+    return tuple(errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sipas-analysis`` and ``python -m analysis``; returns the exit status."""
     try:
@@ -430,7 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write_table(_estimate(args), args.format, args.out)
         else:
             _weights(args)
-    except (CliError, DesignError, WeightingError, QuestionnaireError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _input_errors()):
+            raise
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 2
     except SystemExit as exc:  # --help

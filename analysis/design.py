@@ -13,19 +13,23 @@ series, pp. 226-271).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "LONELY_PSU_RULES",
     "Calibration",
     "Design",
     "DesignError",
+    "Labels",
     "compact_codes",
     "factorize_labels",
     "make_design",
@@ -41,13 +45,53 @@ class DesignError(ValueError):
     """A design that cannot be built from the given columns (one-line message)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Labels:
+    """Row labels coded as integers, what a pandas Categorical holds, without pandas (the
+    command's reader makes them; pandas is not imported on its fast path).
+
+    Attributes
+    ----------
+    codes : int array, shape (n,)
+        Position of every row's label in ``categories``; ``-1`` = missing (blank).
+    categories : object array
+        The distinct labels, sorted, as strings.
+    """
+
+    codes: npt.NDArray[np.integer]
+    categories: npt.NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        """The labels of every row as an object array, None where missing."""
+        labels = np.empty(len(self.categories) + 1, dtype=object)  # the last entry: None
+        labels[:-1] = self.categories
+        values: np.ndarray = labels[np.asarray(self.codes)]  # code -1: the appended None
+        return values if dtype is None else values.astype(dtype)
+
+
 def _categorical(values: object) -> pd.Categorical | None:
     """``values`` as a pandas Categorical when it is one (or a categorical Series), else None."""
-    if isinstance(values, pd.Categorical):
-        return values
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        return cast(pd.Categorical, values.array)
+    pandas = sys.modules.get("pandas")  # a pandas object exists only once pandas is imported
+    if pandas is None:
+        return None
+    if isinstance(values, pandas.Categorical):
+        return cast("pd.Categorical", values)
+    if isinstance(values, pandas.Series) and isinstance(values.dtype, pandas.CategoricalDtype):
+        return cast("pd.Categorical", values.array)
     return None
+
+
+def _coded(values: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, categories)`` of :class:`Labels` or a pandas Categorical, else None."""
+    if isinstance(values, Labels):
+        return np.asarray(values.codes), np.asarray(values.categories, dtype=object)
+    categorical = _categorical(values)
+    if categorical is None:
+        return None
+    return np.asarray(categorical.codes), np.asarray(categorical.categories, dtype=object)
 
 
 def factorize_labels(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -58,21 +102,33 @@ def factorize_labels(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     categorical Series) is taken by its codes, without an object per row; categories that no
     row uses are not labels.
     """
-    categorical = _categorical(values)
-    if categorical is not None:
-        codes = np.asarray(categorical.codes, dtype=np.int64)
-        used = np.bincount(codes[codes >= 0], minlength=len(categorical.categories)) > 0
-        uniques = np.asarray(categorical.categories, dtype=object)[used]
-        renumber = np.cumsum(used) - 1
-        codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1) if used.size else codes
-    else:
+    coded = _coded(values)
+    if coded is None:
+        import pandas as pd
+
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    as_str = np.array([str(u) for u in uniques], dtype=object)
+        as_str = np.array([str(u) for u in uniques], dtype=object)
+        if as_str.size == 0:
+            return codes.astype(np.int64), as_str
+        labels, remap = np.unique(as_str.astype(str), return_inverse=True)
+        out = np.where(codes >= 0, remap.ravel()[np.maximum(codes, 0)], -1).astype(np.int64)
+        return out, labels.astype(object)
+    # codes: one table look-up from the category codes (shifted by one: -1 = missing) to the
+    # sorted string labels of the categories in use, skipped when that is the identity
+    shifted = coded[0].astype(np.int64)
+    shifted += 1
+    n_categories = len(coded[1])
+    used = np.bincount(shifted, minlength=n_categories + 1)[1:] > 0
+    as_str = np.array([str(u) for u in coded[1][used]], dtype=object)
     if as_str.size == 0:
-        return codes.astype(np.int64), as_str
+        return np.full(shifted.shape, -1, dtype=np.int64), as_str
     labels, remap = np.unique(as_str.astype(str), return_inverse=True)
-    out = np.where(codes >= 0, remap.ravel()[np.maximum(codes, 0)], -1).astype(np.int64)
-    return out, labels.astype(object)
+    table = np.full(n_categories + 1, -1, dtype=np.int64)
+    table[1:][used] = remap.ravel()
+    if used.all() and np.array_equal(table[1:], np.arange(n_categories)):
+        shifted -= 1
+        return shifted, labels.astype(object)
+    return table[shifted], labels.astype(object)
 
 
 def compact_codes(key: npt.NDArray[np.integer], size: int) -> tuple[IntArray, IntArray]:
@@ -99,6 +155,18 @@ def compact_codes(key: npt.NDArray[np.integer], size: int) -> tuple[IntArray, In
 
 def _codes(values: npt.ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Factorise ``values`` to sorted integer codes; refuse missing values."""
+    if isinstance(values, Labels):  # sorted labels: only the used ones are kept, as pd.factorize does
+        codes = np.asarray(values.codes, dtype=np.int64)
+        missing = int((codes < 0).sum())
+        if missing:
+            raise DesignError(f"{what} has {missing} missing value(s)")
+        used = np.bincount(codes, minlength=len(values.categories)) > 0
+        if used.all():
+            return codes, np.asarray(values.categories, dtype=object)
+        renumber = np.cumsum(used) - 1
+        return renumber[codes], np.asarray(values.categories, dtype=object)[used]
+    import pandas as pd
+
     categorical = _categorical(values)
     s = pd.Series(np.asarray(values)) if categorical is None else pd.Series(categorical, copy=False)
     missing = int(s.isna().sum())
@@ -295,7 +363,9 @@ def make_design(
     """
     if lonely_psu not in LONELY_PSU_RULES:
         raise DesignError(f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}")
-    lengths = {len(np.asarray(a)) for a in (weights, strata, psu, fpc) if a is not None}
+    lengths = {
+        len(a) if isinstance(a, Labels) else len(np.asarray(a)) for a in (weights, strata, psu, fpc) if a is not None
+    }
     if n is not None:
         lengths.add(int(n))
     if len(lengths) != 1:
@@ -377,30 +447,32 @@ def build_calibration(
 
     The reduced model matrix ``X`` has all categories of the first factor and all but the first
     category of the others; its column space equals that of R's ``model.matrix(~ a + b)``.
+    ``codes`` hold every row's category, ``0 .. n_levels - 1`` (no missing value).
     """
     offsets: list[int] = []
     p = 0
     for f, nl in enumerate(n_levels):
         offsets.append(p)
         p += nl if f == 0 else nl - 1
+    # every total by one np.bincount over all rows with the full category codes (no masked
+    # copies); a dropped first category is a column cut off afterwards
     gram = np.zeros((p, p))
     psu_x = np.zeros((design.n_psus, p))
-    cols = []
-    for f, (c, nl) in enumerate(zip(codes, n_levels, strict=True)):
-        cc = c if f == 0 else c - 1
-        cols.append((cc, nl if f == 0 else nl - 1, offsets[f]))
-    for cf, lf, of in cols:
-        keep_f = cf >= 0
-        t = np.bincount(
-            design.psu[keep_f] * lf + cf[keep_f],
-            weights=cal_weights[keep_f],
-            minlength=design.n_psus * lf,
-        )
-        psu_x[:, of : of + lf] = t.reshape(design.n_psus, lf)
-        for cg, lg, og in cols:
-            keep = keep_f & (cg >= 0)
-            t = np.bincount(cf[keep] * lg + cg[keep], weights=base_weights[keep], minlength=lf * lg)
-            gram[of : of + lf, og : og + lg] = t.reshape(lf, lg)
+    full = [np.asarray(c, dtype=np.int64) for c in codes]
+    first = [0 if f == 0 else 1 for f in range(len(full))]  # the first kept category
+    for f, (cf, lf) in enumerate(zip(full, n_levels, strict=True)):
+        of, kept = offsets[f], lf - first[f]
+        t = np.bincount(design.psu * lf + cf, weights=cal_weights, minlength=design.n_psus * lf)
+        psu_x[:, of : of + kept] = t.reshape(design.n_psus, lf)[:, first[f] :]
+        # a factor with itself: only its diagonal (one category per row)
+        diagonal = np.bincount(cf, weights=base_weights, minlength=lf)[first[f] :]
+        gram[of : of + kept, of : of + kept] = np.diag(diagonal)
+        for g in range(f + 1, len(full)):
+            lg, og = n_levels[g], offsets[g]
+            t = np.bincount(cf * lg + full[g], weights=base_weights, minlength=lf * lg)
+            block = t.reshape(lf, lg)[first[f] :, first[g] :]
+            gram[of : of + kept, og : og + lg - first[g]] = block
+            gram[og : og + lg - first[g], of : of + kept] = block.T
     gram_pinv = np.linalg.pinv(gram, rcond=1e-12, hermitian=True)
     return Calibration(
         codes=tuple(np.asarray(c, dtype=np.int64) for c in codes),

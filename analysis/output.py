@@ -12,16 +12,30 @@ Small cells and very wide intervals are flagged, never hidden (method section 5)
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from analysis.intervals import CI_METHODS
 
-__all__ = ["MIN_N", "OUTPUT_COLUMNS", "WIDE_CI", "TableBlock", "cell_flags", "results_table"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "MIN_N",
+    "OUTPUT_COLUMNS",
+    "WIDE_CI",
+    "TableBlock",
+    "cell_flags",
+    "results_columns",
+    "results_csv",
+    "results_table",
+]
 
 OUTPUT_COLUMNS = [
     "domain_var",
@@ -102,21 +116,21 @@ class TableBlock:
     partial: npt.NDArray[np.bool_]
 
 
-def results_table(
+def results_columns(
     blocks: Sequence[TableBlock],
     indicators: Sequence[str],
     *,
     ci: str,
     level: float,
     percent: bool,
-) -> pd.DataFrame:
-    """Stack the blocks into a table with columns :data:`OUTPUT_COLUMNS`.
+) -> dict[str, np.ndarray]:
+    """The blocks stacked, column by column (:data:`OUTPUT_COLUMNS`), without pandas.
 
     Intervals come from :data:`analysis.intervals.CI_METHODS` ``[ci]`` with the cell's df;
     ``n_eff = n / deff``; estimates, SEs and interval ends are scaled by 100 when ``percent``.
     A cell without respondents shows NaN estimate and SE.
     """
-    frames = []
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in OUTPUT_COLUMNS}
     for block in blocks:
         n_domains, n_indicators = block.estimate.shape
         estimate = block.estimate.ravel()
@@ -129,22 +143,58 @@ def results_table(
         with np.errstate(divide="ignore", invalid="ignore"):
             n_eff = np.where(deff > 0, n / deff, np.nan)
         scale = 100.0 if percent else 1.0
-        frames.append(
-            pd.DataFrame(
-                {
-                    "domain_var": block.domain_var,
-                    "domain": np.repeat(block.labels.astype(str), n_indicators),
-                    "indicator": np.tile(np.array(indicators, dtype=object), n_domains),
-                    "estimate": np.where(n > 0, estimate * scale, np.nan),
-                    "se": np.where(n > 0, se * scale, np.nan),
-                    "ci_low": ci_low * scale,
-                    "ci_high": ci_high * scale,
-                    "df": df,
-                    "n": n,
-                    "n_eff": n_eff,
-                    "deff": deff,
-                    "flag": flags,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        columns = {
+            "domain_var": np.full(n_domains * n_indicators, block.domain_var, dtype=object),
+            "domain": np.repeat(block.labels.astype(str).astype(object), n_indicators),
+            "indicator": np.tile(np.array(indicators, dtype=object), n_domains),
+            "estimate": np.where(n > 0, estimate * scale, np.nan),
+            "se": np.where(n > 0, se * scale, np.nan),
+            "ci_low": ci_low * scale,
+            "ci_high": ci_high * scale,
+            "df": df.astype(np.int64),
+            "n": n,
+            "n_eff": n_eff,
+            "deff": deff,
+            "flag": np.array(flags, dtype=object),
+        }
+        for name, values in columns.items():
+            parts[name].append(values)
+    empty = {"df": np.int64, "n": np.int64, **{name: object for name in ("domain_var", "domain", "indicator", "flag")}}
+    return {
+        name: np.concatenate(values) if values else np.zeros(0, dtype=empty.get(name, np.float64))
+        for name, values in parts.items()
+    }
+
+
+def results_table(
+    blocks: Sequence[TableBlock],
+    indicators: Sequence[str],
+    *,
+    ci: str,
+    level: float,
+    percent: bool,
+) -> pd.DataFrame:
+    """Stack the blocks into a table with columns :data:`OUTPUT_COLUMNS` (see
+    :func:`results_columns`)."""
+    import pandas as pd
+
+    return pd.DataFrame(results_columns(blocks, indicators, ci=ci, level=level, percent=percent))
+
+
+def results_csv(columns: dict[str, np.ndarray]) -> str:
+    """The table as CSV text, header first, numbers ``%.10g``, NaN empty, ``\\n`` line ends:
+    byte for byte what ``DataFrame.to_csv(index=False, float_format="%.10g",
+    lineterminator="\\n")`` writes (tested), without pandas."""
+    names = list(columns)
+    formatted = []
+    for name in names:
+        values = columns[name]
+        if values.dtype.kind == "f":
+            formatted.append(["" if v != v else f"{v:.10g}" for v in values.tolist()])
+        else:
+            formatted.append([str(v) for v in values.tolist()])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows(zip(*formatted, strict=True))
+    return buffer.getvalue()

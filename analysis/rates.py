@@ -30,18 +30,19 @@ Kish, L. (1965). *Survey Sampling*, Wiley, pp. 257-259 (design effect).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy import special
 
 from analysis.design import Design, DesignError, compact_codes, factorize_labels
 from analysis.estimators import Difference
 from analysis.intervals import ci_wald
-from analysis.output import TableBlock, results_table
+from analysis.output import TableBlock, results_columns, results_table
 from analysis.variance import (
     domain_degf,
     domain_psu_totals,
@@ -50,7 +51,10 @@ from analysis.variance import (
     stratified_variance,
 )
 
-__all__ = ["Composite", "compare_domains", "estimate_rates", "estimate_shares"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Composite", "compare_domains", "estimate_rates", "estimate_shares", "rate_columns"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -86,6 +90,62 @@ def _cell_ids(keys: Sequence[tuple[IntArray, int]]) -> tuple[IntArray, IntArray]
         combined = combined * n_codes + codes
         cardinality *= n_codes
     return compact_codes(combined, cardinality)
+
+
+def _few_cells(n_cells: int, n_rows: int) -> bool:
+    """Cells hold 20 rows or more on average: loop over the cells' blocks of rows."""
+    return n_cells * 20 <= n_rows
+
+
+def _rows_by_cell(row_cell: IntArray, n_cells: int) -> tuple[IntArray | None, IntArray]:
+    """The rows in cell order (None when they already are, e.g. a file sorted by PSU) and the
+    bounds of every cell's block of rows."""
+    bounds = np.zeros(n_cells + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_cell, minlength=n_cells), out=bounds[1:])
+    if row_cell.shape[0] < 2 or bool(np.all(row_cell[:-1] <= row_cell[1:])):
+        return None, bounds
+    # a stable sort; numpy's radix sort for 16-bit keys is linear
+    key = row_cell.astype(np.int16) if n_cells <= np.iinfo(np.int16).max else row_cell
+    return np.argsort(key, kind="stable"), bounds
+
+
+def _cell_block_sums(
+    row_cell: IntArray,
+    n_cells: int,
+    success: BoolArray,
+    valid: BoolArray,
+    weights: FloatArray,
+    counted: FloatArray,
+    weights_over_g: FloatArray | None,
+    *,
+    gram: bool,
+) -> tuple[FloatArray, FloatArray | None]:
+    """Per cell, the totals of ``z = [success, valid]`` (shape ``(m, 3, 2J)``: weighted,
+    counted, weighted over ``g``) and, with ``gram``, ``sum w z z'`` (shape ``(m, 4 J^2)``).
+
+    One pass over the cells' blocks of rows (few cells of many rows): two small matrix
+    products per cell instead of a ``np.bincount`` over every row per item and weight."""
+    order, bounds = _rows_by_cell(row_cell, n_cells)
+    z = np.concatenate([success, valid], axis=1)
+    row_weights = np.stack([weights, counted] if weights_over_g is None else [weights, counted, weights_over_g])
+    if order is not None:
+        z = z[order]
+        row_weights = row_weights[:, order]
+    root_weights = np.sqrt(row_weights[0])  # weights are >= 0
+    width = z.shape[1]
+    sums = np.zeros((n_cells, 3, width))
+    grams = np.zeros((n_cells, width, width)) if gram else None
+    n_sums = row_weights.shape[0]
+    for cell in range(n_cells):
+        start, stop = bounds[cell], bounds[cell + 1]
+        if stop == start:
+            continue
+        block = z[start:stop].astype(np.float64)
+        sums[cell, :n_sums] = row_weights[:, start:stop] @ block
+        if grams is not None:
+            scaled = block * root_weights[start:stop, None]
+            grams[cell] = scaled.T @ scaled
+    return sums, None if grams is None else grams.reshape(n_cells, -1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,11 +269,42 @@ class _RateEngine:
         self.cell_calibration = None if calibration is None else tuple(c[first_row] for c in calibration.codes)
         self.cell_domain = {name: codes[first_row] for name, codes in row_domain.items()}
 
-        # per cell and item, totals over the answer states 0 = not valid, 1 = valid, 2 = success
         counted = (weights != 0).astype(np.float64)
+        weights_over_g = None if calibration is None else weights * calibration.g_inverse
+        self._cell_gram_cache: FloatArray | None = None
+        if _few_cells(n_cells, n_rows):
+            sums, self._cell_gram_cache = _cell_block_sums(
+                row_cell, n_cells, success, valid, weights, counted, weights_over_g, gram=bool(self.composites)
+            )
+            self.success_weight: FloatArray = sums[:, 0, :n_items]
+            self.valid_weight: FloatArray = sums[:, 0, n_items:]
+            self.valid_count: FloatArray = sums[:, 1, n_items:]
+            self.over_g: tuple[FloatArray, FloatArray] | None = (
+                None if weights_over_g is None else (sums[:, 2, n_items:], sums[:, 2, :n_items])
+            )
+            """``(valid_weight, success_weight)`` divided by ``g``, on a calibrated design."""
+        else:
+            self._state_sums(row_cell, n_cells, valid, success, weights, counted, weights_over_g)
+        self.cell_weight = np.bincount(row_cell, weights=weights, minlength=n_cells)
+        self.cell_count = np.bincount(row_cell, weights=counted, minlength=n_cells)
+        self.valid = valid
+        self.success = success
+
+    def _state_sums(
+        self,
+        row_cell: IntArray,
+        n_cells: int,
+        valid: BoolArray,
+        success: BoolArray,
+        weights: FloatArray,
+        counted: FloatArray,
+        weights_over_g: FloatArray | None,
+    ) -> None:
+        """Per cell and item, totals over the answer states 0 = not valid, 1 = valid, 2 = success
+        (one ``np.bincount`` per item: many cells)."""
+        n_items = valid.shape[1]
         weight_by_state = np.empty((n_cells, n_items, 3))
         count_by_state = np.empty((n_cells, n_items, 3))
-        weights_over_g = None if calibration is None else weights * calibration.g_inverse
         weight_over_g_by_state = None if weights_over_g is None else np.empty((n_cells, n_items, 3))
         cell_offset = row_cell * 3
         for item in range(n_items):
@@ -227,7 +318,7 @@ class _RateEngine:
         self.valid_weight = weight_by_state[:, :, 1] + weight_by_state[:, :, 2]
         self.success_weight = weight_by_state[:, :, 2]
         self.valid_count = count_by_state[:, :, 1] + count_by_state[:, :, 2]
-        self.over_g: tuple[FloatArray, FloatArray] | None = (
+        self.over_g = (
             None
             if weight_over_g_by_state is None
             else (
@@ -235,12 +326,6 @@ class _RateEngine:
                 weight_over_g_by_state[:, :, 2],
             )
         )
-        """``(valid_weight, success_weight)`` divided by ``g``, on a calibrated design."""
-        self.cell_weight = np.bincount(row_cell, weights=weights, minlength=n_cells)
-        self.cell_count = np.bincount(row_cell, weights=counted, minlength=n_cells)
-        self.valid = valid
-        self.success = success
-        self._cell_gram_cache: FloatArray | None = None
 
     # ------------------------------------------------------------------
     def _coefficients(self, has_data: BoolArray) -> tuple[FloatArray, BoolArray]:
@@ -406,11 +491,16 @@ class _RateEngine:
         n_domains, n_items, n_composites = coefficients.shape
         success_factor = inverse_denominator  # (D, J): 1 / W_j
         valid_factor = rate0 * inverse_denominator  # (D, J): p_j / W_j
-        if self.n_cells * 20 <= self.row_cell.shape[0]:
+        if _few_cells(self.n_cells, self.row_cell.shape[0]):
             # few cells: sum w z z' per cell once (z = [y, a]); then quadratic forms per domain
             cell_gram = self._cell_gram()
             in_domain = cell_domain >= 0
-            domain_gram = group_sums(cell_gram[in_domain], cell_domain[in_domain], n_domains)
+            if n_domains <= 8:  # a few domains: one product with their indicators, no reordered copy
+                indicator = np.zeros((n_domains, self.n_cells))
+                indicator[cell_domain[in_domain], np.flatnonzero(in_domain)] = 1.0
+                domain_gram = indicator @ cell_gram
+            else:
+                domain_gram = group_sums(cell_gram[in_domain], cell_domain[in_domain], n_domains)
             domain_gram = domain_gram.reshape(n_domains, 2 * n_items, 2 * n_items)
             z_coefficients = np.concatenate(
                 [coefficients * success_factor[:, :, None], -coefficients * valid_factor[:, :, None]], axis=1
@@ -453,7 +543,8 @@ def _answer_states(
     looked up in a 256-entry table, one pass over the matrix; anything else is compared as
     float64 codes (NaN = blank)."""
     one_byte = (np.dtype(np.int8), np.dtype(np.uint8))
-    if isinstance(answers, pd.DataFrame):
+    pd = sys.modules.get("pandas")  # a DataFrame exists only once pandas is imported
+    if pd is not None and isinstance(answers, pd.DataFrame):
         dtypes = set(answers.dtypes)
         small = len(dtypes) == 1 and next(iter(dtypes)) in one_byte
         if not small and all(dtype == np.float64 for dtype in dtypes):
@@ -480,9 +571,11 @@ def _answer_states(
                     lookup[np.array(int(code), dtype=codes.dtype).view(np.uint8)] = True
             return lookup
 
-        byte = codes.view(np.uint8)
+        # one look-up of the state (0 = not valid, 1 = valid, 2 = success), then two compares
         valid_table = table(valid_codes)
-        return valid_table[byte], (table(success_codes) & valid_table)[byte]
+        state_table = valid_table.astype(np.uint8) + (table(success_codes) & valid_table)
+        state = state_table[codes.view(np.uint8)]
+        return state >= 1, state == 2
     return _float_states(codes, valid_codes, success_codes)
 
 
@@ -551,9 +644,36 @@ def estimate_rates(
     DataFrame
         Columns :data:`analysis.output.OUTPUT_COLUMNS`; one row per domain and indicator.
     """
+    blocks, indicators = _rate_blocks(
+        answers,
+        [str(c) for c in answers.columns],
+        design,
+        valid_codes=valid_codes,
+        success_codes=success_codes,
+        composites=composites,
+        by=by,
+        ci=ci,
+        include_overall=include_overall,
+        levels=levels,
+    )
+    return results_table(blocks, indicators, ci=ci, level=level, percent=percent)
+
+
+def _rate_blocks(
+    answers: pd.DataFrame | npt.NDArray[np.float64] | npt.NDArray[np.int8],
+    item_names: Sequence[str],
+    design: Design,
+    *,
+    valid_codes: Sequence[float],
+    success_codes: Sequence[float],
+    composites: Sequence[Composite],
+    by: Mapping[str, npt.ArrayLike] | None,
+    ci: str,
+    include_overall: bool,
+    levels: Mapping[str, Sequence[object]] | None,
+) -> tuple[list[TableBlock], list[str]]:
     if ci not in ("logit", "wilson"):
         raise ValueError("ci must be 'logit' or 'wilson'")
-    item_names = [str(c) for c in answers.columns]
     valid, success = _answer_states(answers, valid_codes, success_codes)
     engine = _RateEngine(valid, success, item_names, composites, design, dict(by or {}), levels)
     blocks: list[TableBlock] = []
@@ -561,7 +681,38 @@ def estimate_rates(
         blocks.append(engine.run(None).table_block("all"))
     for domain_var in by or {}:
         blocks.append(engine.run(domain_var).table_block(domain_var))
-    return results_table(blocks, engine.indicator_names, ci=ci, level=level, percent=percent)
+    return blocks, engine.indicator_names
+
+
+def rate_columns(
+    answers: npt.NDArray[np.float64] | npt.NDArray[np.int8],
+    item_names: Sequence[str],
+    design: Design,
+    *,
+    valid_codes: Sequence[float] = (1, 2, 3, 4, 5),
+    success_codes: Sequence[float] = (4, 5),
+    composites: Sequence[Composite] = (),
+    by: Mapping[str, npt.ArrayLike] | None = None,
+    ci: str = "logit",
+    level: float = 0.95,
+    percent: bool = True,
+) -> dict[str, np.ndarray]:
+    """:func:`estimate_rates` on an ``(n, J)`` matrix of codes (``item_names`` its columns),
+    the table returned column by column (:func:`analysis.output.results_columns`): the same
+    numbers without pandas (the command's fast path)."""
+    blocks, indicators = _rate_blocks(
+        answers,
+        item_names,
+        design,
+        valid_codes=valid_codes,
+        success_codes=success_codes,
+        composites=composites,
+        by=by,
+        ci=ci,
+        include_overall=True,
+        levels=None,
+    )
+    return results_columns(blocks, indicators, ci=ci, level=level, percent=percent)
 
 
 def estimate_shares(
@@ -584,6 +735,8 @@ def estimate_shares(
     indicator is ``"<question>:<code>"``; everything else (weights, variance, R reference) is
     as :func:`estimate_rates`.
     """
+    import pandas as pd
+
     frames = []
     for code, codes in report:
         table = estimate_rates(

@@ -106,9 +106,9 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndar
     if columns >= 16 and n_groups <= 2000 and rows >= 4 * n_groups:
         order = np.argsort(groups, kind="stable")
         bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
-        ordered = values[order]
-        for group in np.flatnonzero(np.diff(bounds)):
-            out[group] = ordered[bounds[group] : bounds[group + 1]].sum(axis=0)
+        present = np.flatnonzero(np.diff(bounds))
+        if present.size:  # one reduceat over the blocks of the groups that have rows
+            out[present] = np.add.reduceat(values[order], bounds[present], axis=0)
         return out
     if columns > 1 and not values.flags.f_contiguous:
         values = np.asfortranarray(values)

@@ -18,13 +18,16 @@ Survey Samples*, 2nd ed., Springer, ch. 13-14 (pp. 369-455).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from analysis.design import Design, build_calibration, compact_codes, factorize_labels
 
@@ -35,6 +38,7 @@ __all__ = [
     "calibrate_design",
     "design_weights",
     "margins_from_frame",
+    "margins_from_rows",
     "nonresponse_adjust",
     "post_stratify",
     "rake",
@@ -44,7 +48,7 @@ __all__ = [
     "weight_diagnostics",
 ]
 
-MarginsLike = pd.DataFrame | Mapping[str, Mapping[str, float]]
+MarginsLike: TypeAlias = "pd.DataFrame | Mapping[str, Mapping[str, float]]"
 
 
 class WeightingError(ValueError):
@@ -102,6 +106,8 @@ class WeightSummary:
 
 
 def _labels(values: npt.ArrayLike, name: str) -> pd.Series:
+    import pandas as pd
+
     s = pd.Series(np.asarray(values, dtype=object))
     if s.isna().any():
         raise WeightingError(f"{name} has {int(s.isna().sum())} missing value(s)")
@@ -122,26 +128,38 @@ def margins_from_frame(margins: MarginsLike) -> dict[str, dict[str, float]]:
 
     A DataFrame needs the columns ``variable, category, total`` (the CLI's MARGINS.csv).
     """
-    if isinstance(margins, pd.DataFrame):
-        need = {"variable", "category", "total"}
-        missing = need - set(map(str, margins.columns))
-        if missing:
-            raise WeightingError(f"margins need columns variable,category,total; missing {sorted(missing)}")
-        out: dict[str, dict[str, float]] = {}
-        for row in margins.itertuples(index=False):
-            var, cat = str(row.variable), str(row.category)
-            try:
-                total: Any = row.total  # a cell of the margins table, of any dtype
-                tot = float(total)
-            except (TypeError, ValueError):
-                raise WeightingError(f"margin {var}={cat} has a non-numeric total {row.total!r}") from None
-            if not np.isfinite(tot) or tot < 0:
-                raise WeightingError(f"margin {var}={cat} has an invalid total {row.total!r}")
-            if cat in out.setdefault(var, {}):
-                raise WeightingError(f"margin {var}={cat} appears twice")
-            out[var][cat] = tot
-        return out
+    pd = sys.modules.get("pandas")  # a DataFrame exists only once pandas is imported
+    if pd is not None and isinstance(margins, pd.DataFrame):
+        return margins_from_rows(
+            map(str, margins.columns),
+            lambda: zip(margins["variable"], margins["category"], margins["total"], strict=True),
+        )
     return {str(k): {str(c): float(t) for c, t in v.items()} for k, v in margins.items()}
+
+
+def margins_from_rows(
+    columns: Iterable[str], rows: Callable[[], Iterable[tuple[Any, Any, Any]]]
+) -> dict[str, dict[str, float]]:
+    """Margins from a table's column names and its ``(variable, category, total)`` rows
+    (called once the columns are known to be there): what :func:`margins_from_frame` does
+    with a DataFrame, for a table read without pandas."""
+    need = {"variable", "category", "total"}
+    missing = need - set(columns)
+    if missing:
+        raise WeightingError(f"margins need columns variable,category,total; missing {sorted(missing)}")
+    out: dict[str, dict[str, float]] = {}
+    for variable, category, total in rows():
+        var, cat = str(variable), str(category)
+        try:
+            tot = float(total)
+        except (TypeError, ValueError):
+            raise WeightingError(f"margin {var}={cat} has a non-numeric total {total!r}") from None
+        if not np.isfinite(tot) or tot < 0:
+            raise WeightingError(f"margin {var}={cat} has an invalid total {total!r}")
+        if cat in out.setdefault(var, {}):
+            raise WeightingError(f"margin {var}={cat} appears twice")
+        out[var][cat] = tot
+    return out
 
 
 def _check_margins(
@@ -493,6 +511,8 @@ def nonresponse_adjust(weights: npt.ArrayLike, cells: npt.ArrayLike, responded: 
     r = np.asarray(responded, dtype=bool)
     if r.shape != w.shape or lab.shape[0] != w.shape[0]:
         raise WeightingError("weights, cells and responded differ in length")
+    import pandas as pd
+
     codes, uniq = pd.factorize(lab, sort=True)
     all_w = np.bincount(codes, weights=w, minlength=len(uniq))
     resp_w = np.bincount(codes, weights=np.where(r, w, 0.0), minlength=len(uniq))

@@ -388,3 +388,107 @@ def test_fast_and_text_readers_give_the_same_table(tmp_path: Path, monkeypatch: 
     code, out, err = run("estimate", str(tmp_path / "cach.csv"), *argv)
     assert code == 0, err
     assert ", 4 ," in variants["cach.csv"] and outputs[0] == outputs[1] == outputs[2] == out
+
+
+def test_clean_file_is_estimated_without_pandas() -> None:
+    """On a clean file the command imports neither pandas nor ``pyarrow.compute`` (their
+    imports are a good part of its start-up); its table is the library's, through pandas."""
+    argv = ["estimate", RESP, "--questionnaire", Q, "--strata", "tang", "--fpc", "so_ho_so_khung"]
+    argv += ["--rake", MARG, "--by", "nhom_linh_vuc"]
+    script = (
+        "import sys; from analysis.cli import main; code = main(sys.argv[1:]); "
+        "sys.stderr.write(repr(sorted(m for m in ('pandas', 'pyarrow.compute') if m in sys.modules)))"
+    )
+    r = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, check=False, cwd=ROOT)
+    assert r.returncode == 0 and r.stderr == "[]"
+    from analysis.design import make_design
+    from analysis.questionnaire import load_index_spec
+    from analysis.rates import estimate_rates
+    from analysis.weighting import calibrate_design, margins_from_frame
+
+    data = pd.read_csv(RESP, dtype={"tang": str, "nhom_linh_vuc": str, "hinh_thuc_nop": str})
+    spec = load_index_spec(Q)
+    design = make_design(strata=data["tang"], fpc=data["so_ho_so_khung"])
+    margins = margins_from_frame(pd.read_csv(MARG))
+    design, _ = calibrate_design(design, {var: data[var] for var in margins}, margins)
+    table = estimate_rates(
+        data[list(spec.items)].astype(float),
+        design,
+        valid_codes=spec.valid_codes,
+        success_codes=spec.satisfied_codes,
+        composites=spec.composites(),
+        by={"nhom_linh_vuc": data["nhom_linh_vuc"]},
+    )
+    expected = table[OUTPUT_COLUMNS].to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    assert r.stdout == expected
+
+
+def test_csv_writer_writes_what_pandas_writes() -> None:
+    """The command's CSV writer (no pandas) against ``DataFrame.to_csv`` on awkward cells:
+    NaN, infinities, -0, large and tiny numbers, labels with commas, quotes and new lines."""
+    from analysis.output import results_csv
+
+    columns = {
+        "domain_var": np.array(["all", "a,b", 'say "x"'], dtype=object),
+        "domain": np.array(["", "line\nbreak", "ü ơ"], dtype=object),
+        "estimate": np.array([np.nan, -0.0, 1 / 3]),
+        "se": np.array([np.inf, 1e-300, 123456789012.5]),
+        "df": np.array([0, -1, 2**40], dtype=np.int64),
+        "flag": np.array(["", "n<30;wide_ci", "se=0"], dtype=object),
+    }
+    expected = pd.DataFrame(columns).to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    assert results_csv(columns) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "variable,category,total\nnhom,a,10\nnhom,b,20.5\n\nkenh, x ,30.5\n",
+        ' variable , category ,total\nnhom,a,1e3\nnhom,"b,c",1000\n',
+        "variable,category,total\nnhom,a,abc\n",
+        "variable,category,total\nnhom,a,-1\n",
+        "variable,category,total\nnhom,a,1\nnhom,a,2\n",
+        "variable,category\nnhom,a\n",
+        "variable,category,total\nnhom,a,1,9\n",
+        "variable,category,total\nnhom,a\n",
+        "variable,category,total\n",
+    ],
+)
+def test_margins_read_without_pandas_as_with_it(tmp_path: Path, text: str) -> None:
+    """MARGINS.csv read with the csv module gives the margins, or the error, that the pandas
+    reading gives."""
+    import analysis.cli as cli
+    from analysis.weighting import WeightingError, margins_from_frame
+
+    path = tmp_path / "m.csv"
+    path.write_text(text, encoding="utf-8")
+
+    def outcome(read):  # type: ignore[no-untyped-def]
+        try:
+            return read(str(path))
+        except (cli.CliError, WeightingError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    assert outcome(cli._read_margins) == outcome(lambda p: margins_from_frame(cli._read_csv(p)))
+
+
+def test_arrow_columns_to_numpy_across_chunks_nulls_and_offsets() -> None:
+    """The typed reader's conversion of Arrow columns (read from their buffers): several
+    chunks, nulls, a sliced array; labels stripped and sorted, blank or null = missing."""
+    import pyarrow as pa
+
+    from analysis.cli import BLANK, _arrow_values, _stripped_labels
+
+    codes = pa.chunked_array([pa.array([1, None, 3, 9], pa.int8()), pa.array([None, 5], pa.int8())])
+    combined = codes.combine_chunks()
+    assert _arrow_values(combined, np.int8, BLANK).tolist() == [1, BLANK, 3, 9, BLANK, 5]
+    assert _arrow_values(combined.slice(1, 4), np.int8, BLANK).tolist() == [BLANK, 3, 9, BLANK]
+    numbers = pa.array([1.5, None, 2.0, None, 4.0, 5.0, 6.0, 7.0, 8.0, None], pa.float64()).slice(3)
+    assert np.array_equal(_arrow_values(numbers, np.float64, np.nan), [np.nan, 4, 5, 6, 7, 8, np.nan], equal_nan=True)
+    labels = pa.chunked_array(
+        [pa.array([" b", "a", None, ""]).dictionary_encode(), pa.array(["c", None, "a "]).dictionary_encode()]
+    )
+    coded = _stripped_labels(labels)
+    assert coded.categories.tolist() == ["a", "b", "c"]
+    assert coded.codes.tolist() == [1, 0, -1, -1, 2, -1, 0]
+    assert np.asarray(coded).tolist() == ["b", "a", None, None, "c", None, "a"]
