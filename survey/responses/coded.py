@@ -39,14 +39,16 @@ def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
     """Decode an ``(n, width)`` matrix of the characters of ``coded`` strings (ASCII bytes)
     into a float matrix (NaN = no answer); `ValueError` for a byte that is neither a digit
     nor ``.``."""
-    return _checked(np.take(_lookup(), raw))
+    return _checked(_lookup()[raw])
 
 
 def decode_coded_columns(raw: np.ndarray) -> np.ndarray:
     """As :func:`decode_coded_bytes`, transposed: the ``(width, n)`` float matrix, one
     contiguous row per question (the layout a DataFrame keeps its float columns in). `raw`
     may be a strided view (e.g. a field of fixed-width binary rows)."""
-    return _checked(np.take(_lookup(), np.ascontiguousarray(raw.T)))
+    # indexing by a uint8 array: several times faster than np.take, which widens every index to
+    # intp first, or than digit arithmetic plus a mask
+    return _checked(_lookup()[np.ascontiguousarray(raw.T)])
 
 
 def encode_coded(answers: dict[str, object], layout: list[str]) -> str:

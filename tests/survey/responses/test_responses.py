@@ -70,7 +70,7 @@ def test_wide_table_from_stored_responses(db, demo) -> None:
 
 
 def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypatch) -> None:
-    """The read (fixed-width chunks: string_agg on PostgreSQL, group_concat on SQLite) gives
+    """The read (grouped chunks: array_agg on PostgreSQL, group_concat on SQLite) gives
     every stored value with its type: ids, categories, missing counters and procedures, times
     to the microsecond in UTC, blanks and every digit of the coded string — checked against
     the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read."""
@@ -135,7 +135,7 @@ def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypat
 
 
 def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> None:
-    """The fixed-width read (binary COPY on PostgreSQL, one ``group_concat`` per column on
+    """The grouped read (binary arrays on PostgreSQL, ``group_concat`` per group on
     SQLite) is taken for ordinary rows and gives exactly the frame of the CSV-text read."""
     from datetime import UTC, datetime, timedelta
 
@@ -166,7 +166,7 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
             )
         )
     db.session.commit()
-    fast_reader = "_postgresql_binary" if db.engine.dialect.name == "postgresql" else "_sqlite_columns"
+    fast_reader = "_postgresql_columns" if db.engine.dialect.name == "postgresql" else "_sqlite_columns"
     taken = []
     original = getattr(wide, fast_reader)
     monkeypatch.setattr(wide, fast_reader, lambda *a: taken.append(1) or original(*a))
