@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -124,14 +125,11 @@ def _postgresql_columns(connection: sa.Connection, conditions: list[Any], width:
 
     statement = sa.select(*keys, sa.func.count(), packed(Response.id), packed(stamp), packed(Response.coded))
     statement = statement.group_by(*keys)
-    low, high = connection.execute(sa.select(sa.func.min(Response.id), sa.func.max(Response.id))).one()
     groups: list[tuple[Any, ...]] = []
     blobs: list[tuple[bytes, bytes, bytes]] = []
-    for first in range(low or 0, (high or -1) + 1, POSTGRES_CHUNK):
-        where = [*conditions, Response.id >= first, Response.id < first + POSTGRES_CHUNK]
-        for *key, count, ids, stamps, coded in connection.execute(statement.where(*where)):
-            groups.append((*key, count))
-            blobs.append((ids, stamps, coded))
+    for *key, count, ids, stamps, coded in _grouped_rows(connection, statement, conditions, POSTGRES_CHUNK):
+        groups.append((*key, count))
+        blobs.append((ids, stamps, coded))
     if not groups:
         return None
     counts = np.array([group[-1] for group in groups], dtype=np.int64)
@@ -164,6 +162,67 @@ def _postgresql_columns(connection: sa.Connection, conditions: list[Any], width:
     return columns
 
 
+def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: list[Any], chunk: int) -> list[Any]:
+    """The rows of the grouped `statement` over every id, one statement per range of at most
+    `chunk` ids (so no aggregate grows past the databases' 1 GB value limit).
+
+    When a second connection sees the same rows (:func:`_second_connection`), the work is
+    split in two and half of it read on that connection in a thread while this one reads
+    the other half: the databases work without holding Python's lock, so the read uses two
+    cores. On SQLite by field group (half of the known groups each: a seek in the index, so
+    neither half reads the other's entries; uneven groups only make the split less even); on
+    PostgreSQL by id (its index scan bounds the ids). The parts are disjoint, so each
+    response is read once; each statement sees the rows committed when it starts, as the
+    chunks of one connection did."""
+    low, high = connection.execute(sa.select(sa.func.min(Response.id), sa.func.max(Response.id))).one()
+    if low is None:
+        return []
+    second = _second_connection(connection)
+    postgresql = connection.dialect.name == "postgresql"
+    step = chunk if second is None or not postgresql else min(chunk, max(1, -(-(high - low + 1) // 2)))
+    parts: list[list[Any]] = [
+        [Response.id >= first, Response.id < first + step] for first in range(low, high + 1, step)
+    ]
+    if second is not None and not postgresql:
+        half = len(FIELD_GROUPS) // 2
+        groups = (FIELD_GROUPS[:half], FIELD_GROUPS[half:])
+        parts = [[*part, Response.field_group.in_(share)] for part in parts for share in groups]
+
+    def read(on: sa.Connection, share: list[list[Any]]) -> list[Any]:
+        return [row for part in share for row in _execute(on, statement.where(*conditions, *part))]
+
+    if second is None:
+        return read(connection, parts)
+    with second, ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = pool.submit(read, second, parts[1::2])
+        mine = read(connection, parts[0::2])
+        return mine + theirs.result()
+
+
+def _second_connection(connection: sa.Connection) -> sa.Connection | None:
+    """Another connection to the same database that sees what `connection` sees: None for an
+    in-memory SQLite database, or when this transaction has written something not yet
+    committed (another connection would not see it)."""
+    dbapi = connection.connection.dbapi_connection
+    if connection.dialect.name == "postgresql":
+        if connection.execute(sa.text("SELECT pg_current_xact_id_if_assigned()")).scalar() is not None:
+            return None
+    elif connection.engine.url.database in (None, "", ":memory:") or getattr(dbapi, "in_transaction", True):
+        return None
+    return connection.engine.connect()
+
+
+def _execute(connection: sa.Connection, statement: sa.Select) -> list[Any]:
+    """The rows of `statement`; on PostgreSQL in binary format (a ``bytea`` arrives as its
+    bytes, not as hex text twice its size that the server writes and the client decodes)."""
+    if connection.dialect.name != "postgresql":
+        return list(connection.execute(statement))
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    with connection.connection.dbapi_connection.cursor(binary=True) as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
 #: ``array_send`` of a one-dimensional array: dimensions, flags, element type, size, lower bound.
 ARRAY_HEADER = 20
 
@@ -193,18 +252,15 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
         sa.func.group_concat(Response.id, ","),
         sa.func.group_concat(stamp.op("||")(Response.coded), ""),
     ).group_by(*keys)
-    low, high = connection.execute(sa.select(sa.func.min(Response.id), sa.func.max(Response.id))).one()
     groups: list[tuple[Any, ...]] = []
     ids: list[str] = []
     fixed: list[str] = []
-    for first in range(low or 0, (high or -1) + 1, SQLITE_CHUNK):
-        where = [*conditions, Response.id >= first, Response.id < first + SQLITE_CHUNK]
-        for *key, count, others, id_text, fixed_text in connection.execute(statement.where(*where)):
-            if others:
-                return None
-            groups.append((*key, count))
-            ids.append(id_text)
-            fixed.append(fixed_text)
+    for *key, count, others, id_text, fixed_text in _grouped_rows(connection, statement, conditions, SQLITE_CHUNK):
+        if others:
+            return None
+        groups.append((*key, count))
+        ids.append(id_text)
+        fixed.append(fixed_text)
     if not groups:
         return None
     counts = np.array([group[-1] for group in groups], dtype=np.int64)
