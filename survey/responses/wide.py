@@ -256,12 +256,12 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
         *keys,
         sa.func.count(),
         other_width,
-        sa.func.group_concat(Response.id, ","),
-        sa.func.group_concat(stamp.op("||")(Response.coded), ""),
+        sa.cast(sa.func.group_concat(Response.id, ","), sa.LargeBinary),  # bytes: no UTF-8 decoding
+        sa.cast(sa.func.group_concat(stamp.op("||")(Response.coded), ""), sa.LargeBinary),
     ).group_by(*keys)
     groups: list[tuple[Any, ...]] = []
-    ids: list[str] = []
-    fixed: list[str] = []
+    ids: list[bytes] = []
+    fixed: list[bytes] = []
     for *key, count, others, id_text, fixed_text in _grouped_rows(connection, statement, conditions, SQLITE_CHUNK):
         if others:
             return None
@@ -277,10 +277,10 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
         return None
     with warnings.catch_warnings():  # a value that is no integer: numpy warns and stops early
         warnings.simplefilter("ignore", DeprecationWarning)
-        columns["id"] = np.fromstring(",".join(ids), dtype=np.int64, sep=",")
+        columns["id"] = np.fromstring(b",".join(ids), dtype=np.int64, sep=",")
     if columns["id"].size != n:
         return None
-    raw = np.frombuffer("".join(fixed).encode("utf-8"), dtype=np.uint8)
+    raw = np.frombuffer(b"".join(fixed), dtype=np.uint8)
     if raw.size != n * (26 + width):
         return None
     rows = raw.reshape(n, 26 + width)
@@ -453,7 +453,7 @@ def _assemble(columns: dict[str, Any], layout: list[str]) -> pd.DataFrame:
     data["submitted_at"] = pd.DatetimeIndex(stamps).tz_localize("UTC").array
     coded = columns["coded"]
     if coded.dtype == np.uint8:
-        items = decode_coded_columns(ordered(coded))
+        items = decode_coded_columns(coded, order)
     else:
         items = np.ascontiguousarray(ordered(coded).T)
     for j, code in enumerate(layout):
