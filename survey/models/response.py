@@ -19,6 +19,20 @@ STATUSES = ("draft", "submitted", "verified", "rejected")
 #: interviewer app face to face or by phone (NULL: QR responses, and keyed forms stored
 #: before the mode was recorded).
 MODES = ("paper", "face", "phone")
+#: Key of the index the wide table is read through (see `survey.responses.wide`).
+WIDE_INDEX_COLUMNS = (
+    "questionnaire_id",
+    "status",
+    "channel",
+    "field_group",
+    "mode",
+    "place_id",
+    "counter_id",
+    "procedure_id",
+    "id",
+    "submitted_at",
+    "coded",
+)
 
 
 class Response(Base):
@@ -49,7 +63,11 @@ class Response(Base):
             sqlite_where=sa.text("dossier_code IS NOT NULL"),
             postgresql_where=sa.text("dossier_code IS NOT NULL"),
         ),
-        sa.Index("ix_response_questionnaire_status", "questionnaire_id", "status"),
+        # The wide read (`survey.responses.wide`) reads only these columns: SQLite scans this
+        # index instead of the rows (which carry the JSON answers), in the order of its GROUP BY
+        # (labels, place, counter, procedure: sent once per group, not once per row). Its first
+        # two columns serve every lookup by questionnaire and status.
+        sa.Index("ix_response_wide", *WIDE_INDEX_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -39,14 +39,25 @@ def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
     """Decode an ``(n, width)`` matrix of the characters of ``coded`` strings (ASCII bytes)
     into a float matrix (NaN = no answer); `ValueError` for a byte that is neither a digit
     nor ``.``."""
-    return _checked(np.take(_lookup(), raw))
+    return _checked(_lookup()[raw])
 
 
-def decode_coded_columns(raw: np.ndarray) -> np.ndarray:
+def decode_coded_columns(raw: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
     """As :func:`decode_coded_bytes`, transposed: the ``(width, n)`` float matrix, one
-    contiguous row per question (the layout a DataFrame keeps its float columns in). `raw`
+    contiguous row per question (the layout a DataFrame keeps its float columns in), its
+    columns taken in `order` if given (one pass: gathered and transposed together). `raw`
     may be a strided view (e.g. a field of fixed-width binary rows)."""
-    return _checked(np.take(_lookup(), np.ascontiguousarray(raw.T)))
+    columns = np.ascontiguousarray(raw.T) if order is None else np.take(raw.T, order, axis=1)
+    # checked on the bytes (an eighth of the floats' size); decoded by indexing with the uint8
+    # matrix: several times faster than np.take, which widens every index to intp first
+    if _BAD_BYTE[columns].any():
+        raise ValueError("coded answers contain a character that is neither a digit nor '.'")
+    return _lookup()[columns]
+
+
+_BAD_BYTE = np.ones(256, dtype=bool)
+_BAD_BYTE[ord("0") : ord("9") + 1] = False
+_BAD_BYTE[ord(".")] = False
 
 
 def encode_coded(answers: dict[str, object], layout: list[str]) -> str:

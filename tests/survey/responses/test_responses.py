@@ -70,7 +70,7 @@ def test_wide_table_from_stored_responses(db, demo) -> None:
 
 
 def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypatch) -> None:
-    """The read (fixed-width chunks: string_agg on PostgreSQL, group_concat on SQLite) gives
+    """The read (grouped chunks: array_agg on PostgreSQL, group_concat on SQLite) gives
     every stored value with its type: ids, categories, missing counters and procedures, times
     to the microsecond in UTC, blanks and every digit of the coded string — checked against
     the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read."""
@@ -135,7 +135,7 @@ def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypat
 
 
 def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> None:
-    """The fixed-width read (binary COPY on PostgreSQL, one ``group_concat`` per column on
+    """The grouped read (binary arrays on PostgreSQL, ``group_concat`` per group on
     SQLite) is taken for ordinary rows and gives exactly the frame of the CSV-text read."""
     from datetime import UTC, datetime, timedelta
 
@@ -166,7 +166,7 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
             )
         )
     db.session.commit()
-    fast_reader = "_postgresql_binary" if db.engine.dialect.name == "postgresql" else "_sqlite_columns"
+    fast_reader = "_postgresql_columns" if db.engine.dialect.name == "postgresql" else "_sqlite_columns"
     taken = []
     original = getattr(wide, fast_reader)
     monkeypatch.setattr(wide, fast_reader, lambda *a: taken.append(1) or original(*a))
@@ -200,3 +200,79 @@ def test_a_coded_string_of_another_width_is_named(db, demo) -> None:
     db.session.commit()
     with pytest.raises(ValueError, match=f"response #1: coded answers have {len(layout) - 1} characters"):
         wide_table(db.session, questionnaire)
+
+
+def _add_responses(db, questionnaire, n: int, prefix: str) -> None:
+    counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
+    layout = questionnaire.coded_layout
+    for i in range(n):
+        answers = {code: (i + j) % 6 for j, code in enumerate(layout)}
+        counter = counters[i % len(counters)]
+        db.session.add(
+            Response(
+                questionnaire=questionnaire,
+                channel="paper" if i % 4 == 0 else "qr",
+                status="verified" if i % 3 == 0 else "submitted",
+                place_id=counter.place_id,
+                counter_id=counter.id,
+                field_group=["dat_dai", "xay_dung", "dau_tu", "khac"][i % 4],
+                receipt_code=f"{prefix}{i:04d}",
+                answers=answers,
+                coded=encode_coded(answers, layout),
+            )
+        )
+
+
+def test_the_read_on_two_connections_equals_the_read_on_one_and_sees_uncommitted_rows(db, demo, monkeypatch) -> None:
+    """With everything committed the read is split over a second connection (on SQLite by
+    field group, on PostgreSQL by id) and gives the frame one connection gives; rows this
+    session has written but not committed, which another connection cannot see, keep the
+    read on the session's own connection, and are in the frame."""
+    import survey.responses.wide as wide
+
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
+    _add_responses(db, questionnaire, 25, "P")
+    db.session.commit()
+    second = wide._second_connection(db.session.connection())
+    assert second is not None
+    second.close()
+    split = wide_table(db.session, questionnaire)
+    with monkeypatch.context() as m:
+        m.setattr(wide, "_second_connection", lambda connection: None)
+        single = wide_table(db.session, questionnaire)
+    pd.testing.assert_frame_equal(split, single)
+    assert len(split) == 25 and set(split["field_group"]) == {"dat_dai", "xay_dung", "dau_tu", "khac"}
+
+    _add_responses(db, questionnaire, 3, "U")
+    db.session.flush()
+    assert wide._second_connection(db.session.connection()) is None
+    assert len(wide_table(db.session, questionnaire)) == 28
+    db.session.rollback()
+
+
+def test_sqlite_reads_the_covering_index_in_group_order(db, demo) -> None:
+    """On SQLite the grouped statement is a search of ``ix_response_wide`` that covers every
+    column it reads (the rows with their JSON answers are not read) and needs no sort."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
+    _add_responses(db, questionnaire, 8, "C")
+    db.session.commit()
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "group_concat" in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert len(wide_table(db.session, questionnaire, channel="qr")) == 6
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert seen
+    for statement, parameters in seen:
+        plan = " ".join(
+            str(row[-1])
+            for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+        assert "COVERING INDEX ix_response_wide" in plan and "TEMP B-TREE" not in plan, plan
