@@ -391,13 +391,14 @@ def test_fast_and_text_readers_give_the_same_table(tmp_path: Path, monkeypatch: 
 
 
 def test_clean_file_is_estimated_without_pandas() -> None:
-    """On a clean file the command imports neither pandas nor ``pyarrow.compute`` (their
-    imports are a good part of its start-up); its table is the library's, through pandas."""
+    """On a clean file the command imports neither pandas nor ``pyarrow.compute`` nor scipy
+    (their imports are a good part of its start-up: design df are whole numbers, whose t
+    quantiles are solved without scipy); its table is the library's, through pandas."""
     argv = ["estimate", RESP, "--questionnaire", Q, "--strata", "tang", "--fpc", "so_ho_so_khung"]
     argv += ["--rake", MARG, "--by", "nhom_linh_vuc"]
     script = (
         "import sys; from analysis.cli import main; code = main(sys.argv[1:]); "
-        "sys.stderr.write(repr(sorted(m for m in ('pandas', 'pyarrow.compute') if m in sys.modules)))"
+        "sys.stderr.write(repr(sorted(m for m in ('pandas', 'pyarrow.compute', 'scipy') if m in sys.modules)))"
     )
     r = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, check=False, cwd=ROOT)
     assert r.returncode == 0 and r.stderr == "[]"

@@ -154,3 +154,19 @@ def test_shares_distribution_sums_to_100(spec):
     ans2 = pd.DataFrame({q: rng.choice([1.0, 2.0, 3.0, 4.0], n) for q in md.items})
     t2 = estimate_shares(ans2, design, valid_codes=md.valid_codes, report=md.report).set_index("indicator")
     assert t2.loc["M01:rat_mong_muon", "estimate"] <= t2.loc["M01:mong_muon_tro_len", "estimate"]
+
+
+def test_t_quantile_of_whole_df_is_scipys() -> None:
+    """The command line's t quantiles (whole df, solved without scipy) equal scipy's; other df
+    go to scipy itself; df <= 0 is NaN."""
+    from scipy import special
+
+    from analysis.intervals import EXACT_DF_LIMIT, t_quantile
+
+    df = np.array([*range(1, 301), 499, 1000, 4000, 4001, 12345, EXACT_DF_LIMIT], dtype=float)
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999):
+        np.testing.assert_allclose(t_quantile(df, level), special.stdtrit(df, 0.5 + level / 2), rtol=1e-10)
+    odd = np.array([0.0, -2.0, 2.5, EXACT_DF_LIMIT + 1.0, np.nan])
+    got = t_quantile(odd, 0.95)
+    assert np.isnan(got[[0, 1, 4]]).all()
+    np.testing.assert_allclose(got[2:4], special.stdtrit(odd[2:4], 0.975), rtol=1e-14)
