@@ -114,9 +114,11 @@ def prepare(env: dict[str, str]) -> list[str]:
 
 
 def import_cpu_seconds(env: dict[str, str]) -> float:
-    """User + system CPU of ``import wsgi`` in a fresh interpreter (what a worker does first)."""
+    """User + system CPU of ``import wsgi`` in a fresh interpreter, as gunicorn's master does it
+    (``SIPAS_WEB_ONLY=true`` from ``gunicorn.conf.py``)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, check=True, timeout=120)
+    web = {**env, "SIPAS_WEB_ONLY": "true"}
+    subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=web, check=True, timeout=120)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 _local = threading.local()
+_SETUP = threading.Lock()
 TRIVIAL_PAGE = (
     '<!doctype html><html lang="vi"><meta charset="utf-8"><title>Phiếu</title><form method="post">'
     '<input name="idem" type="hidden" value="{key}">'
@@ -44,12 +45,13 @@ def _db() -> sqlite3.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = sqlite3.connect(os.environ["LOAD_QR_DB"], timeout=10, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=10000")  # first: the set-up below may wait for another thread's
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS response (idem TEXT UNIQUE NOT NULL, receipt TEXT NOT NULL, body TEXT)"
-        )
+        with _SETUP:  # the threads of a process set the file up one at a time
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS response (idem TEXT UNIQUE NOT NULL, receipt TEXT NOT NULL, body TEXT)"
+            )
         _local.conn = conn
     return conn
 
