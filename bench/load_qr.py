@@ -48,6 +48,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from load_qr_apps import create_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "l" * 48
 ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2", "D3", "E1", "E2", "E3"]
@@ -364,6 +366,7 @@ def main() -> int:
         )
         for name, app in references:
             db_path = workdir / f"{name}.db"
+            create_database(str(db_path))
             ref_env = {
                 **env,
                 "LOAD_QR_DB": str(db_path),

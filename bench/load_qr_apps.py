@@ -10,8 +10,8 @@ settings (``gunicorn.conf.py``): plain WSGI, no framework.
   session, no database layer): what the framework alone costs on the same page, between the
   static app and the project.
 
-Both store into the SQLite file ``LOAD_QR_DB`` (WAL, like the project), one row per key; a
-resent key is answered with the same receipt.
+They store into the SQLite file ``LOAD_QR_DB`` (WAL, like the project; `create_database`),
+one row per key; a resent key is answered with the same receipt.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 _local = threading.local()
-_SETUP = threading.Lock()
 TRIVIAL_PAGE = (
     '<!doctype html><html lang="vi"><meta charset="utf-8"><title>Phiếu</title><form method="post">'
     '<input name="idem" type="hidden" value="{key}">'
@@ -41,17 +40,21 @@ IDEM = re.compile(r'(name="idem" type="hidden" value=")[^"]*(")')
 Start = Callable[[str, list[tuple[str, str]]], Any]
 
 
+def create_database(path: str) -> None:
+    """The reference apps' SQLite file, in WAL mode, made before their server starts (workers
+    switching a new file to WAL at once can meet "database is locked")."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS response (idem TEXT UNIQUE NOT NULL, receipt TEXT NOT NULL, body TEXT)")
+    conn.close()
+
+
 def _db() -> sqlite3.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = sqlite3.connect(os.environ["LOAD_QR_DB"], timeout=10, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=10000")  # first: the set-up below may wait for another thread's
+        conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA synchronous=NORMAL")
-        with _SETUP:  # the threads of a process set the file up one at a time
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS response (idem TEXT UNIQUE NOT NULL, receipt TEXT NOT NULL, body TEXT)"
-            )
         _local.conn = conn
     return conn
 
