@@ -43,10 +43,6 @@ _SLOT = re.compile(re.escape(_MARK) + r"(where|csrf|idem|receipt)")
 Parts = tuple[str, ...]  # literal, slot name, literal, slot name, …, literal
 
 
-def version_of(row: Questionnaire) -> Version:
-    return Version(row.slug, row.version, row.content_hash, row.definition)
-
-
 def where(counter: Counter) -> str:
     return f"{counter.place.name} · {counter.name}"
 
@@ -63,9 +59,9 @@ def new_form_page(row: Questionnaire, counter: Counter, *, lang: str, idem: str,
     values = {"where": where(counter), "csrf": generate_csrf() if csrf_enabled() else None, "idem": idem}
     groups = form_groups(tuple(counter.field_groups))
     if not cached or current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
-        return _page(_render_form(version_of(row), lang, groups, values=values), lang)
+        return _page(_render_form(Version.of(row), lang, groups, values=values), lang)
     whole = not current_user.is_authenticated and not session.get("_flashes")
-    parts = _cache()(version_of(row), lang, groups, csrf_enabled(), whole)
+    parts = _cache()(Version.of(row), lang, groups, csrf_enabled(), whole)
     return _fill(parts, values) if whole else _page(_fill(parts, values), lang)
 
 
@@ -78,7 +74,7 @@ def form_again_page(row: Questionnaire, counter: Counter, form: FlaskForm, *, la
     }
     answers = {f.name: str(f.raw_data[0]) for f in form if f.raw_data and f.name not in ("csrf_token", "idem")}
     groups = form_groups(tuple(counter.field_groups))
-    body = _render_form(version_of(row), lang, groups, values=values, answers=answers, errors=form.errors)
+    body = _render_form(Version.of(row), lang, groups, values=values, answers=answers, errors=form.errors)
     return _page(body, lang)
 
 

@@ -139,7 +139,7 @@ def form_for(questionnaire: Questionnaire, counter: Counter, *, lang: str) -> Fl
     """The citizen's form for this counter: the field-group question lists only the groups the
     counter serves, and is not asked at all when it serves one. The class is built once per
     (questionnaire version, language, field-group set) — a published version never changes."""
-    version = Version(questionnaire.slug, questionnaire.version, questionnaire.content_hash, questionnaire.definition)
+    version = Version.of(questionnaire)
     form_class = cached_form_class(
         version, channel="qr", lang=lang, field_groups=form_groups(tuple(counter.field_groups))
     )
@@ -153,7 +153,7 @@ def answers_of(
     valid, ``(None, form)`` when not. A plainly valid form (the common case) is read without
     building the WTForms form (`plain_answers`); anything else goes through the form, which
     also checks the CSRF token."""
-    version = Version(questionnaire.slug, questionnaire.version, questionnaire.content_hash, questionnaire.definition)
+    version = Version.of(questionnaire)
     groups = form_groups(tuple(counter.field_groups))
     if _csrf_valid(formdata):
         answers = plain_answers(version, formdata, channel="qr", field_groups=groups)

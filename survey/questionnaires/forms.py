@@ -40,6 +40,11 @@ class Version:
     content_hash: str
     definition: dict[str, Any] = field(compare=False, hash=False, repr=False)
 
+    @classmethod
+    def of(cls, row: Any) -> Version:
+        """The version of a published questionnaire row (``survey.models.Questionnaire``)."""
+        return cls(row.slug, row.version, row.content_hash, row.definition)
+
 
 @dataclass(frozen=True)
 class Option:
