@@ -19,7 +19,16 @@ from survey.admin import bp as admin_bp
 from survey.analyst import bp as analyst_bp
 from survey.auth import bp as auth_bp
 from survey.auth.services import load_session_user
-from survey.config import ConfigError, Defaults, database_uri, load_env, proxy_hops, secret_key, timezone
+from survey.config import (
+    ConfigError,
+    Defaults,
+    database_uri,
+    engine_options,
+    load_env,
+    proxy_hops,
+    secret_key,
+    timezone,
+)
 from survey.entry import bp as entry_bp
 from survey.errors import register_errorhandlers
 from survey.extensions import babel, compress, csrf, db, limiter, login_manager
@@ -51,6 +60,9 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     app.config["SECRET_KEY"] = secret_key(app)
     app.config["BABEL_DEFAULT_TIMEZONE"] = timezone(app)
     hops = proxy_hops(app)

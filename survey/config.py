@@ -28,6 +28,9 @@ class Defaults:
     ENV = "development"
     DATABASE_URL: str | None = None
     SECRET_KEY: str | None = None
+    #: ``pool_pre_ping``: a PostgreSQL connection the server closed (restart, idle timeout) is
+    #: replaced before use. Not on SQLite (`engine_options`): a file cannot drop a connection,
+    #: and the ping was a statement before every request's first.
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     QUESTIONNAIRES_DIR = str(PROJECT_ROOT / "questionnaires")
     #: Where QR posters point; required outside development (issue 3).
@@ -121,6 +124,13 @@ def database_uri(app: Flask) -> str:
         # psycopg 3 is the driver we install; a plain postgresql:// URL means it.
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def engine_options(uri: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The engine options for this database: without ``pool_pre_ping`` on SQLite."""
+    if make_url(uri).get_backend_name() == "sqlite":
+        return {key: value for key, value in options.items() if key != "pool_pre_ping"}
+    return dict(options)
 
 
 def secret_key(app: Flask) -> str:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import ConfigError, create_app
-from survey.config import load_env
+from survey.config import Defaults, load_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,6 +100,20 @@ def test_bad_database_url_from_environment_gives_one_line_not_traceback(tmp_path
 def test_plain_postgresql_url_uses_psycopg3(tmp_path: Path) -> None:
     app = make(tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test")
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_connections_are_pinged_before_use_on_postgresql_only(tmp_path: Path) -> None:
+    """A PostgreSQL connection the server closed is replaced before use; a SQLite file cannot
+    drop one, so its requests skip the ping statement."""
+    from survey.extensions import db
+
+    sqlite_app = make(tmp_path)
+    pg_app = make(tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test")
+    with sqlite_app.app_context():
+        assert db.engine.pool._pre_ping is False
+    with pg_app.app_context():  # the engine is made without connecting
+        assert db.engine.pool._pre_ping is True
+    assert Defaults.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True}  # the class default is not changed
 
 
 def test_prefixed_environment_is_parsed_strictly(tmp_path: Path) -> None:
