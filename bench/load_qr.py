@@ -17,8 +17,10 @@ run, drives three servers, one after the other, each under gunicorn with the pro
     framework's own cost on the same page.
 
 Reported for each: transactions per second over `--seconds` (after `--warmup`), latency of a
-whole transaction (p50/p95/p99), errors, and afterwards the rows in its database: every
-acknowledged submit (302 to its receipt) must be stored exactly once, and nothing else. Also
+whole transaction (p50/p95/p99), errors, the server's CPU milliseconds per transaction (all
+of gunicorn's processes, from ``/proc``, inside the counting window: the server's own work,
+which throughput alone hides when client and server share the two cores), and afterwards
+the rows in its database: every acknowledged submit (302 to its receipt) must be stored exactly once, and nothing else. Also
 the page's bytes (raw, gzip as the app sends it, elements and radios), the CPU seconds to
 import the app, and the seconds from starting gunicorn to the first answered form.
 
@@ -68,6 +70,8 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     window: float = 0.0
     first_answer: float | None = None
+    ended_in_window: int = 0  # transactions that went through and ended inside the window
+    server_cpu: float | None = None  # CPU seconds of the server's processes inside the window
 
     def error(self, kind: str) -> None:
         with self.lock:
@@ -153,6 +157,25 @@ class Server:
             time.sleep(0.01)
         raise RuntimeError(f"no answer within {limit:.0f} s; see {self.log}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of gunicorn's processes so far: the master, its live workers, and
+        the workers it has reaped (recycled after ``max_requests``), from ``/proc``."""
+        assert self.proc is not None
+        total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a worker that ended meanwhile: its time is in the master's cutime now
+                continue
+            pid, ppid = int(entry.name), int(fields[1])
+            if pid == self.proc.pid:
+                total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+            elif ppid == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -231,9 +254,16 @@ def transaction(port: int, path: str, number: int, i: int, run: Run) -> bool:
         conn.close()
 
 
-def load(port: int, paths: list[str], run: Run, citizens: int, warmup: float, seconds: float, cap: int) -> None:
+def load(server: Server, paths: list[str], run: Run, citizens: int, warmup: float, seconds: float, cap: int) -> None:
+    port = server.port
     start = time.monotonic()
     counting_from, until = start + warmup, start + warmup + seconds
+
+    def sample_cpu() -> None:  # the server's CPU seconds inside the counting window
+        time.sleep(max(0.0, counting_from - time.monotonic()))
+        first = server.cpu_seconds()
+        time.sleep(max(0.0, until - time.monotonic()))
+        run.server_cpu = server.cpu_seconds() - first
 
     def citizen(number: int) -> None:
         i = 0
@@ -245,12 +275,16 @@ def load(port: int, paths: list[str], run: Run, citizens: int, warmup: float, se
             began = time.monotonic()
             ok = transaction(port, paths[(number + i) % len(paths)], number, i, run)
             ended = time.monotonic()
+            if ok and counting_from <= ended <= until:
+                with run.lock:
+                    run.ended_in_window += 1
             if ok and counting_from <= began and ended <= until:
                 with run.lock:
                     run.latencies.append(ended - began)
                     run.counted += 1
 
     threads = [threading.Thread(target=citizen, args=(n,), daemon=True) for n in range(citizens)]
+    threads.append(threading.Thread(target=sample_cpu, daemon=True))
     for t in threads:
         t.start()
     for t in threads:
@@ -307,6 +341,11 @@ def summary(run: Run) -> dict[str, object]:
         "p99_ms": round(q[98] * 1000),
         "errors": dict(run.errors),
         "first_answer_s": round(run.first_answer, 2) if run.first_answer is not None else None,
+        "server_cpu_ms_per_transaction": (
+            round(1000 * run.server_cpu / run.ended_in_window, 2)
+            if run.server_cpu is not None and run.ended_in_window
+            else None
+        ),
     }
 
 
@@ -352,7 +391,7 @@ def main() -> int:
         (workdir / "page.html").write_bytes(page)
         (workdir / "thanks.html").write_bytes(thanks)
         run_a.acknowledged.append(urllib.parse.urlsplit(headers["Location"]).path.rsplit("/", 1)[1])
-        load(project.port, paths, run_a, args.citizens, args.warmup, args.seconds, args.max_transactions)
+        load(project, paths, run_a, args.citizens, args.warmup, args.seconds, args.max_transactions)
         project.stop()
         counts = stored(workdir / "sipas.db", "response", "receipt_code")
         results["project"] = summary(run_a) | {"stored": check_stored(run_a, counts)}
@@ -377,7 +416,7 @@ def main() -> int:
             servers.append(server)
             run = Run(name)
             run.first_answer = server.start(paths[0])
-            load(server.port, paths, run, args.citizens, args.warmup, args.seconds, args.max_transactions)
+            load(server, paths, run, args.citizens, args.warmup, args.seconds, args.max_transactions)
             server.stop()
             results[name] = summary(run) | {"stored": check_stored(run, stored(db_path, "response", "receipt"))}
             runs[name] = run
@@ -391,6 +430,9 @@ def main() -> int:
     results["ratio_project_to_trivial"] = round(per_second["project"] / per_second["trivial"], 3)
     results["ratio_project_to_bare_flask"] = round(per_second["project"] / per_second["flask"], 3)
     results["ratio_bare_flask_to_static"] = round(per_second["flask"] / per_second["static"], 3)
+    cpu = {name: results[name]["server_cpu_ms_per_transaction"] for name in names}  # type: ignore[index]
+    if cpu["project"] and cpu["static"]:
+        results["server_cpu_project_over_static"] = round(cpu["project"] / cpu["static"], 2)
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     if args.json:
