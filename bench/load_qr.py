@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load_qr.py [--citizens 16] [--seconds 20] [--warmup 3]
                                       [--max-transactions 5000] [--json results.json]
+                                      [--postgres URL] [--limits-storage URI]
 
 One transaction is what a citizen does: GET the form, POST the answers, GET the thank-you
 page (each transaction a new phone: no cookies, a new connection, kept alive for its three
@@ -9,7 +10,8 @@ requests). `--citizens` threads do transactions back to back. The same client, i
 run, drives three servers, one after the other, each under gunicorn with the project's
 ``gunicorn.conf.py`` (``WEB_CONCURRENCY=2`` × 4 threads, loopback only):
 
-(a) the project (SQLite in a new folder, the demo counters; limits raised for the load);
+(a) the project (SQLite in a new folder unless ``--postgres``, the demo counters; limits
+    raised for the load);
 (b) a static app serving the project's own questionnaire page captured just before the run,
     with a fresh hidden key per request, one insert and a redirect (``bench/load_qr_apps.py``);
 (c) a trivial form of three radios, the same insert and redirect;
@@ -19,10 +21,16 @@ run, drives three servers, one after the other, each under gunicorn with the pro
 Reported for each: transactions per second over `--seconds` (after `--warmup`), latency of a
 whole transaction (p50/p95/p99), errors, the server's CPU milliseconds per transaction (all
 of gunicorn's processes, from ``/proc``, inside the counting window: the server's own work,
-which throughput alone hides when client and server share the two cores), and afterwards
-the rows in its database: every acknowledged submit (302 to its receipt) must be stored exactly once, and nothing else. Also
+which throughput alone hides when client and server share the two cores; PostgreSQL's own
+processes are not in it), and afterwards the rows in its database: every acknowledged submit
+(302 to its receipt) must be stored exactly once, and nothing else. Also
 the page's bytes (raw, gzip as the app sends it, elements and radios), the CPU seconds to
 import the app, and the seconds from starting gunicorn to the first answered form.
+
+``--postgres URL`` runs the project as docs/operations.md sets production up — on a new
+PostgreSQL database made on that server for the run and dropped after it — and
+``--limits-storage redis://127.0.0.1:6379/0`` keeps its limit counters in Redis; the
+references stay on SQLite.
 
 Bounded: at most `--max-transactions` per server and `--warmup + --seconds` of load each; the
 servers are stopped at the end (also on Ctrl-C). Only 127.0.0.1.
@@ -31,6 +39,7 @@ servers are stopped at the end (also on Ctrl-C). Only 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import http.client
 import json
@@ -47,9 +56,11 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from load_qr_apps import create_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +95,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def project_env(workdir: Path) -> dict[str, str]:
+def project_env(workdir: Path, database_url: str | None = None, limits_storage: str | None = None) -> dict[str, str]:
+    """The project's settings: SQLite in `workdir` unless `database_url`; the limit counters
+    in `limits_storage` (e.g. Redis, as docs/operations.md sets production up), else the
+    default (per worker, in memory). The limits are raised for the load either way."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIPAS_", "LOAD_QR_"))}
+    if limits_storage:
+        env.update(SIPAS_RATELIMIT_STORAGE_URI=limits_storage)
     env.update(
         SIPAS_INSTANCE_PATH=str(workdir),
         SIPAS_SECRET_KEY=SECRET,
-        SIPAS_DATABASE_URL=f"sqlite:///{workdir / 'sipas.db'}",
+        SIPAS_DATABASE_URL=database_url or f"sqlite:///{workdir / 'sipas.db'}",
         SIPAS_QR_RATE_LIMIT="1000000 per minute",  # a load test raises the limits (docs/operations.md)
         SIPAS_QR_ADDRESS_RATE_LIMIT="1000000 per minute",
         WEB_CONCURRENCY="2",
@@ -292,6 +308,32 @@ def load(server: Server, paths: list[str], run: Run, citizens: int, warmup: floa
     run.window = min(time.monotonic(), until) - counting_from
 
 
+@contextlib.contextmanager
+def fresh_postgres(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database `name` on the server of `server_url` for the project's
+    run (migrated and filled by `prepare`), dropped afterwards."""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def stored_at(url: str) -> dict[str, int]:
+    """Receipts and how many rows carry each, in the project's database."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT receipt_code, count(*) FROM response GROUP BY receipt_code")).all()
+    finally:
+        engine.dispose()
+    return {str(r): int(n) for r, n in rows}
+
+
 def stored(db_path: Path, table: str, receipt_column: str) -> dict[str, int]:
     conn = sqlite3.connect(db_path)
     try:
@@ -356,17 +398,36 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--max-transactions", type=int, default=5000)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run the project on a new database made on this PostgreSQL server (and dropped after), "
+        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres; the references stay on SQLite",
+    )
+    parser.add_argument(
+        "--limits-storage", metavar="URI", help="the project's limit counters, e.g. redis://127.0.0.1:6379/0"
+    )
     args = parser.parse_args()
     if not (1 <= args.citizens <= 64 and 0 < args.seconds <= 120 and 0 <= args.warmup <= 30):
         parser.error("--citizens 1–64, --seconds up to 120, --warmup up to 30")
 
     workdir = Path(tempfile.mkdtemp(prefix="sipas-load-qr-"))
-    env = project_env(workdir)
+    with contextlib.ExitStack() as stack:
+        database_url = None
+        if args.postgres:
+            database_url = stack.enter_context(fresh_postgres(args.postgres, f"sipas_load_{workdir.name[-8:].lower()}"))
+        return run_all(args, workdir, database_url)
+
+
+def run_all(args: argparse.Namespace, workdir: Path, database_url: str | None) -> int:
+    env = project_env(workdir, database_url, args.limits_storage)
     codes = prepare(env)
     paths = [f"/q/{c}" for c in codes]
     cpu = import_cpu_seconds(env)
     results: dict[str, object] = {
         "workdir": str(workdir),
+        "project_database": sa.make_url(env["SIPAS_DATABASE_URL"]).get_backend_name(),
+        "project_limits_storage": args.limits_storage or "memory://",
         "import_cpu_s": round(cpu, 2),
         "args": vars(args) | {"json": str(args.json)},
     }
@@ -393,7 +454,7 @@ def main() -> int:
         run_a.acknowledged.append(urllib.parse.urlsplit(headers["Location"]).path.rsplit("/", 1)[1])
         load(project, paths, run_a, args.citizens, args.warmup, args.seconds, args.max_transactions)
         project.stop()
-        counts = stored(workdir / "sipas.db", "response", "receipt_code")
+        counts = stored_at(env["SIPAS_DATABASE_URL"])
         results["project"] = summary(run_a) | {"stored": check_stored(run_a, counts)}
 
         # (b) the static app with the captured page, (c) the trivial form
