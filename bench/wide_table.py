@@ -3,11 +3,13 @@
     .venv/bin/python bench/wide_table.py --rows 1000000 [--database-url URL]
 
 Fills a fresh database (SQLite file by default; pass a PostgreSQL URL to measure that)
-with N realistic responses — every answer in the JSON column, the coded string beside it —
+with N realistic responses — every answer in the JSON column, the coded string beside it,
+the submission time (a working day of 2026, to the microsecond) as stored responses have it —
 then times `survey.responses.wide_table`. The fill is not timed; on PostgreSQL it ends with
-``VACUUM (ANALYZE)`` (what autovacuum does after many inserts: the read is an index-only scan).
-A database filled by an earlier run is reused (pass its URL: ``sqlite:////path/bench.db``). Results go to stdout;
-copy them into docs/benchmarks.md with the command.
+``VACUUM (ANALYZE)`` (what autovacuum does after many inserts: the read is an index-only
+scan). A database filled by an earlier run is reused (pass its URL:
+``sqlite:////path/bench.db``). Results go to stdout; copy them into docs/benchmarks.md with
+the command.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import resource
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -34,8 +37,11 @@ def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
     counters = db.session.execute(sa.select(Counter.id, Counter.place_id)).all()
     groups = np.array(["dat_dai", "xay_dung", "dau_tu", "khac"])
     table = Response.__table__
+    year_start = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
+        # submitted during a working year: a day, then a time in office hours, to the microsecond
+        offsets = rng.integers(0, 365, size=m) * 86_400_000_000 + rng.integers(0, 9 * 3_600_000_000, size=m)
         codes = rng.choice([1, 2, 3, 4, 5, 9], size=(m, len(layout)), p=[0.02, 0.04, 0.09, 0.45, 0.38, 0.02])
         which = rng.integers(0, len(counters), size=m)
         group = groups[rng.integers(0, 4, size=m)]
@@ -55,6 +61,8 @@ def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
                     "receipt_code": f"B{start + i:012d}",
                     "answers": answers,
                     "coded": "".join(map(str, codes[i])),
+                    "submitted_at": year_start + timedelta(microseconds=int(offsets[i])),
+                    "created_at": year_start + timedelta(microseconds=int(offsets[i])),
                 }
             )
         db.session.execute(sa.insert(table), rows)
