@@ -14,10 +14,11 @@ def decode_coded(coded: list[str] | np.ndarray, width: int) -> np.ndarray:
     n = len(coded)
     if n == 0:
         return np.empty((0, width))
-    joined = "".join(coded)
-    if len(joined) != n * width:
-        bad = next(i for i, c in enumerate(coded) if len(c) != width)
+    # each string (not only their total: a longer and a shorter one would make up for each other)
+    bad = next((i for i, c in enumerate(coded) if len(c) != width), None)
+    if bad is not None:
         raise ValueError(f"response #{bad}: coded answers have {len(coded[bad])} characters, expected {width}")
+    joined = "".join(coded)
     return decode_coded_bytes(np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width))
 
 
@@ -55,9 +56,23 @@ def decode_coded_columns(raw: np.ndarray, order: np.ndarray | None = None) -> np
     return _lookup()[columns]
 
 
+def coded_bytes_valid(raw: np.ndarray) -> bool:
+    """Whether every byte of `raw` (characters of ``coded`` strings, any shape) is a digit or
+    ``.``: what :func:`decode_checked_bytes` needs."""
+    return not _BAD_BYTE[raw].any()
+
+
+def decode_checked_bytes(raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The codes (float, NaN = no answer) of characters of ``coded`` strings already checked
+    by :func:`coded_bytes_valid`, in the shape of `raw` (e.g. one question's characters);
+    written into `out` if given."""
+    return np.take(_LOOKUP, raw, out=out, mode="clip")  # a byte is below 256: nothing clipped
+
+
 _BAD_BYTE = np.ones(256, dtype=bool)
 _BAD_BYTE[ord("0") : ord("9") + 1] = False
 _BAD_BYTE[ord(".")] = False
+_LOOKUP = _lookup()
 
 
 def encode_coded(answers: dict[str, object], layout: list[str]) -> str:
