@@ -262,7 +262,6 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
     low, high = _id_range(connection)
     if low is None:
         return None
-    _map(connection)
     keys = [getattr(Response, name) for name in GROUPED_COLUMNS]
 
     def joined(value: Any) -> Any:
@@ -286,7 +285,6 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
 
             def prepare(on: sa.Connection) -> None:
                 with on:
-                    _map(on)
                     placed.prepare(on.execute(count).scalar_one())
 
             pending.append(pool.submit(prepare, second))
@@ -312,16 +310,6 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
             return None
 
 
-def _map(connection: sa.Connection) -> None:
-    """Have SQLite read the database file of `connection` through a memory map of up to
-    :data:`SQLITE_MMAP` bytes: its pages are then not copied by one system call each. The
-    connection keeps the map (removing it costs as much as the calls it saves on a million
-    rows), which serves its later reads too; SQLite writes as before."""
-    connection.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP:d}")
-
-
-#: Bytes of the database file SQLite maps into memory for the read (capped by its build).
-SQLITE_MMAP = 1 << 31
 #: Responses per batch the SQLite read hands to its decoding thread (large enough that the
 #: per-call costs do not count, small enough that the first batch is decoded early).
 SQLITE_BATCH = 65_536
@@ -345,9 +333,9 @@ class _Placed:
     then one slice of them when their ids are consecutive, else the places filled. Otherwise
     the responses are kept in the order read and put in id order at the end. What is placed
     is small: the index of the response's group (whose repeated values are looked up at the
-    end), its time, and the bytes of ``coded`` — question by question, one contiguous row of
-    ``places`` bytes each; they become floats only at the end, each question its own column
-    for the frame, on two threads."""
+    end), its time, and the bytes of ``coded`` (one row of `width` bytes per place, copied in
+    one piece); they become floats only at the end — transposed, each question its own column
+    for the frame, half of the questions on each thread."""
 
     def __init__(self, low: int, high: int, width: int) -> None:
         self.low, self.high, self.width, self.read = low, high, width, 0
@@ -366,7 +354,7 @@ class _Placed:
         self.groups: list[tuple[Any, ...]] = []
         self.ids = np.empty(0 if self.dense else self.places, dtype=np.int64)
         self.stamps = np.empty(self.places, dtype=np.int64)
-        self.coded = np.empty((self.width, self.places), dtype=np.uint8)
+        self.coded = np.empty((self.places, self.width), dtype=np.uint8)
         self.items = [np.empty(expected) for _ in range(self.width)]
         for column in self.items:
             column[::512] = 0  # one write per page of memory (4 KiB)
@@ -402,39 +390,46 @@ class _Placed:
         self.groups.extend(group[:k] for group in groups)
         self.group[where] = np.repeat(np.arange(first, first + len(groups), dtype=np.int32), counts)
         self.stamps[where] = stamps
-        self.coded[:, where] = coded.T
+        self.coded[where] = coded
 
     def columns(self, pool: ThreadPoolExecutor) -> dict[str, Any]:
         """The columns in id order, as :func:`_assemble` takes them (``items``: one float
-        array per question, half of them decoded on `pool`'s thread); `_Unfit` if a grouped
-        value is not what the constraints allow."""
-        keep: np.ndarray | slice
-        if self.dense:
-            first = int(np.argmax(self.group >= 0)) if self.read else 0
-            keep = slice(first, first + self.read)
-            if (self.group[keep] < 0).any():  # gaps: other questionnaires' or statuses' ids
-                keep = np.flatnonzero(self.group >= 0)
-            ids = np.arange(self.low, self.low + self.places, dtype=np.int64)[keep]
-        else:
-            order = _id_order(self.ids[: self.read])
-            keep = slice(0, self.read) if order is None else order
-            ids = self.ids[keep]
+        array per question); `pool`'s thread makes the design columns and half of the
+        questions' while this one makes the other half. `_Unfit` if a grouped value is not
+        what the constraints allow."""
         values = _group_values(self.groups)
         if values is None:
             raise _Unfit
-        group = self.group[keep]
-        columns: dict[str, Any] = {"id": ids, "submitted_at": self.stamps[keep]}
-        for name, value in values.items():
-            columns[name] = value[group] if isinstance(value, np.ndarray) else (value[0][group], value[1][group])
+        keep: np.ndarray | slice
+        if self.dense:
+            first = int(np.argmax(self.group >= 0))
+            keep = slice(first, first + self.read)
+            if (self.group[keep] < 0).any():  # gaps: other questionnaires' or statuses' ids
+                keep = np.flatnonzero(self.group >= 0)
+        else:
+            order = _id_order(self.ids[: self.read])
+            keep = slice(0, self.read) if order is None else order
+
+        def design() -> dict[str, Any]:
+            if self.dense:
+                ids = np.arange(self.low, self.low + self.places, dtype=np.int64)[keep]
+            else:
+                ids = self.ids[keep]
+            group = self.group[keep]
+            columns: dict[str, Any] = {"id": ids, "submitted_at": self.stamps[keep]}
+            for name, value in values.items():
+                columns[name] = value[group] if isinstance(value, np.ndarray) else (value[0][group], value[1][group])
+            return columns
 
         def decode(questions: range) -> list[np.ndarray]:
             into = self.items if self.read == self.expected else [None] * self.width
-            return [decode_checked_bytes(self.coded[j, keep], into[j]) for j in questions]
+            return [decode_checked_bytes(self.coded[keep, j], into[j]) for j in questions]
 
         half = self.width // 2
-        theirs = pool.submit(decode, range(half))
+        theirs = pool.submit(lambda: (design(), decode(range(half))))
         mine = decode(range(half, self.width))
-        columns["items"] = [*theirs.result(), *mine]
+        columns, first_half = theirs.result()
+        columns["items"] = [*first_half, *mine]
         return columns
 
 
@@ -442,13 +437,12 @@ def _fixed(text: bytes, n: int, width: int) -> np.ndarray:
     """The ``(n, width)`` byte matrix of `n` values of `width` bytes joined by commas;
     `_Unfit` if `text` is not that (a value of another width moves a comma, or puts one
     where the values' bytes are checked)."""
-    raw = np.frombuffer(text + b",", dtype=np.uint8)
-    if raw.size != n * (width + 1):
+    if len(text) != n * (width + 1) - 1:
         raise _Unfit
-    rows = raw.reshape(n, width + 1)
-    if n and (rows[:, width] != ord(",")).any():
+    raw = np.frombuffer(text, dtype=np.uint8)
+    if (raw[width :: width + 1] != ord(",")).any():
         raise _Unfit
-    return rows[:, :width]
+    return np.lib.stride_tricks.as_strided(raw, shape=(n, width), strides=(width + 1, 1), writeable=False)
 
 
 #: The columns the SQLite read groups by (the index's order after the questionnaire).
