@@ -43,19 +43,6 @@ def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
     return _checked(_lookup()[raw])
 
 
-def decode_coded_columns(raw: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """As :func:`decode_coded_bytes`, transposed: the ``(width, n)`` float matrix, one
-    contiguous row per question (the layout a DataFrame keeps its float columns in), its
-    columns taken in `order` if given (one pass: gathered and transposed together). `raw`
-    may be a strided view (e.g. a field of fixed-width binary rows)."""
-    columns = np.ascontiguousarray(raw.T) if order is None else np.take(raw.T, order, axis=1)
-    # checked on the bytes (an eighth of the floats' size); decoded by indexing with the uint8
-    # matrix: several times faster than np.take, which widens every index to intp first
-    if _BAD_BYTE[columns].any():
-        raise ValueError("coded answers contain a character that is neither a digit nor '.'")
-    return _lookup()[columns]
-
-
 def coded_bytes_valid(raw: np.ndarray) -> bool:
     """Whether every byte of `raw` (characters of ``coded`` strings, any shape) is a digit or
     ``.``: what :func:`decode_checked_bytes` needs."""

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from survey.models import Questionnaire, Response
 from survey.models.base import FIELD_GROUPS
 from survey.models.response import CHANNELS, MODES, STATUSES
-from survey.responses.coded import coded_bytes_valid, decode_checked_bytes, decode_coded, decode_coded_columns
+from survey.responses.coded import coded_bytes_valid, decode_checked_bytes, decode_coded
 
 #: Design and domain columns read with every response.
 DESIGN_COLUMNS = (
@@ -599,32 +599,47 @@ def _categorical(codes: np.ndarray, known: tuple[str, ...]) -> pd.Categorical:
 def _assemble(columns: dict[str, Any], layout: list[str]) -> pd.DataFrame:
     """The wide frame from plain arrays: ids and places as int64, counters and procedures as
     ``(values, missing)``, labels as int8 positions in their known lists, times as int64
-    microseconds since 1970 UTC (:data:`NAT` = none), ``coded`` as an ``(n, width)`` byte
-    matrix (or, from the text decoder, already a float matrix). The items are decoded straight
-    into the ``(width, n)`` block pandas keeps, so nothing is copied into the frame."""
+    microseconds since 1970 UTC (:data:`NAT` = none), and the items as ``coded``, an
+    ``(n, width)`` byte matrix (or, from the text decoder, already a float matrix), or as
+    ``items``, one float array per question (the SQLite read). Each question's bytes are
+    taken in id order and decoded into its own float array, which the frame keeps as it is;
+    half of the questions on a second thread while this one does the rest."""
     order = _id_order(columns["id"])
 
     def ordered(values: np.ndarray) -> np.ndarray:
         return values if order is None else values[order]
 
-    data: dict[str, Any] = {name: ordered(columns[name]) for name in ("id",)}
-    data["channel"] = _categorical(ordered(columns["channel"]), CHANNELS)
-    data["status"] = _categorical(ordered(columns["status"]), STATUSES)
-    data["place_id"] = ordered(columns["place_id"])
-    for name in ("counter_id", "procedure_id"):
-        values, missing = columns[name]
-        data[name] = pd.arrays.IntegerArray(ordered(values), ordered(missing))
-    data["field_group"] = _categorical(ordered(columns["field_group"]), FIELD_GROUPS)
-    data["mode"] = _categorical(ordered(columns["mode"]), MODES)
-    stamps = ordered(columns["submitted_at"]).view("datetime64[us]")
-    data["submitted_at"] = pd.DatetimeIndex(stamps).tz_localize("UTC").array
     coded = columns.get("coded")
-    if coded is None:  # decoded already, one array per question (the SQLite read: in id order)
-        items = [values if order is None else values[order] for values in columns["items"]]
-    elif coded.dtype == np.uint8:
-        items = decode_coded_columns(coded, order)
-    else:
-        items = np.ascontiguousarray(ordered(coded).T)
+    width = len(layout)
+
+    def decode(questions: range) -> list[np.ndarray]:
+        items = []
+        for j in questions:
+            raw = coded[:, j] if order is None else coded[order, j]
+            if not coded_bytes_valid(raw):
+                raise ValueError("coded answers contain a character that is neither a digit nor '.'")
+            items.append(decode_checked_bytes(raw))
+        return items
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = pool.submit(decode, range(width // 2)) if coded is not None and coded.dtype == np.uint8 else None
+        data: dict[str, Any] = {name: ordered(columns[name]) for name in ("id",)}
+        data["channel"] = _categorical(ordered(columns["channel"]), CHANNELS)
+        data["status"] = _categorical(ordered(columns["status"]), STATUSES)
+        data["place_id"] = ordered(columns["place_id"])
+        for name in ("counter_id", "procedure_id"):
+            values, missing = columns[name]
+            data[name] = pd.arrays.IntegerArray(ordered(values), ordered(missing))
+        data["field_group"] = _categorical(ordered(columns["field_group"]), FIELD_GROUPS)
+        data["mode"] = _categorical(ordered(columns["mode"]), MODES)
+        stamps = ordered(columns["submitted_at"]).view("datetime64[us]")
+        data["submitted_at"] = pd.DatetimeIndex(stamps).tz_localize("UTC").array
+        if theirs is not None:
+            items = [*theirs.result(), *decode(range(width // 2, width))]
+        elif coded is None:  # decoded already (the SQLite read: in id order)
+            items = [ordered(values) for values in columns["items"]]
+        else:
+            items = list(np.ascontiguousarray(ordered(coded).T))
     for j, code in enumerate(layout):
         data[code] = items[j]
     return pd.DataFrame(data, columns=[*DESIGN_COLUMNS, *layout], copy=False)
