@@ -10,14 +10,16 @@ The read touches only narrow data: every column it needs is in the index ``ix_re
 coded), so SQLite searches that index instead of reading the rows with their JSON answers,
 and PostgreSQL does an index-only scan. It groups by the columns that repeat (status to
 procedure, in the index's order: no sort), so those come once per group — a few hundred for
-a million responses — and only the id, the time and ``coded`` once per row: ``group_concat``
-texts numpy parses or views as a byte matrix on SQLite, ``array_send(array_agg(…))`` binary
-arrays numpy views as records on PostgreSQL. No row becomes a Python object. When a second
-connection sees the same rows (nothing uncommitted in this transaction, not an in-memory
-database), half the groups are read on it in a thread, so both cores work. The ``coded``
-bytes are decoded with one table look-up straight into the frame's item block. What does not
-fit that shape (a ``coded`` string of another width…) goes through the older CSV-text read,
-which names it.
+a million responses — and only the id, the time and ``coded`` once per row: comma-joined
+``group_concat`` texts numpy parses or views as byte matrices on SQLite,
+``array_send(array_agg(…))`` binary arrays numpy views as records on PostgreSQL. No row
+becomes a Python object. Both cores work: on SQLite the groups are decoded in a second
+thread while SQLite reads the next ones, each response put at its id's place (no reordering
+at the end); on PostgreSQL, when a second connection sees the same rows (nothing
+uncommitted in this transaction), half the ids are read on it in a thread. The ``coded``
+bytes become one float array per question by one table look-up, half of the questions on
+each thread. What does not fit that shape (a ``coded`` string of another width…) goes
+through the older CSV-text read, which names it.
 """
 
 from __future__ import annotations
@@ -169,30 +171,23 @@ def _postgresql_columns(connection: sa.Connection, conditions: list[Any], width:
 
 
 def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: list[Any], chunk: int) -> list[Any]:
-    """The rows of the grouped `statement` over every id, one statement per range of at most
-    `chunk` ids (so no aggregate grows past the databases' 1 GB value limit).
+    """The rows of the grouped `statement` (PostgreSQL) over every id, one statement per
+    range of at most `chunk` ids (so no aggregate grows past the database's 1 GB value limit).
 
-    When a second connection sees the same rows (:func:`_second_connection`), the work is
-    split in two and half of it read on that connection in a thread while this one reads
-    the other half: the databases work without holding Python's lock, so the read uses two
-    cores. On SQLite by field group (half of the known groups each: a seek in the index, so
-    neither half reads the other's entries; uneven groups only make the split less even); on
-    PostgreSQL by id (its index scan bounds the ids). The parts are disjoint, so each
-    response is read once; each statement sees the rows committed when it starts, as the
-    chunks of one connection did."""
+    When a second connection sees the same rows (:func:`_second_connection`), the ids are
+    split in two and half of them read on that connection in a thread while this one reads
+    the other half (the index scan bounds the ids): the database works without holding
+    Python's lock, so the read uses two cores. The parts are disjoint, so each response is
+    read once; each statement sees the rows committed when it starts, as the chunks of one
+    connection did."""
     low, high = _id_range(connection)
     if low is None:
         return []
     second = _second_connection(connection)
-    postgresql = connection.dialect.name == "postgresql"
-    step = chunk if second is None or not postgresql else min(chunk, max(1, -(-(high - low + 1) // 2)))
+    step = chunk if second is None else min(chunk, max(1, -(-(high - low + 1) // 2)))
     parts: list[list[Any]] = [
         [Response.id >= first, Response.id < first + step] for first in range(low, high + 1, step)
     ]
-    if second is not None and not postgresql:
-        half = len(FIELD_GROUPS) // 2
-        groups = (FIELD_GROUPS[:half], FIELD_GROUPS[half:])
-        parts = [[*part, Response.field_group.in_(share)] for part in parts for share in groups]
 
     def read(on: sa.Connection, share: list[list[Any]]) -> list[Any]:
         return [row for part in share for row in _execute(on, statement.where(*conditions, *part))]
@@ -313,9 +308,9 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
 #: Responses per batch the SQLite read hands to its decoding thread (large enough that the
 #: per-call costs do not count, small enough that the first batch is decoded early).
 SQLITE_BATCH = 65_536
-#: The SQLite read places each response at its id's offset from the smallest id when the ids
-#: of the table span at most this many times the responses read (most of them are the
-#: questionnaire's); else in the order read, put in id order at the end.
+#: The SQLite read places each response at its id's offset from the table's smallest id when
+#: the table's ids span at most this many times the responses counted (most responses are
+#: then the ones read); else in the order read, put in id order at the end.
 SQLITE_SPREAD = 1.5
 
 
