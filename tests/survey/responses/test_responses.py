@@ -292,3 +292,35 @@ def test_sqlite_reads_the_covering_index_in_group_order(db, demo) -> None:
             for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         )
         assert "COVERING INDEX ix_response_wide" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_sqlite_batches_when_the_count_differs_from_the_responses_read() -> None:
+    """The SQLite read counts the responses before reading them; a response committed in
+    between makes them more. Placed by id, the extra one has its place and the float
+    columns are made for what was read; kept in read order (ids spread out), there is no
+    room for it and the read gives way to the CSV path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import survey.responses.wide as wide
+
+    blank = b" " * 26
+    group = ("submitted", "qr", "khac", None, 4, 7, None)
+    first = (*group, 2, b"1,3", blank + b",2026-03-01 07:30:15.000123", b"12.,459")
+    second = (*group[:4], 5, None, 2, 1, b"2", blank, b"..9")
+    placed = wide._Placed(1, 3, 3)
+    placed.prepare(2)  # 3 ids for 2 responses: placed by id
+    placed.add([first])
+    placed.add([second])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        columns = placed.columns(pool)
+    assert list(columns["id"]) == [1, 2, 3] and list(columns["place_id"]) == [4, 5, 4]
+    assert list(columns["counter_id"][1]) == [False, True, False] and list(columns["procedure_id"][0]) == [0, 2, 0]
+    assert list(columns["submitted_at"][:2]) == [wide.NAT, wide.NAT] and columns["submitted_at"][2] > 0
+    items = np.array(columns["items"])
+    np.testing.assert_array_equal(items, [[1, np.nan, 4], [2, np.nan, 5], [np.nan, 9, 9]])
+
+    spread = wide._Placed(1, 100, 3)
+    spread.prepare(2)  # 100 ids for 2 responses: kept in read order, room for 2
+    spread.add([first])
+    with pytest.raises(wide._Unfit):
+        spread.add([second])
