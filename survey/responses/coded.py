@@ -14,10 +14,11 @@ def decode_coded(coded: list[str] | np.ndarray, width: int) -> np.ndarray:
     n = len(coded)
     if n == 0:
         return np.empty((0, width))
-    joined = "".join(coded)
-    if len(joined) != n * width:
-        bad = next(i for i, c in enumerate(coded) if len(c) != width)
+    # each string (not only their total: a longer and a shorter one would make up for each other)
+    bad = next((i for i, c in enumerate(coded) if len(c) != width), None)
+    if bad is not None:
         raise ValueError(f"response #{bad}: coded answers have {len(coded[bad])} characters, expected {width}")
+    joined = "".join(coded)
     return decode_coded_bytes(np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width))
 
 
@@ -42,22 +43,23 @@ def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
     return _checked(_lookup()[raw])
 
 
-def decode_coded_columns(raw: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """As :func:`decode_coded_bytes`, transposed: the ``(width, n)`` float matrix, one
-    contiguous row per question (the layout a DataFrame keeps its float columns in), its
-    columns taken in `order` if given (one pass: gathered and transposed together). `raw`
-    may be a strided view (e.g. a field of fixed-width binary rows)."""
-    columns = np.ascontiguousarray(raw.T) if order is None else np.take(raw.T, order, axis=1)
-    # checked on the bytes (an eighth of the floats' size); decoded by indexing with the uint8
-    # matrix: several times faster than np.take, which widens every index to intp first
-    if _BAD_BYTE[columns].any():
-        raise ValueError("coded answers contain a character that is neither a digit nor '.'")
-    return _lookup()[columns]
+def coded_bytes_valid(raw: np.ndarray) -> bool:
+    """Whether every byte of `raw` (characters of ``coded`` strings, any shape) is a digit or
+    ``.``: what :func:`decode_checked_bytes` needs."""
+    return not _BAD_BYTE[raw].any()
+
+
+def decode_checked_bytes(raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The codes (float, NaN = no answer) of characters of ``coded`` strings already checked
+    by :func:`coded_bytes_valid`, in the shape of `raw` (e.g. one question's characters);
+    written into `out` if given."""
+    return np.take(_LOOKUP, raw, out=out, mode="clip")  # a byte is below 256: nothing clipped
 
 
 _BAD_BYTE = np.ones(256, dtype=bool)
 _BAD_BYTE[ord("0") : ord("9") + 1] = False
 _BAD_BYTE[ord(".")] = False
+_LOOKUP = _lookup()
 
 
 def encode_coded(answers: dict[str, object], layout: list[str]) -> str:

@@ -10,20 +10,21 @@ The read touches only narrow data: every column it needs is in the index ``ix_re
 coded), so SQLite searches that index instead of reading the rows with their JSON answers,
 and PostgreSQL does an index-only scan. It groups by the columns that repeat (status to
 procedure, in the index's order: no sort), so those come once per group — a few hundred for
-a million responses — and only the id, the time and ``coded`` once per row: ``group_concat``
-texts numpy parses or views as a byte matrix on SQLite, ``array_send(array_agg(…))`` binary
-arrays numpy views as records on PostgreSQL. No row becomes a Python object. When a second
-connection sees the same rows (nothing uncommitted in this transaction, not an in-memory
-database), half the groups are read on it in a thread, so both cores work. The ``coded``
-bytes are decoded with one table look-up straight into the frame's item block. What does not
-fit that shape (a ``coded`` string of another width…) goes through the older CSV-text read,
-which names it.
+a million responses — and only the id, the time and ``coded`` once per row: comma-joined
+``group_concat`` texts numpy parses or views as byte matrices on SQLite,
+``array_send(array_agg(…))`` binary arrays numpy views as records on PostgreSQL. No row
+becomes a Python object. Both cores work: on SQLite the groups are decoded in a second
+thread while SQLite reads the next ones, each response put at its id's place (no reordering
+at the end); on PostgreSQL, when a second connection sees the same rows (nothing
+uncommitted in this transaction), half the ids are read on it in a thread. The ``coded``
+bytes become one float array per question by one table look-up, half of the questions on
+each thread. What does not fit that shape (a ``coded`` string of another width…) goes
+through the older CSV-text read, which names it.
 """
 
 from __future__ import annotations
 
 import io
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 from survey.models import Questionnaire, Response
 from survey.models.base import FIELD_GROUPS
 from survey.models.response import CHANNELS, MODES, STATUSES
-from survey.responses.coded import decode_coded, decode_coded_columns
+from survey.responses.coded import coded_bytes_valid, decode_checked_bytes, decode_coded
 
 #: Design and domain columns read with every response.
 DESIGN_COLUMNS = (
@@ -170,30 +171,23 @@ def _postgresql_columns(connection: sa.Connection, conditions: list[Any], width:
 
 
 def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: list[Any], chunk: int) -> list[Any]:
-    """The rows of the grouped `statement` over every id, one statement per range of at most
-    `chunk` ids (so no aggregate grows past the databases' 1 GB value limit).
+    """The rows of the grouped `statement` (PostgreSQL) over every id, one statement per
+    range of at most `chunk` ids (so no aggregate grows past the database's 1 GB value limit).
 
-    When a second connection sees the same rows (:func:`_second_connection`), the work is
-    split in two and half of it read on that connection in a thread while this one reads
-    the other half: the databases work without holding Python's lock, so the read uses two
-    cores. On SQLite by field group (half of the known groups each: a seek in the index, so
-    neither half reads the other's entries; uneven groups only make the split less even); on
-    PostgreSQL by id (its index scan bounds the ids). The parts are disjoint, so each
-    response is read once; each statement sees the rows committed when it starts, as the
-    chunks of one connection did."""
-    low, high = connection.execute(sa.select(sa.func.min(Response.id), sa.func.max(Response.id))).one()
+    When a second connection sees the same rows (:func:`_second_connection`), the ids are
+    split in two and half of them read on that connection in a thread while this one reads
+    the other half (the index scan bounds the ids): the database works without holding
+    Python's lock, so the read uses two cores. The parts are disjoint, so each response is
+    read once; each statement sees the rows committed when it starts, as the chunks of one
+    connection did."""
+    low, high = _id_range(connection)
     if low is None:
         return []
     second = _second_connection(connection)
-    postgresql = connection.dialect.name == "postgresql"
-    step = chunk if second is None or not postgresql else min(chunk, max(1, -(-(high - low + 1) // 2)))
+    step = chunk if second is None else min(chunk, max(1, -(-(high - low + 1) // 2)))
     parts: list[list[Any]] = [
         [Response.id >= first, Response.id < first + step] for first in range(low, high + 1, step)
     ]
-    if second is not None and not postgresql:
-        half = len(FIELD_GROUPS) // 2
-        groups = (FIELD_GROUPS[:half], FIELD_GROUPS[half:])
-        parts = [[*part, Response.field_group.in_(share)] for part in parts for share in groups]
 
     def read(on: sa.Connection, share: list[list[Any]]) -> list[Any]:
         return [row for part in share for row in _execute(on, statement.where(*conditions, *part))]
@@ -204,6 +198,15 @@ def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: l
         theirs = pool.submit(read, second, parts[1::2])
         mine = read(connection, parts[0::2])
         return mine + theirs.result()
+
+
+def _id_range(connection: sa.Connection) -> tuple[int | None, int | None]:
+    """The smallest and the largest id of all responses, as two scalar subqueries: each is
+    then one step down the primary key (SQLite scans the whole table for ``min`` and ``max``
+    in one ``SELECT``)."""
+    bound = [sa.select(aggregate(Response.id)).scalar_subquery() for aggregate in (sa.func.min, sa.func.max)]
+    low, high = connection.execute(sa.select(*bound)).one()
+    return low, high
 
 
 def _second_connection(connection: sa.Connection) -> sa.Connection | None:
@@ -238,58 +241,203 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
     """Through the covering index ``ix_response_wide`` (the rows, which carry the JSON
     answers, are not read), per range of :data:`SQLITE_CHUNK` ids, one ``GROUP BY`` of the
     columns that repeat — status, channel, field group, mode, place, counter, procedure, in
-    the index's order, so no sort — with two aggregates per group: ``group_concat(id, ',')``
-    (parsed by numpy's C text reader) and ``group_concat(…, '')`` of a fixed-width string
-    per row — the time as 26 characters (``YYYY-MM-DD HH:MM:SS.ffffff``, blanks for none),
-    then ``coded`` — which numpy views as an ``(n, 26 + width)`` byte matrix. The repeated
-    values come once per group (a few hundred groups for a million responses) and are
-    spread over its rows with ``np.repeat``. None if a value does not fit that shape (the
-    CSV path then reads or names it)."""
+    the index's order, so no sort — with three ``group_concat(…, ',')`` per group: the ids
+    (parsed by numpy's C text reader), the times as stored (26 characters,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, blanks for none) and ``coded``, which numpy views as
+    ``(n, 27)`` and ``(n, width + 1)`` byte matrices whose last column must be the comma: a
+    value of another width moves the commas (or puts one among the digits), so no per-row
+    check is needed in SQL. The repeated values come once per group (a few hundred groups for
+    a million responses).
+
+    The groups are decoded in a second thread while SQLite reads the next ones (both work
+    without holding Python's lock), in batches of about :data:`SQLITE_BATCH` responses,
+    each response written straight to its place in the frame's columns (see
+    :class:`_Placed`). The result is in id order, or None if a value does not fit that shape
+    (the CSV path then reads or names it)."""
+    low, high = _id_range(connection)
+    if low is None:
+        return None
     keys = [getattr(Response, name) for name in GROUPED_COLUMNS]
-    # the stored time as it is (SQLAlchemy writes 26 characters); any other width is counted
-    # with a coded string of another width and sends the read to the CSV path
-    stamp = sa.func.ifnull(Response.submitted_at, " " * 26)
-    other_width = sa.func.sum(
-        sa.or_(sa.func.length(Response.coded) != width, sa.func.ifnull(sa.func.length(Response.submitted_at), 26) != 26)
-    )
+
+    def joined(value: Any) -> Any:
+        return sa.cast(sa.func.group_concat(value, ","), sa.LargeBinary)  # bytes: no UTF-8 decoding
+
     statement = sa.select(
         *keys,
         sa.func.count(),
-        other_width,
-        sa.cast(sa.func.group_concat(Response.id, ","), sa.LargeBinary),  # bytes: no UTF-8 decoding
-        sa.cast(sa.func.group_concat(stamp.op("||")(Response.coded), ""), sa.LargeBinary),
+        joined(Response.id),
+        joined(sa.func.ifnull(Response.submitted_at, " " * 26)),
+        joined(Response.coded),
     ).group_by(*keys)
-    groups: list[tuple[Any, ...]] = []
-    ids: list[bytes] = []
-    fixed: list[bytes] = []
-    for *key, count, others, id_text, fixed_text in _grouped_rows(connection, statement, conditions, SQLITE_CHUNK):
-        if others:
+    placed = _Placed(low, high, width)
+    count = sa.select(sa.func.count()).where(*conditions)  # the index's first columns only: no id read
+    second = _second_connection(connection)
+    if second is None:
+        placed.prepare(connection.execute(count).scalar_one())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = []
+        if second is not None:  # counted there while this connection starts the read
+
+            def prepare(on: sa.Connection) -> None:
+                with on:
+                    placed.prepare(on.execute(count).scalar_one())
+
+            pending.append(pool.submit(prepare, second))
+        batch: list[Any] = []
+        size = 0
+        # the rows are bounded by the ids seen above: a response committed meanwhile has a
+        # higher id and is left out, as if the read had been made at once
+        for first in range(low, high + 1, SQLITE_CHUNK):
+            part = [Response.id >= first, Response.id < min(first + SQLITE_CHUNK, high + 1)]
+            for row in connection.execute(statement.where(*conditions, *part)):
+                batch.append(tuple(row))
+                size += row[len(keys)]
+                if size >= SQLITE_BATCH:
+                    pending.append(pool.submit(placed.add, batch))
+                    batch, size = [], 0
+        if batch:
+            pending.append(pool.submit(placed.add, batch))
+        try:
+            for future in pending:
+                future.result()
+            return placed.columns(pool) if placed.read else None
+        except _Unfit:
             return None
-        groups.append((*key, count))
-        ids.append(id_text)
-        fixed.append(fixed_text)
-    if not groups:
-        return None
-    counts = np.array([group[-1] for group in groups], dtype=np.int64)
-    n = int(counts.sum())
-    columns = _grouped_columns(groups, counts)
-    if columns is None:
-        return None
-    with warnings.catch_warnings():  # a value that is no integer: numpy warns and stops early
-        warnings.simplefilter("ignore", DeprecationWarning)
-        columns["id"] = np.fromstring(b",".join(ids), dtype=np.int64, sep=",")
-    if columns["id"].size != n:
-        return None
-    raw = np.frombuffer(b"".join(fixed), dtype=np.uint8)
-    if raw.size != n * (26 + width):
-        return None
-    rows = raw.reshape(n, 26 + width)
-    stamps = _parse_times(rows[:, :26])
-    if stamps is None:
-        return None
-    columns["submitted_at"] = stamps
-    columns["coded"] = rows[:, 26:]
-    return columns
+
+
+#: Responses per batch the SQLite read hands to its decoding thread (large enough that the
+#: per-call costs do not count, small enough that the first batch is decoded early).
+SQLITE_BATCH = 65_536
+#: The SQLite read places each response at its id's offset from the table's smallest id when
+#: the table's ids span at most this many times the responses counted (most responses are
+#: then the ones read); else in the order read, put in id order at the end.
+SQLITE_SPREAD = 1.5
+
+
+class _Unfit(Exception):
+    """A value the fixed-width read cannot take (the CSV path then reads or names it)."""
+
+
+class _Placed:
+    """The responses of the SQLite read, placed batch by batch in the decoding thread (one
+    thread at a time: no lock), then turned into the frame's columns in id order.
+
+    When the ids are dense (the table's ids span at most :data:`SQLITE_SPREAD` times the
+    `expected` responses), each response goes to the offset of its id from the table's
+    smallest id, so the places are in id order with nothing to sort — the responses read are
+    then one slice of them when their ids are consecutive, else the places filled. Otherwise
+    the responses are kept in the order read and put in id order at the end. What is placed
+    is small: the index of the response's group (whose repeated values are looked up at the
+    end), its time, and the bytes of ``coded`` (one row of `width` bytes per place, copied in
+    one piece); they become floats only at the end — transposed, each question its own column
+    for the frame, half of the questions on each thread."""
+
+    def __init__(self, low: int, high: int, width: int) -> None:
+        self.low, self.high, self.width, self.read = low, high, width, 0
+
+    def prepare(self, expected: int) -> None:
+        """Make room for the `expected` responses (counted before the read; a response
+        committed meanwhile may make them more: `add` then finds no room on the places kept
+        in read order, and the CSV path reads them). The float columns of the frame are
+        allocated and their memory touched now, in the decoding thread while SQLite reads,
+        not at the end."""
+        self.expected = expected
+        span = self.high - self.low + 1
+        self.dense = span <= SQLITE_SPREAD * expected
+        self.places = span if self.dense else expected
+        self.group = np.full(self.places, -1, dtype=np.int32)  # -1: no response read here
+        self.groups: list[tuple[Any, ...]] = []
+        self.ids = np.empty(0 if self.dense else self.places, dtype=np.int64)
+        self.stamps = np.empty(self.places, dtype=np.int64)
+        self.coded = np.empty((self.places, self.width), dtype=np.uint8)
+        self.items = [np.empty(expected) for _ in range(self.width)]
+        for column in self.items:
+            column[::512] = 0  # one write per page of memory (4 KiB)
+
+    def add(self, groups: list[tuple[Any, ...]]) -> None:
+        """Decode one batch of groups (the grouped values, the count, then the three texts)
+        and place each response; `_Unfit` if a value does not fit."""
+        k = len(GROUPED_COLUMNS)
+        counts = np.array([group[k] for group in groups], dtype=np.int64)
+        n = int(counts.sum())
+        try:  # the ids are SQLite rowids, always integers: the size check is for safety
+            ids = np.fromstring(b",".join(group[k + 1] for group in groups), dtype=np.int64, sep=",")
+        except DeprecationWarning:  # what numpy warns of text that is no integer, where warnings are errors
+            raise _Unfit from None
+        if ids.size != n:
+            raise _Unfit
+        stamps = _parse_times(_fixed(b",".join(group[k + 2] for group in groups), n, 26))
+        coded = _fixed(b",".join(group[k + 3] for group in groups), n, self.width)
+        if stamps is None or not coded_bytes_valid(coded):
+            raise _Unfit  # the CSV path names what is wrong
+        where: np.ndarray | slice
+        if self.dense:
+            where = ids - self.low
+            if n and (where.min() < 0 or where.max() >= self.places):
+                raise _Unfit
+        else:
+            if self.read + n > self.places:  # more responses than counted (committed meanwhile)
+                raise _Unfit
+            where = slice(self.read, self.read + n)
+            self.ids[where] = ids
+        self.read += n
+        first = len(self.groups)
+        self.groups.extend(group[:k] for group in groups)
+        self.group[where] = np.repeat(np.arange(first, first + len(groups), dtype=np.int32), counts)
+        self.stamps[where] = stamps
+        self.coded[where] = coded
+
+    def columns(self, pool: ThreadPoolExecutor) -> dict[str, Any]:
+        """The columns in id order, as :func:`_assemble` takes them (``items``: one float
+        array per question); `pool`'s thread makes the design columns and half of the
+        questions' while this one makes the other half. `_Unfit` if a grouped value is not
+        what the constraints allow."""
+        values = _group_values(self.groups)
+        if values is None:
+            raise _Unfit
+        keep: np.ndarray | slice
+        if self.dense:
+            first = int(np.argmax(self.group >= 0))
+            keep = slice(first, first + self.read)
+            if (self.group[keep] < 0).any():  # gaps: other questionnaires' or statuses' ids
+                keep = np.flatnonzero(self.group >= 0)
+        else:
+            order = _id_order(self.ids[: self.read])
+            keep = slice(0, self.read) if order is None else order
+
+        def design() -> dict[str, Any]:
+            if self.dense:
+                ids = np.arange(self.low, self.low + self.places, dtype=np.int64)[keep]
+            else:
+                ids = self.ids[keep]
+            group = self.group[keep]
+            columns: dict[str, Any] = {"id": ids, "submitted_at": self.stamps[keep]}
+            for name, value in values.items():
+                columns[name] = value[group] if isinstance(value, np.ndarray) else (value[0][group], value[1][group])
+            return columns
+
+        def decode(questions: range) -> list[np.ndarray]:
+            into = self.items if self.read == self.expected else [None] * self.width
+            return [decode_checked_bytes(self.coded[keep, j], into[j]) for j in questions]
+
+        half = self.width // 2
+        theirs = pool.submit(lambda: (design(), decode(range(half))))
+        mine = decode(range(half, self.width))
+        columns, first_half = theirs.result()
+        columns["items"] = [*first_half, *mine]
+        return columns
+
+
+def _fixed(text: bytes, n: int, width: int) -> np.ndarray:
+    """The ``(n, width)`` byte matrix of `n` values of `width` bytes joined by commas;
+    `_Unfit` if `text` is not that (a value of another width moves a comma, or puts one
+    where the values' bytes are checked)."""
+    if len(text) != n * (width + 1) - 1:
+        raise _Unfit
+    raw = np.frombuffer(text, dtype=np.uint8)
+    if (raw[width :: width + 1] != ord(",")).any():
+        raise _Unfit
+    return np.lib.stride_tricks.as_strided(raw, shape=(n, width), strides=(width + 1, 1), writeable=False)
 
 
 #: The columns the SQLite read groups by (the index's order after the questionnaire).
@@ -298,7 +446,23 @@ GROUPED_COLUMNS = ("status", "channel", "field_group", "mode", "place_id", "coun
 
 def _grouped_columns(groups: list[tuple[Any, ...]], counts: np.ndarray) -> dict[str, Any] | None:
     """The repeated columns from one tuple per group (its values, then its row count),
-    spread over the group's rows: labels as their position in the known list (-1: no mode),
+    spread over the group's rows (see :func:`_group_values`); None if a value is not what
+    the constraints allow (the CSV path then reads or names it)."""
+    values = _group_values(groups)
+    if values is None:
+        return None
+    columns: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, np.ndarray):
+            columns[name] = np.repeat(value, counts)
+        else:
+            columns[name] = (np.repeat(value[0], counts), np.repeat(value[1], counts))
+    return columns
+
+
+def _group_values(groups: list[tuple[Any, ...]]) -> dict[str, Any] | None:
+    """The values of the :data:`GROUPED_COLUMNS` from one tuple per group (starting with
+    them), one element per group: labels as their position in the known list (-1: no mode),
     ids as int64, a missing counter or procedure as 0 with a mask. None if a value is not
     what the constraints allow (the CSV path then reads or names it)."""
     columns: dict[str, Any] = {}
@@ -309,16 +473,14 @@ def _grouped_columns(groups: list[tuple[Any, ...]], counts: np.ndarray) -> dict[
             positions = [known[name].index(v) if v in known[name] else -1 for v in values]
             if any(p < 0 for p, v in zip(positions, values, strict=True) if name != "mode" or v is not None):
                 return None
-            per_group = np.array(positions, dtype=np.int8)
-            columns[name] = np.repeat(per_group, counts)
+            columns[name] = np.array(positions, dtype=np.int8)
             continue
         nullable = name != "place_id"
         if not all(type(v) is int or (nullable and v is None) for v in values):
             return None
-        numbers = np.repeat(np.array([0 if v is None else v for v in values], dtype=np.int64), counts)
+        numbers = np.array([0 if v is None else v for v in values], dtype=np.int64)
         if nullable:
-            missing = np.repeat(np.array([v is None for v in values], dtype=bool), counts)
-            columns[name] = (numbers, missing)
+            columns[name] = (numbers, np.array([v is None for v in values], dtype=bool))
         else:
             columns[name] = numbers
     return columns
@@ -432,30 +594,47 @@ def _categorical(codes: np.ndarray, known: tuple[str, ...]) -> pd.Categorical:
 def _assemble(columns: dict[str, Any], layout: list[str]) -> pd.DataFrame:
     """The wide frame from plain arrays: ids and places as int64, counters and procedures as
     ``(values, missing)``, labels as int8 positions in their known lists, times as int64
-    microseconds since 1970 UTC (:data:`NAT` = none), ``coded`` as an ``(n, width)`` byte
-    matrix (or, from the text decoder, already a float matrix). The items are decoded straight
-    into the ``(width, n)`` block pandas keeps, so nothing is copied into the frame."""
+    microseconds since 1970 UTC (:data:`NAT` = none), and the items as ``coded``, an
+    ``(n, width)`` byte matrix (or, from the text decoder, already a float matrix), or as
+    ``items``, one float array per question (the SQLite read). Each question's bytes are
+    taken in id order and decoded into its own float array, which the frame keeps as it is;
+    half of the questions on a second thread while this one does the rest."""
     order = _id_order(columns["id"])
 
     def ordered(values: np.ndarray) -> np.ndarray:
         return values if order is None else values[order]
 
-    data: dict[str, Any] = {name: ordered(columns[name]) for name in ("id",)}
-    data["channel"] = _categorical(ordered(columns["channel"]), CHANNELS)
-    data["status"] = _categorical(ordered(columns["status"]), STATUSES)
-    data["place_id"] = ordered(columns["place_id"])
-    for name in ("counter_id", "procedure_id"):
-        values, missing = columns[name]
-        data[name] = pd.arrays.IntegerArray(ordered(values), ordered(missing))
-    data["field_group"] = _categorical(ordered(columns["field_group"]), FIELD_GROUPS)
-    data["mode"] = _categorical(ordered(columns["mode"]), MODES)
-    stamps = ordered(columns["submitted_at"]).view("datetime64[us]")
-    data["submitted_at"] = pd.DatetimeIndex(stamps).tz_localize("UTC").array
-    coded = columns["coded"]
-    if coded.dtype == np.uint8:
-        items = decode_coded_columns(coded, order)
-    else:
-        items = np.ascontiguousarray(ordered(coded).T)
+    coded = columns.get("coded")
+    width = len(layout)
+
+    def decode(questions: range) -> list[np.ndarray]:
+        items = []
+        for j in questions:
+            raw = coded[:, j] if order is None else coded[order, j]
+            if not coded_bytes_valid(raw):
+                raise ValueError("coded answers contain a character that is neither a digit nor '.'")
+            items.append(decode_checked_bytes(raw))
+        return items
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = pool.submit(decode, range(width // 2)) if coded is not None and coded.dtype == np.uint8 else None
+        data: dict[str, Any] = {name: ordered(columns[name]) for name in ("id",)}
+        data["channel"] = _categorical(ordered(columns["channel"]), CHANNELS)
+        data["status"] = _categorical(ordered(columns["status"]), STATUSES)
+        data["place_id"] = ordered(columns["place_id"])
+        for name in ("counter_id", "procedure_id"):
+            values, missing = columns[name]
+            data[name] = pd.arrays.IntegerArray(ordered(values), ordered(missing))
+        data["field_group"] = _categorical(ordered(columns["field_group"]), FIELD_GROUPS)
+        data["mode"] = _categorical(ordered(columns["mode"]), MODES)
+        stamps = ordered(columns["submitted_at"]).view("datetime64[us]")
+        data["submitted_at"] = pd.DatetimeIndex(stamps).tz_localize("UTC").array
+        if theirs is not None:
+            items = [*theirs.result(), *decode(range(width // 2, width))]
+        elif coded is None:  # decoded already (the SQLite read: in id order)
+            items = [ordered(values) for values in columns["items"]]
+        else:
+            items = list(np.ascontiguousarray(ordered(coded).T))
     for j, code in enumerate(layout):
         data[code] = items[j]
     return pd.DataFrame(data, columns=[*DESIGN_COLUMNS, *layout], copy=False)

@@ -23,7 +23,10 @@ def test_encode_and_decode_round_trip() -> None:
     np.testing.assert_array_equal(matrix[1], [1, 2, 3])
 
 
-@pytest.mark.parametrize(("coded", "message"), [(["12", "123"], "expected 3"), (["1x3"], "neither a digit")])
+@pytest.mark.parametrize(
+    ("coded", "message"),
+    [(["12", "123"], "expected 3"), (["1234", "12"], "#0: coded answers have 4"), (["1x3"], "neither a digit")],
+)
 def test_decode_rejects_malformed_strings(coded: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         decode_coded(coded, 3)
@@ -69,11 +72,15 @@ def test_wide_table_from_stored_responses(db, demo) -> None:
         wide_table(db.session, questionnaire, channel="fax")
 
 
-def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypatch) -> None:
+@pytest.mark.parametrize("placed", ["by id", "in read order"])
+def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypatch, placed: str) -> None:
     """The read (grouped chunks: array_agg on PostgreSQL, group_concat on SQLite) gives
     every stored value with its type: ids, categories, missing counters and procedures, times
     to the microsecond in UTC, blanks and every digit of the coded string — checked against
-    the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read."""
+    the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read.
+    On SQLite the groups are decoded in batches of 3 responses or more (so several batches
+    are decoded on the second thread while the read goes on), each response placed by its id
+    (drafts leave gaps among the places) or kept in read order and sorted at the end."""
     from datetime import UTC, datetime, timedelta
 
     import survey.responses.wide
@@ -81,6 +88,9 @@ def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypat
 
     monkeypatch.setattr(survey.responses.wide, "SQLITE_CHUNK", 7)
     monkeypatch.setattr(survey.responses.wide, "POSTGRES_CHUNK", 7)
+    monkeypatch.setattr(survey.responses.wide, "SQLITE_BATCH", 3)
+    if placed == "in read order":
+        monkeypatch.setattr(survey.responses.wide, "SQLITE_SPREAD", 0.0)
     questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     layout = questionnaire.coded_layout
     counters = db.session.scalars(sa.select(Counter).order_by(Counter.id)).all()
@@ -166,6 +176,7 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
             )
         )
     db.session.commit()
+    monkeypatch.setattr(wide, "SQLITE_BATCH", 5)
     fast_reader = "_postgresql_columns" if db.engine.dialect.name == "postgresql" else "_sqlite_columns"
     taken = []
     original = getattr(wide, fast_reader)
@@ -180,11 +191,15 @@ def test_fixed_width_read_equals_the_csv_text_read(db, demo, monkeypatch) -> Non
         pd.testing.assert_frame_equal(fast, text)
 
 
-def test_a_coded_string_of_another_width_is_named(db, demo) -> None:
+@pytest.mark.parametrize(("widths", "bad"), [((0, -1), 1), ((1, -1), 0)])
+def test_a_coded_string_of_another_width_is_named(db, demo, widths: tuple[int, int], bad: int) -> None:
+    """A ``coded`` string of another width goes to the CSV path, which names it — also when
+    a longer and a shorter one in one group have the right length together (the commas
+    between the values are then out of place)."""
     questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
     counter = db.session.scalars(sa.select(Counter).order_by(Counter.id)).first()
     layout = questionnaire.coded_layout
-    for i, coded in enumerate(["5" * len(layout), "5" * (len(layout) - 1)]):
+    for i, coded in enumerate("5" * (len(layout) + extra) for extra in widths):
         db.session.add(
             Response(
                 questionnaire=questionnaire,
@@ -198,7 +213,7 @@ def test_a_coded_string_of_another_width_is_named(db, demo) -> None:
             )
         )
     db.session.commit()
-    with pytest.raises(ValueError, match=f"response #1: coded answers have {len(layout) - 1} characters"):
+    with pytest.raises(ValueError, match=f"response #{bad}: coded answers have {len(layout) + widths[bad]} characters"):
         wide_table(db.session, questionnaire)
 
 
@@ -224,10 +239,11 @@ def _add_responses(db, questionnaire, n: int, prefix: str) -> None:
 
 
 def test_the_read_on_two_connections_equals_the_read_on_one_and_sees_uncommitted_rows(db, demo, monkeypatch) -> None:
-    """With everything committed the read is split over a second connection (on SQLite by
-    field group, on PostgreSQL by id) and gives the frame one connection gives; rows this
-    session has written but not committed, which another connection cannot see, keep the
-    read on the session's own connection, and are in the frame."""
+    """With everything committed a second connection takes part (on PostgreSQL half the
+    ids are read on it; on SQLite it counts the responses while the read starts) and the
+    frame is the one a single connection gives; rows this session has written but not
+    committed, which another connection cannot see, keep the read on the session's own
+    connection, and are in the frame."""
     import survey.responses.wide as wide
 
     questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
@@ -276,3 +292,35 @@ def test_sqlite_reads_the_covering_index_in_group_order(db, demo) -> None:
             for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         )
         assert "COVERING INDEX ix_response_wide" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_sqlite_batches_when_the_count_differs_from_the_responses_read() -> None:
+    """The SQLite read counts the responses before reading them; a response committed in
+    between makes them more. Placed by id, the extra one has its place and the float
+    columns are made for what was read; kept in read order (ids spread out), there is no
+    room for it and the read gives way to the CSV path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import survey.responses.wide as wide
+
+    blank = b" " * 26
+    group = ("submitted", "qr", "khac", None, 4, 7, None)
+    first = (*group, 2, b"1,3", blank + b",2026-03-01 07:30:15.000123", b"12.,459")
+    second = (*group[:4], 5, None, 2, 1, b"2", blank, b"..9")
+    placed = wide._Placed(1, 3, 3)
+    placed.prepare(2)  # 3 ids for 2 responses: placed by id
+    placed.add([first])
+    placed.add([second])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        columns = placed.columns(pool)
+    assert list(columns["id"]) == [1, 2, 3] and list(columns["place_id"]) == [4, 5, 4]
+    assert list(columns["counter_id"][1]) == [False, True, False] and list(columns["procedure_id"][0]) == [0, 2, 0]
+    assert list(columns["submitted_at"][:2]) == [wide.NAT, wide.NAT] and columns["submitted_at"][2] > 0
+    items = np.array(columns["items"])
+    np.testing.assert_array_equal(items, [[1, np.nan, 4], [2, np.nan, 5], [np.nan, 9, 9]])
+
+    spread = wide._Placed(1, 100, 3)
+    spread.prepare(2)  # 100 ids for 2 responses: kept in read order, room for 2
+    spread.add([first])
+    with pytest.raises(wide._Unfit):
+        spread.add([second])
