@@ -42,6 +42,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller receives every report and decides
     problems = []
     for marker, env in _REQUIRED_MARKERS.items():
         if not _required(env):
@@ -85,7 +87,10 @@ def postgres_database() -> Iterator[str]:
         if _required("SIPAS_TEST_REQUIRE_POSTGRES"):
             pytest.fail(message)
         pytest.skip(message)
-    name = f"sipas_test_{uuid.uuid4().hex[:10]}"
+    # Named after the database of SIPAS_TEST_POSTGRES_URL (runs sharing a server keep to a
+    # prefix of their own) and the pytest-xdist worker (each worker has its own session).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1… under pytest-xdist
+    name = "_".join(filter(None, [engine.url.database or "test", worker, uuid.uuid4().hex[:10]]))
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = engine.url.set(database=name).render_as_string(hide_password=False)
