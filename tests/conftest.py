@@ -110,23 +110,37 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
-    """The application on a migrated database (migrations run once per backend)."""
-    from flask_migrate import upgrade
-
-    from survey import create_app
-
-    app = create_app(
-        {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TESTING": True, "WTF_CSRF_ENABLED": False},
-        instance_path=str(tmp_path_factory.mktemp("instance")),
-    )
-    with app.app_context():
-        upgrade()
-    yield app
+def _apps() -> Iterator[dict[str, object]]:
+    """The applications of this session, by database URL."""
+    apps: dict[str, object] = {}
+    yield apps
     from survey.extensions import db
 
-    with app.app_context():
-        db.engine.dispose()
+    for app in apps.values():
+        with app.app_context():  # type: ignore[attr-defined]
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, _apps: dict, tmp_path_factory: pytest.TempPathFactory):
+    """The application on a migrated database, built and migrated once per database URL.
+
+    (Not a session-scoped fixture of ``database_url``: pytest keeps such a fixture under one
+    key whatever the URL, so after the browser tests, which have a ``database_url`` of their
+    own, the web tests of both backends ran on the browser tests' SQLite database.)"""
+    if database_url not in _apps:
+        from flask_migrate import upgrade
+
+        from survey import create_app
+
+        app = create_app(
+            {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TESTING": True, "WTF_CSRF_ENABLED": False},
+            instance_path=str(tmp_path_factory.mktemp("instance")),
+        )
+        with app.app_context():
+            upgrade()
+        _apps[database_url] = app
+    return _apps[database_url]
 
 
 def _clear(engine: sa.Engine) -> None:
