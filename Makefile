@@ -25,6 +25,10 @@ run: install
 	$(FLASK) demo load
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Two pytest-xdist workers (each with its own SQLite files, PostgreSQL database, Chromium and
+# ports); `make test PYTEST_ARGS=` runs in one process, `PYTEST_ARGS='-n auto'` on more cores.
+PYTEST_ARGS ?= -n 2
+
 test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 

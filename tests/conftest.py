@@ -42,6 +42,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller receives every report and decides
     problems = []
     for marker, env in _REQUIRED_MARKERS.items():
         if not _required(env):
@@ -85,7 +87,10 @@ def postgres_database() -> Iterator[str]:
         if _required("SIPAS_TEST_REQUIRE_POSTGRES"):
             pytest.fail(message)
         pytest.skip(message)
-    name = f"sipas_test_{uuid.uuid4().hex[:10]}"
+    # Named after the database of SIPAS_TEST_POSTGRES_URL (runs sharing a server keep to a
+    # prefix of their own) and the pytest-xdist worker (each worker has its own session).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1… under pytest-xdist
+    name = "_".join(filter(None, [engine.url.database or "test", worker, uuid.uuid4().hex[:10]]))
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = engine.url.set(database=name).render_as_string(hide_password=False)
@@ -105,23 +110,37 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
-    """The application on a migrated database (migrations run once per backend)."""
-    from flask_migrate import upgrade
-
-    from survey import create_app
-
-    app = create_app(
-        {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TESTING": True, "WTF_CSRF_ENABLED": False},
-        instance_path=str(tmp_path_factory.mktemp("instance")),
-    )
-    with app.app_context():
-        upgrade()
-    yield app
+def _apps() -> Iterator[dict[str, object]]:
+    """The applications of this session, by database URL."""
+    apps: dict[str, object] = {}
+    yield apps
     from survey.extensions import db
 
-    with app.app_context():
-        db.engine.dispose()
+    for app in apps.values():
+        with app.app_context():  # type: ignore[attr-defined]
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, _apps: dict, tmp_path_factory: pytest.TempPathFactory):
+    """The application on a migrated database, built and migrated once per database URL.
+
+    (Not a session-scoped fixture of ``database_url``: pytest keeps such a fixture under one
+    key whatever the URL, so after the browser tests, which have a ``database_url`` of their
+    own, the web tests of both backends ran on the browser tests' SQLite database.)"""
+    if database_url not in _apps:
+        from flask_migrate import upgrade
+
+        from survey import create_app
+
+        app = create_app(
+            {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TESTING": True, "WTF_CSRF_ENABLED": False},
+            instance_path=str(tmp_path_factory.mktemp("instance")),
+        )
+        with app.app_context():
+            upgrade()
+        _apps[database_url] = app
+    return _apps[database_url]
 
 
 def _clear(engine: sa.Engine) -> None:
@@ -149,6 +168,63 @@ def db(app):
         _clear(_db.engine)
 
 
+# --- data fixtures built once per database, then copied ---------------------------------------
+# The demo data set and the demo's paper round take seconds to build (five scrypt password
+# hashes, thousands of ORM rows) and are used by hundreds of tests. The first test to ask for
+# one on a database builds it; the rows of every table are kept, and later tests that ask for it
+# on the same database *in the same state* (compared row by row) get exactly those rows copied
+# back — the same ids, hashes and answers — instead of a rebuild.
+_Rows = dict[str, list[dict[str, object]]]
+_built: dict[tuple[str, str], list[tuple[_Rows, _Rows, object]]] = {}
+
+
+def _rows(session) -> _Rows:
+    from survey.models import Base
+
+    return {
+        t.name: [dict(r) for r in session.execute(sa.select(t).order_by(*t.primary_key.columns)).mappings()]
+        for t in Base.metadata.sorted_tables
+    }
+
+
+def _copy_back(session, rows: _Rows) -> None:
+    from survey.models import Base
+
+    tables = Base.metadata.sorted_tables
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for t in reversed(tables):
+            session.execute(sa.delete(t))
+    for t in tables:
+        if rows[t.name]:
+            session.execute(sa.insert(t), rows[t.name])
+    if postgres:  # the next id after the copied rows, as after building them
+        for t in tables:
+            for column in t.primary_key.columns:
+                sequence = session.scalar(
+                    sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": t.name, "c": column.name}
+                )
+                if sequence and rows[t.name]:
+                    session.execute(sa.select(sa.func.setval(sequence, max(r[column.name] for r in rows[t.name]))))
+    session.commit()
+
+
+def built_once(db, name: str, build: Callable[[], object]) -> object:
+    """``build()`` (which commits) on this database, or a copy of the rows it wrote when it
+    last ran from the same rows; returns what ``build`` returned (keep it to plain values)."""
+    kept = _built.setdefault((str(db.engine.url), name), [])
+    before = _rows(db.session)
+    for rows_before, rows_after, result in kept:
+        if rows_before == before:
+            _copy_back(db.session, rows_after)
+            return result
+    result = build()
+    kept[:] = [(before, _rows(db.session), result), *kept[:3]]
+    return result
+
+
 @pytest.fixture
 def published(app, db):
     """The shipped questionnaires, published."""
@@ -165,9 +241,12 @@ def demo(app, db):
     demo QR responses (tests/survey/test_cli.py loads those)."""
     from survey.demo import load
 
-    report = load(db.session, app.extensions["sipas_questionnaires"], qr_responses=False)
-    db.session.commit()
-    return report
+    def build():
+        report = load(db.session, app.extensions["sipas_questionnaires"], qr_responses=False)
+        db.session.commit()
+        return report
+
+    return built_once(db, "demo", build)
 
 
 @pytest.fixture
