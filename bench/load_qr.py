@@ -1,7 +1,7 @@
 """Citizen load test: the QR questionnaire as phones use it, against two references, in one run.
 
     .venv/bin/python bench/load_qr.py [--citizens 16] [--seconds 20] [--warmup 3]
-                                      [--max-transactions 5000] [--json results.json]
+                                      [--max-transactions 20000] [--json results.json]
                                       [--postgres URL] [--limits-storage URI]
 
 One transaction is what a citizen does: GET the form, POST the answers, GET the thank-you
@@ -275,10 +275,13 @@ def load(server: Server, paths: list[str], run: Run, citizens: int, warmup: floa
     start = time.monotonic()
     counting_from, until = start + warmup, start + warmup + seconds
 
+    done = threading.Event()  # the citizens stopped (the window's end, or the cap reached)
+
     def sample_cpu() -> None:  # the server's CPU seconds inside the counting window
-        time.sleep(max(0.0, counting_from - time.monotonic()))
+        if done.wait(max(0.0, counting_from - time.monotonic())):
+            return
         first = server.cpu_seconds()
-        time.sleep(max(0.0, until - time.monotonic()))
+        done.wait(max(0.0, until - time.monotonic()))
         run.server_cpu = server.cpu_seconds() - first
 
     def citizen(number: int) -> None:
@@ -300,12 +303,15 @@ def load(server: Server, paths: list[str], run: Run, citizens: int, warmup: floa
                     run.counted += 1
 
     threads = [threading.Thread(target=citizen, args=(n,), daemon=True) for n in range(citizens)]
-    threads.append(threading.Thread(target=sample_cpu, daemon=True))
+    sampler = threading.Thread(target=sample_cpu, daemon=True)
+    sampler.start()
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=warmup + seconds + 120)
     run.window = min(time.monotonic(), until) - counting_from
+    done.set()
+    sampler.join(timeout=30)
 
 
 @contextlib.contextmanager
@@ -396,7 +402,7 @@ def main() -> int:
     parser.add_argument("--citizens", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--max-transactions", type=int, default=5000)
+    parser.add_argument("--max-transactions", type=int, default=20000)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--postgres",
