@@ -40,7 +40,7 @@ def decode_coded_bytes(raw: np.ndarray) -> np.ndarray:
     """Decode an ``(n, width)`` matrix of the characters of ``coded`` strings (ASCII bytes)
     into a float matrix (NaN = no answer); `ValueError` for a byte that is neither a digit
     nor ``.``."""
-    return _checked(_lookup()[raw])
+    return _checked(_LOOKUP[raw])
 
 
 def coded_bytes_valid(raw: np.ndarray) -> bool:
@@ -56,10 +56,8 @@ def decode_checked_bytes(raw: np.ndarray, out: np.ndarray | None = None) -> np.n
     return np.take(_LOOKUP, raw, out=out, mode="clip")  # a byte is below 256: nothing clipped
 
 
-_BAD_BYTE = np.ones(256, dtype=bool)
-_BAD_BYTE[ord("0") : ord("9") + 1] = False
-_BAD_BYTE[ord(".")] = False
 _LOOKUP = _lookup()
+_BAD_BYTE = _LOOKUP < 0  # neither a digit nor "." (NaN, the "." code, is not below 0)
 
 
 def encode_coded(answers: dict[str, object], layout: list[str]) -> str:
