@@ -48,7 +48,6 @@ import re
 import resource
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -329,23 +328,16 @@ def fresh_postgres(server_url: str, name: str) -> Iterator[str]:
         admin.dispose()
 
 
-def stored_at(url: str) -> dict[str, int]:
-    """Receipts and how many rows carry each, in the project's database."""
+def stored(url: str, receipt_column: str) -> dict[str, int]:
+    """Receipts and how many rows of the ``response`` table carry each, in the database at
+    `url` (the project's, or a reference app's SQLite file)."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT receipt_code, count(*) FROM response GROUP BY receipt_code")).all()
+            query = f"SELECT {receipt_column}, count(*) FROM response GROUP BY {receipt_column}"
+            rows = conn.execute(sa.text(query)).all()
     finally:
         engine.dispose()
-    return {str(r): int(n) for r, n in rows}
-
-
-def stored(db_path: Path, table: str, receipt_column: str) -> dict[str, int]:
-    conn = sqlite3.connect(db_path)
-    try:
-        rows = conn.execute(f"SELECT {receipt_column}, count(*) FROM {table} GROUP BY {receipt_column}").fetchall()
-    finally:
-        conn.close()
     return {str(r): int(n) for r, n in rows}
 
 
@@ -460,7 +452,7 @@ def run_all(args: argparse.Namespace, workdir: Path, database_url: str | None) -
         run_a.acknowledged.append(urllib.parse.urlsplit(headers["Location"]).path.rsplit("/", 1)[1])
         load(project, paths, run_a, args.citizens, args.warmup, args.seconds, args.max_transactions)
         project.stop()
-        counts = stored_at(env["SIPAS_DATABASE_URL"])
+        counts = stored(env["SIPAS_DATABASE_URL"], "receipt_code")
         results["project"] = summary(run_a) | {"stored": check_stored(run_a, counts)}
 
         # (b) the static app with the captured page, (c) the trivial form
@@ -485,7 +477,7 @@ def run_all(args: argparse.Namespace, workdir: Path, database_url: str | None) -
             run.first_answer = server.start(paths[0])
             load(server, paths, run, args.citizens, args.warmup, args.seconds, args.max_transactions)
             server.stop()
-            results[name] = summary(run) | {"stored": check_stored(run, stored(db_path, "response", "receipt"))}
+            results[name] = summary(run) | {"stored": check_stored(run, stored(f"sqlite:///{db_path}", "receipt"))}
             runs[name] = run
     finally:
         for server in servers:
