@@ -110,4 +110,4 @@ def test_the_server_killed_mid_sync_stores_every_interview_once(browser, tmp_pat
         engine.dispose()
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            server.wait(timeout=60)  # past gunicorn.conf.py's graceful_timeout (30 s), as bench/crash.py
