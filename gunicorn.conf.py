@@ -30,6 +30,12 @@ limit_request_line = 8190
 limit_request_fields = 100
 # Only nginx on this machine may say the request came over https.
 forwarded_allow_ips = "127.0.0.1"
+# gunicorn >= 25.1 opens a control socket for `gunicornc` at $XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl: one path for every instance the same user runs, so a second copy of
+# the site (a training instance beside production) takes it over and each removes it on stop;
+# and the master stops and restarts its thread around every fork of a worker. The service is
+# run by systemd and its signals (docs/operations.md): no control socket.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"

@@ -109,6 +109,7 @@ def test_gunicorn_with_the_shipped_config_answers_within_seconds(tmp_path: Path)
         pytest.skip("gunicorn is not installed")
     port = _free_port()
     env = {**_env(tmp_path), "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
+    env["GUNICORN_CMD_ARGS"] = "--log-level debug"
     start = time.monotonic()
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as sink:
@@ -128,6 +129,11 @@ def test_gunicorn_with_the_shipped_config_answers_within_seconds(tmp_path: Path)
         assert answered[0] == 200 and "frame-ancestors 'none'" in answered[1]
         # 3 s on a quiet 2-core server (docs/benchmarks.md); a shared CI machine gets slack.
         assert elapsed < 10, elapsed
+        # no control socket shared with every other gunicorn of this user (gunicorn.conf.py):
+        # the master says so (at debug level) once it has forked the workers
+        while b"Control socket" not in log.read_bytes() and time.monotonic() - start < 30:
+            time.sleep(0.05)
+        assert b"Control socket disabled" in log.read_bytes(), log.read_text()
     finally:
         proc.terminate()
         # Stopping once took over 30 s in CI under the parallel suite's load: the master waits
