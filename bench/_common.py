@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -17,10 +18,13 @@ from survey.demo import load
 from survey.extensions import db
 
 
-def arguments(doc: str) -> argparse.Namespace:
+def arguments(doc: str, configure: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """``--rows`` and ``--database-url``, and what `configure` adds."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file in a temporary folder")
+    if configure is not None:
+        configure(parser)
     return parser.parse_args()
 
 

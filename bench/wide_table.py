@@ -1,14 +1,16 @@
 """Benchmark: read N stored responses into the wide table the analysis needs.
 
-    .venv/bin/python bench/wide_table.py --rows 1000000 [--database-url URL]
+    .venv/bin/python bench/wide_table.py --rows 1000000 [--other-rows N] [--database-url URL]
 
 Fills a fresh database (SQLite file by default; pass a PostgreSQL URL to measure that)
 with N realistic responses — every answer in the JSON column, the coded string beside it,
 the submission time (a working day of 2026, to the microsecond) as stored responses have it —
 then times `survey.responses.wide_table`. The fill is not timed; on PostgreSQL it ends with
 ``VACUUM (ANALYZE)`` (what autovacuum does after many inserts: the read is an index-only
-scan). A database filled by an earlier run is reused (pass its URL:
-``sqlite:////path/bench.db``). Results go to stdout; copy them into docs/benchmarks.md with
+scan). ``--other-rows N`` stores N responses of another questionnaire (the short form,
+``sipas-ngan``) after them: a database that holds more than the questionnaire read, as one
+does after a few years of versions. A database filled by an earlier run is reused (pass its
+URL: ``sqlite:////path/bench.db``). Results go to stdout; copy them into docs/benchmarks.md with
 the command.
 """
 
@@ -30,9 +32,15 @@ from survey.models import Counter, Questionnaire, Response
 from survey.responses.wide import wide_table
 
 
-def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
+def stored(slug: str) -> int:
+    """How many responses of the questionnaire `slug` the database holds."""
+    counted = sa.select(sa.func.count()).select_from(Response).join(Questionnaire).where(Questionnaire.slug == slug)
+    return db.session.scalar(counted) or 0
+
+
+def fill(n: int, chunk: int = 50_000, seed: int = 1, slug: str = "sipas-dich-vu", prefix: str = "B") -> None:
     rng = np.random.default_rng(seed)
-    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
+    questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == slug)).one()
     layout = questionnaire.coded_layout
     counters = db.session.execute(sa.select(Counter.id, Counter.place_id)).all()
     groups = np.array(["dat_dai", "xay_dung", "dau_tu", "khac"])
@@ -58,7 +66,7 @@ def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
                     "place_id": place_id,
                     "counter_id": counter_id,
                     "field_group": str(group[i]),
-                    "receipt_code": f"B{start + i:012d}",
+                    "receipt_code": f"{prefix}{start + i:012d}",
                     "answers": answers,
                     "coded": "".join(map(str, codes[i])),
                     "submitted_at": year_start + timedelta(microseconds=int(offsets[i])),
@@ -71,17 +79,25 @@ def fill(n: int, chunk: int = 50_000, seed: int = 1) -> None:
 
 
 def main() -> None:
-    args = arguments(__doc__)
+    args = arguments(
+        __doc__,
+        lambda parser: parser.add_argument(
+            "--other-rows", type=int, default=0, help="responses of another questionnaire, stored after"
+        ),
+    )
     app, _workdir = fresh_app(args.database_url, "sipas-bench-")
     with app.app_context():
-        existing = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
-        if existing < args.rows:
-            fill(args.rows - existing)
-            if db.engine.dialect.name == "postgresql":
-                # as autovacuum does after a bulk of inserts: statistics, and the visibility map
-                # an index-only scan needs (untimed, like the fill)
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                    connection.execute(sa.text("VACUUM (ANALYZE) response"))
+        filled = False
+        for slug, prefix, wanted in (("sipas-dich-vu", "B", args.rows), ("sipas-ngan", "N", args.other_rows)):
+            existing = stored(slug)
+            if existing < wanted:
+                fill(wanted - existing, slug=slug, prefix=prefix)
+                filled = True
+        if filled and db.engine.dialect.name == "postgresql":
+            # as autovacuum does after a bulk of inserts: statistics, and the visibility map
+            # an index-only scan needs (untimed, like the fill)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(sa.text("VACUUM (ANALYZE) response"))
         questionnaire = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == "sipas-dich-vu")).one()
         db.session.expire_all()
         load = os.getloadavg()[0]
@@ -94,6 +110,7 @@ def main() -> None:
                 {
                     "backend": db.engine.dialect.name,
                     "rows": len(frame),
+                    "responses_in_table": db.session.scalar(sa.select(sa.func.count()).select_from(Response)),
                     "columns": frame.shape[1],
                     "seconds": round(elapsed, 2),
                     "cpu_seconds": round(cpu, 2),  # this process, all its threads (not the database server)

@@ -16,7 +16,8 @@ a million responses — and only the id, the time and ``coded`` once per row: co
 becomes a Python object. Both cores work: on SQLite the groups are decoded in a second
 thread while SQLite reads the next ones, each response put at its id's place (no reordering
 at the end); on PostgreSQL, when a second connection sees the same rows (nothing
-uncommitted in this transaction), half the ids are read on it in a thread. The ``coded``
+uncommitted in this transaction), half the parts (ids by remainder) are read on it in a
+thread, with the plan pinned to that index's order. The ``coded``
 bytes become one float array per question by one table look-up, half of the questions on
 each thread. What does not fit that shape (a ``coded`` string of another width…) goes
 through the older CSV-text read, which names it.
@@ -25,7 +26,9 @@ through the older CSV-text read, which names it.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -171,26 +174,30 @@ def _postgresql_columns(connection: sa.Connection, conditions: list[Any], width:
 
 
 def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: list[Any], chunk: int) -> list[Any]:
-    """The rows of the grouped `statement` (PostgreSQL) over every id, one statement per
-    range of at most `chunk` ids (so no aggregate grows past the database's 1 GB value limit).
+    """The rows of the grouped `statement` (PostgreSQL) over every id, in parts: the responses
+    whose id leaves remainder r when divided by the number of parts, so that no part holds
+    more than `chunk` ids (no aggregate grows past the database's 1 GB value limit) and the
+    parts are the same size however the ids are spread.
 
-    When a second connection sees the same rows (:func:`_second_connection`), the ids are
-    split in two and half of them read on that connection in a thread while this one reads
-    the other half (the index scan bounds the ids): the database works without holding
-    Python's lock, so the read uses two cores. The parts are disjoint, so each response is
-    read once; each statement sees the rows committed when it starts, as the chunks of one
-    connection did."""
+    When a second connection sees the same rows (:func:`_second_connection`), the parts are
+    shared between the two connections, read in a thread while this one reads its share: the
+    database works without holding Python's lock, so the read uses two cores. The parts are
+    disjoint and bounded by the largest id seen first, so each response is read once, and one
+    committed meanwhile is left out. Each part walks the questionnaire's part of the index (no
+    id bound narrows it): parts beyond two cost a walk each, from 2 × `chunk` responses in the
+    table on. The plan is pinned (:func:`_pinned_plan`)."""
     low, high = _id_range(connection)
-    if low is None:
+    if low is None or high is None:
         return []
     second = _second_connection(connection)
-    step = chunk if second is None else min(chunk, max(1, -(-(high - low + 1) // 2)))
+    count = max(1 if second is None else 2, -(-(high - low + 1) // chunk))
     parts: list[list[Any]] = [
-        [Response.id >= first, Response.id < first + step] for first in range(low, high + 1, step)
+        [Response.id <= high, sa.func.mod(Response.id, count) == remainder] for remainder in range(count)
     ]
 
     def read(on: sa.Connection, share: list[list[Any]]) -> list[Any]:
-        return [row for part in share for row in _execute(on, statement.where(*conditions, *part))]
+        with _pinned_plan(on):
+            return [row for part in share for row in _execute(on, statement.where(*conditions, *part))]
 
     if second is None:
         return read(connection, parts)
@@ -198,6 +205,60 @@ def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: l
         theirs = pool.submit(read, second, parts[1::2])
         mine = read(connection, parts[0::2])
         return mine + theirs.result()
+
+
+#: PostgreSQL planner settings for the grouped read, local to its transaction, that leave one
+#: plan: ``ix_response_wide`` scanned in the GROUP BY's order and aggregated as it goes, in
+#: one process. The planner cannot tell how many rows a part holds — it multiplies the
+#: selectivities of questionnaire, status and id as if they were independent — and, under-
+#: estimating, took the primary key and a sort spilled to disk, or parallel workers and
+#: sorts: twice the time on a table of 2.5 million responses (docs/benchmarks.md).
+PINNED_PLAN = {
+    "enable_sort": "off",
+    "enable_incremental_sort": "off",
+    "enable_hashagg": "off",
+    "max_parallel_workers_per_gather": "0",
+}
+
+
+@contextmanager
+def _pinned_plan(connection: sa.Connection) -> Iterator[None]:
+    """:data:`PINNED_PLAN` for the statements run inside, then the settings as they were
+    (local to the transaction: a rollback after an error restores them too)."""
+    names = list(PINNED_PLAN)
+    before = connection.execute(sa.select(*(sa.func.current_setting(name) for name in names))).one()
+    connection.execute(sa.select(*(sa.func.set_config(name, PINNED_PLAN[name], True) for name in names)))
+    yield
+    connection.execute(
+        sa.select(*(sa.func.set_config(name, value, True) for name, value in zip(names, before, strict=True)))
+    )
+
+
+def _id_bounds(
+    connection: sa.Connection, conditions: list[Any], chunk: int
+) -> tuple[int | None, int | None, int | None]:
+    """The smallest and the largest id to read, and how many responses the read takes when
+    that was counted on the way (else None).
+
+    First the table's smallest and largest ids (one step each). When those span more than one
+    range of `chunk` ids — a database that also holds other questionnaires' or versions'
+    responses, or more than `chunk` of them — the read's own count, smallest and largest id
+    instead, in one walk of its part of ``ix_response_wide``: each further range of ids would
+    walk that whole part again (``id`` comes after the grouped columns), and with the count
+    the ranges need only bound the largest group (:func:`_range_size`)."""
+    low, high = _id_range(connection)
+    if low is None or high is None or high - low < chunk:
+        return low, high, None
+    own = sa.select(sa.func.count(), sa.func.min(Response.id), sa.func.max(Response.id)).where(*conditions)
+    counted, low, high = connection.execute(own).one()
+    return low, high, counted
+
+
+def _range_size(low: int, high: int, counted: int | None, chunk: int) -> int:
+    """Ids per range of the grouped read: `chunk`, which keeps every aggregate far below the
+    databases' 1 GB value limit; or all of them at once when at most `chunk` responses are
+    read (no group can then be larger)."""
+    return high - low + 1 if counted is not None and counted <= chunk else chunk
 
 
 def _id_range(connection: sa.Connection) -> tuple[int | None, int | None]:
@@ -254,9 +315,10 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
     each response written straight to its place in the frame's columns (see
     :class:`_Placed`). The result is in id order, or None if a value does not fit that shape
     (the CSV path then reads or names it)."""
-    low, high = _id_range(connection)
-    if low is None:
+    low, high, counted = _id_bounds(connection, conditions, SQLITE_CHUNK)
+    if low is None or high is None:
         return None
+    step = _range_size(low, high, counted, SQLITE_CHUNK)
     keys = [getattr(Response, name) for name in GROUPED_COLUMNS]
 
     def joined(value: Any) -> Any:
@@ -271,8 +333,10 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
     ).group_by(*keys)
     placed = _Placed(low, high, width)
     count = sa.select(sa.func.count()).where(*conditions)  # the index's first columns only: no id read
-    second = _second_connection(connection)
-    if second is None:
+    second = None if counted is not None else _second_connection(connection)
+    if counted is not None:
+        placed.prepare(counted)
+    elif second is None:
         placed.prepare(connection.execute(count).scalar_one())
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = []
@@ -287,8 +351,8 @@ def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int
         size = 0
         # the rows are bounded by the ids seen above: a response committed meanwhile has a
         # higher id and is left out, as if the read had been made at once
-        for first in range(low, high + 1, SQLITE_CHUNK):
-            part = [Response.id >= first, Response.id < min(first + SQLITE_CHUNK, high + 1)]
+        for first in range(low, high + 1, step):
+            part = [Response.id >= first, Response.id < min(first + step, high + 1)]
             for row in connection.execute(statement.where(*conditions, *part)):
                 batch.append(tuple(row))
                 size += row[len(keys)]

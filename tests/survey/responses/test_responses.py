@@ -77,7 +77,8 @@ def test_wide_table_matches_the_stored_rows_column_by_column(db, demo, monkeypat
     """The read (grouped chunks: array_agg on PostgreSQL, group_concat on SQLite) gives
     every stored value with its type: ids, categories, missing counters and procedures, times
     to the microsecond in UTC, blanks and every digit of the coded string — checked against
-    the ORM objects, with chunks of 7 rows (7 ids on SQLite) so that several chunks are read.
+    the ORM objects, with parts of at most 7 ids (ranges on SQLite, remainders on PostgreSQL) so
+    that several parts are read.
     On SQLite the groups are decoded in batches of 3 responses or more (so several batches
     are decoded on the second thread while the read goes on), each response placed by its id
     (drafts leave gaps among the places) or kept in read order and sorted at the end."""
@@ -324,3 +325,87 @@ def test_sqlite_batches_when_the_count_differs_from_the_responses_read() -> None
     spread.add([first])
     with pytest.raises(wide._Unfit):
         spread.add([second])
+
+
+def test_other_questionnaires_responses_do_not_multiply_the_statements(db, demo, monkeypatch) -> None:
+    """Other questionnaires' responses among and after this one's (a new version each year,
+    the short form beside the long one) make the table's ids span many ranges.
+
+    SQLite reads by ranges of ids, and each walks the questionnaire's whole part of
+    ``ix_response_wide`` (``id`` comes after the grouped columns): it counts its own responses
+    and takes their smallest and largest id first, and reads them with one statement when they
+    are at most a range's worth. PostgreSQL reads parts of equal size (ids by remainder), each
+    through ``ix_response_wide`` in group order whatever the planner estimates — no sort, no
+    hash, no parallel workers — and its settings are as they were afterwards. Both give the
+    frame of the CSV-text read."""
+    import survey.responses.wide as wide
+
+    monkeypatch.setattr(wide, "SQLITE_CHUNK", 12)
+    monkeypatch.setattr(wide, "POSTGRES_CHUNK", 12)
+    slugs = ("sipas-dich-vu", "sipas-ngan")
+    ours, other = (db.session.scalars(sa.select(Questionnaire).where(Questionnaire.slug == s)).one() for s in slugs)
+    for block in range(5):
+        _add_responses(db, other, 6, f"O{block}")
+        _add_responses(db, ours, 2, f"S{block}")
+    _add_responses(db, other, 10, "Z")
+    db.session.commit()
+    expected = db.session.scalars(
+        sa.select(Response.id).where(Response.questionnaire_id == ours.id).order_by(Response.id)
+    ).all()
+    span = db.session.execute(sa.select(sa.func.max(Response.id) - sa.func.min(Response.id) + 1)).scalar_one()
+    assert len(expected) == 10 and span > 4 * 12  # the table's ids: more than four ranges
+
+    statements: list[str] = []
+    plans: list[str] = []
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        original = wide._execute
+
+        def execute(on: sa.Connection, statement: sa.Select) -> list:
+            sql = str(statement.compile(dialect=on.dialect, compile_kwargs={"literal_binds": True}))
+            plans.append("\n".join(row[0] for row in on.exec_driver_sql(f"EXPLAIN {sql}")))
+            statements.append(sql)
+            return original(on, statement)
+
+        monkeypatch.setattr(wide, "_execute", execute)
+        # index scans made to look dear, on both connections: left to itself the planner
+        # would now scan the table and sort or hash
+        dear = sa.text("SELECT set_config('random_page_cost', '1000', true)")
+        db.session.execute(dear)
+        second_connection = wide._second_connection
+
+        def second(connection: sa.Connection) -> sa.Connection | None:
+            other = second_connection(connection)
+            if other is not None:
+                other.execute(dear)
+            return other
+
+        monkeypatch.setattr(wide, "_second_connection", second)
+    else:
+
+        def record(conn, cursor, statement, parameters, context, executemany) -> None:
+            if "group_concat" in statement:
+                statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        frame = wide_table(db.session, ours)
+    finally:
+        if not postgresql:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert list(frame["id"]) == expected
+    if postgresql:
+        assert len(statements) == -(-span // 12), statements
+        for plan in plans:
+            assert "ix_response_wide" in plan and "GroupAggregate" in plan, plan
+            assert not any(word in plan for word in ("Sort", "Seq Scan", "HashAggregate", "Gather")), plan
+        settings = db.session.execute(
+            sa.text("SELECT current_setting('enable_sort'), current_setting('enable_hashagg')")
+        )
+        assert tuple(settings.one()) == ("on", "on")
+    else:
+        assert len(statements) == 1, statements
+
+    reader = "_postgresql_columns" if postgresql else "_sqlite_columns"
+    monkeypatch.setattr(wide, reader, lambda *a: None)
+    pd.testing.assert_frame_equal(frame, wide_table(db.session, ours))
