@@ -92,6 +92,16 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(connection: Any, name: str) -> None:
+    """pysqlite begins a transaction only before a write, so a SAVEPOINT after nothing but
+    reads would begin one of its own and its RELEASE would commit it: the savepoint's work
+    visible to other requests, and kept, before the request's commit. Begin it first."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, sqlite3.Connection) and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 def register_extensions(app: Flask) -> None:
     try:
         db.init_app(app)

@@ -136,6 +136,35 @@ def test_prefixed_environment_is_parsed_strictly(tmp_path: Path) -> None:
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
+def test_a_savepoint_after_reads_commits_nothing_on_sqlite(tmp_path: Path) -> None:
+    """pysqlite opens a transaction only before a write, so a SAVEPOINT that came after nothing
+    but reads began a transaction of its own and its RELEASE committed it: a savepoint's work
+    (a device sync's outcome and response) was visible to other requests, and kept, before the
+    request's commit — another request then stored a false conflict. A BEGIN now comes first."""
+    from survey.extensions import db
+
+    app = make(tmp_path)
+    with app.app_context():
+        with db.engine.begin() as setup:
+            setup.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        assert db.session.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0  # reads only
+        nested = db.session.begin_nested()
+        db.session.execute(sa.text("INSERT INTO t VALUES (1)"))
+        nested.commit()
+        with db.engine.connect() as other:
+            assert other.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0  # not yet committed
+        db.session.rollback()
+        with db.engine.connect() as other:
+            assert other.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0  # and rolled back
+
+        nested = db.session.begin_nested()  # first thing in a transaction: the same
+        db.session.execute(sa.text("INSERT INTO t VALUES (2)"))
+        nested.commit()
+        db.session.commit()
+        with db.engine.connect() as other:
+            assert other.execute(sa.text("SELECT x FROM t")).scalars().all() == [2]
+
+
 def test_sqlite_pragmas(tmp_path: Path) -> None:
     from survey.extensions import db
 

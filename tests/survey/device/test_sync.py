@@ -92,6 +92,32 @@ def test_an_interview_is_a_response_of_the_round_with_its_mode_and_a_retry_store
     assert case.id in [c.id for c in db.session.scalars(review.awaiting_review(survey_round.id)).all()]
 
 
+def test_an_interview_is_invisible_to_other_requests_until_its_submission_is_stored(db, fielded, monkeypatch) -> None:
+    """The page and the service worker send one queued item at once. The outcome and the
+    response (written in a savepoint) and the submission must be committed together: on SQLite
+    the savepoint's release had committed the first two, and the other request, seeing the
+    case answered and no submission yet, stored a false conflict under the item's key, which
+    both were then told ("Chờ tổ trưởng quyết định")."""
+    _survey_round, cases, (first, _second) = fielded
+    case = cases[0]
+    seen: list[object] = []
+    record = sync._record
+
+    def record_then_look(*args):  # what another request sees while this one goes on
+        conflict = record(*args)
+        with db.engine.connect() as other:
+            seen.append(other.execute(sa.select(SampledCase.outcome).where(SampledCase.id == case.id)).scalar())
+            seen.append(other.execute(sa.select(sa.func.count()).select_from(Response)).scalar())
+        return conflict
+
+    monkeypatch.setattr(sync, "_record", record_then_look)
+    answer = sync.receive(db.session, first, SECRET, item(case, first))
+    db.session.commit()
+    assert answer["status"] == "recorded"
+    assert seen == [None, 0]
+    assert count(db, Response) == 1 and count(db, DeviceSubmission) == 1
+
+
 def test_an_outcome_without_interview_is_recorded_on_the_case(db, fielded) -> None:
     _round, cases, (first, _second) = fielded
     sync.receive(db.session, first, SECRET, item(cases[1], first, kind="outcome", outcome="refused", mode=None))
