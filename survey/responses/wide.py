@@ -300,7 +300,7 @@ ARRAY_HEADER = 20
 
 def _sqlite_columns(connection: sa.Connection, conditions: list[Any], width: int) -> dict[str, Any] | None:
     """Through the covering index ``ix_response_wide`` (the rows, which carry the JSON
-    answers, are not read), per range of :data:`SQLITE_CHUNK` ids, one ``GROUP BY`` of the
+    answers, are not read), per range of ids (:func:`_id_bounds`), one ``GROUP BY`` of the
     columns that repeat — status, channel, field group, mode, place, counter, procedure, in
     the index's order, so no sort — with three ``group_concat(…, ',')`` per group: the ids
     (parsed by numpy's C text reader), the times as stored (26 characters,
