@@ -7,7 +7,7 @@
 One transaction is what a citizen does: GET the form, POST the answers, GET the thank-you
 page (each transaction a new phone: no cookies, a new connection, kept alive for its three
 requests). `--citizens` threads do transactions back to back. The same client, in the same
-run, drives three servers, one after the other, each under gunicorn with the project's
+run, drives these servers, one after the other, each under gunicorn with the project's
 ``gunicorn.conf.py`` (``WEB_CONCURRENCY=2`` × 4 threads, loopback only):
 
 (a) the project (SQLite in a new folder unless ``--postgres``, the demo counters; limits
@@ -16,7 +16,11 @@ run, drives three servers, one after the other, each under gunicorn with the pro
     with a fresh hidden key per request, one insert and a redirect (``bench/load_qr_apps.py``);
 (c) a trivial form of three radios, the same insert and redirect;
 (d) the static app's three answers as a bare Flask app (no extension, session or ORM): the
-    framework's own cost on the same page.
+    framework's own cost on the same page;
+(e) on SQLite, two floors: the least server work the project's guarantees need, with no
+    framework at all (``load_qr_apps.Floor``), on a copy of the project's database made
+    before its run — with the statements the project makes, and with the fewest any design
+    could make. They say how close to the static app *any* implementation can come.
 
 Reported for each: transactions per second over `--seconds` (after `--warmup`), latency of a
 whole transaction (p50/p95/p99), errors, the server's CPU milliseconds per transaction (all
@@ -48,6 +52,7 @@ import re
 import resource
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -68,6 +73,11 @@ ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3", "D1", "D2",
 IDEM = re.compile(r'name="idem" type="hidden" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 HOST = "127.0.0.1"
+#: The least server work the guarantees need, without a framework (`load_qr_apps.Floor`).
+FLOORS = (
+    ("floor_fewest", "bench.load_qr_apps:floor_fewest_app"),
+    ("floor_project", "bench.load_qr_apps:floor_project_app"),
+)
 
 
 @dataclass
@@ -328,6 +338,16 @@ def fresh_postgres(server_url: str, name: str) -> Iterator[str]:
         admin.dispose()
 
 
+def stored_questionnaire(url: str) -> int:
+    """The questionnaire version of the response stored when the page was captured."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(sa.text("SELECT questionnaire_id FROM response ORDER BY id LIMIT 1")))
+    finally:
+        engine.dispose()
+
+
 def stored(url: str, receipt_column: str) -> dict[str, int]:
     """Receipts and how many rows of the ``response`` table carry each, in the database at
     `url` (the project's, or a reference app's SQLite file)."""
@@ -420,6 +440,11 @@ def main() -> int:
 def run_all(args: argparse.Namespace, workdir: Path, database_url: str | None) -> int:
     env = project_env(workdir, database_url, args.limits_storage)
     codes = prepare(env)
+    floors = FLOORS if database_url is None else ()  # the floors work on a copy of the SQLite file
+    for name, _ in floors:  # copies of the migrated database with the demo counters, no response yet
+        source, copy = sqlite3.connect(workdir / "sipas.db"), sqlite3.connect(workdir / f"{name}.db")
+        with contextlib.closing(source), contextlib.closing(copy):
+            source.backup(copy)
     paths = [f"/q/{c}" for c in codes]
     cpu = import_cpu_seconds(env)
     results: dict[str, object] = {
@@ -461,15 +486,20 @@ def run_all(args: argparse.Namespace, workdir: Path, database_url: str | None) -
             ("static", "bench.load_qr_apps:static_app"),
             ("trivial", "bench.load_qr_apps:trivial_app"),
             ("flask", "bench.load_qr_apps:flask_app"),
+            *floors,
         )
+        questionnaire_id = stored_questionnaire(env["SIPAS_DATABASE_URL"])
         for name, app in references:
             db_path = workdir / f"{name}.db"
-            create_database(str(db_path))
+            if not name.startswith("floor"):
+                create_database(str(db_path))
             ref_env = {
                 **env,
                 "LOAD_QR_DB": str(db_path),
                 "LOAD_QR_PAGE": str(workdir / "page.html"),
                 "LOAD_QR_THANKS": str(workdir / "thanks.html"),
+                "LOAD_QR_SECRET": SECRET,
+                "LOAD_QR_QUESTIONNAIRE_ID": str(questionnaire_id),
             }
             server = Server(ref_env, app, workdir / f"{name}.log")
             servers.append(server)
@@ -477,14 +507,17 @@ def run_all(args: argparse.Namespace, workdir: Path, database_url: str | None) -
             run.first_answer = server.start(paths[0])
             load(server, paths, run, args.citizens, args.warmup, args.seconds, args.max_transactions)
             server.stop()
-            results[name] = summary(run) | {"stored": check_stored(run, stored(f"sqlite:///{db_path}", "receipt"))}
+            column = "receipt_code" if name.startswith("floor") else "receipt"
+            results[name] = summary(run) | {"stored": check_stored(run, stored(f"sqlite:///{db_path}", column))}
             runs[name] = run
     finally:
         for server in servers:
             server.stop()
 
-    names = ("project", "static", "trivial", "flask")
+    names = ("project", "static", "trivial", "flask", *(name for name, _ in floors))
     per_second = {name: results[name]["per_second"] for name in names}  # type: ignore[index]
+    for name, _ in floors:
+        results[f"ratio_{name}_to_static"] = round(per_second[name] / per_second["static"], 3)
     results["ratio_project_to_static"] = round(per_second["project"] / per_second["static"], 3)
     results["ratio_project_to_trivial"] = round(per_second["project"] / per_second["trivial"], 3)
     results["ratio_project_to_bare_flask"] = round(per_second["project"] / per_second["flask"], 3)
