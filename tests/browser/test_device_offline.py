@@ -4,7 +4,12 @@ phone was offline is kept for the team leader, and both are told."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
 import sqlalchemy as sa
+from flask import request, request_finished
 
 from survey.models import DeviceSubmission, Response, SampledCase
 from survey.paper.fieldwork import assign
@@ -33,11 +38,28 @@ def stored(db) -> tuple[int, dict[str, int]]:
     return responses, outcomes
 
 
+@pytest.fixture
+def device_sends(app) -> Iterator[list[str]]:
+    """The idempotency key of every item the server received from a device, in order (the page
+    and its service worker both send; Flask's own signal, no wrapper around our code)."""
+    sends: list[str] = []
+
+    def record(sender, response, **extra) -> None:
+        if request.endpoint == "entry.device_sync":
+            sends.append((request.get_json(silent=True) or {}).get("key"))
+
+    request_finished.connect(record, app)
+    yield sends
+    request_finished.disconnect(record, app)
+
+
 def device_store(page, store: str) -> list:
     return page.evaluate(f"() => SipasQueue.all('{store}')")
 
 
-def test_offline_interviews_survive_a_reload_and_are_sent_once(browser, base_url, db, demo, make_user) -> None:
+def test_offline_interviews_survive_a_reload_and_are_sent_once(
+    browser, base_url, db, demo, make_user, device_sends
+) -> None:
     surveyor = make_user("surveyor", username="dtv-may")
     _round, cases = fielded_round(db.session, surveyor)
     context = phone_context(browser)
@@ -87,6 +109,9 @@ def test_offline_interviews_survive_a_reload_and_are_sent_once(browser, base_url
     page.wait_for_selector("body[data-ready='1']")
     assert stored(db)[0] == 3
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DeviceSubmission)) == 4
+    # the page and the service worker both flushed when the network came back: each item went
+    # out once all the same (they take turns; the second found the queue empty)
+    assert len(device_sends) == 4 and set(Counter(device_sends).values()) == {1}
 
     # signing out removes every case from the device
     page.click("#logout")

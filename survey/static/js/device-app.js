@@ -112,15 +112,19 @@
   function sync(quiet) {
     if (!navigator.onLine) { render(); return Promise.resolve(); }
     return Q.flush().then(function (summary) {
-      return load().then(function () {
-        if (summary.login) say(T.login_needed, "warning");
-        else if (summary.sent) {
-          var conflict = state.sent.some(function (m) { return m.status === "conflict"; });
-          say(conflict ? T.conflict_told : T.sent_n.replace("{n}", summary.sent), conflict ? "error" : "success");
-          if (state.sent.some(function (m) { return m.replaced; })) return download();  /* the reserve comes down */
-        } else if (!quiet && summary.refused) say(T.refused, "error");
-      });
+      return load().then(function () { return tell(summary, quiet); });
     });
+  }
+
+  /* What a flush did, told to the interviewer: this page's, or the service worker's (it sends
+     the queue when the network is back, and then this page's own flush finds nothing left). */
+  function tell(summary, quiet) {
+    if (summary.login) say(T.login_needed, "warning");
+    else if (summary.sent) {
+      var conflict = state.sent.some(function (m) { return m.status === "conflict"; });
+      say(conflict ? T.conflict_told : T.sent_n.replace("{n}", summary.sent), conflict ? "error" : "success");
+      if (state.sent.some(function (m) { return m.replaced; })) return download();  /* the reserve comes down */
+    } else if (!quiet && summary.refused) say(T.refused, "error");
   }
 
   function roundOf(c) { return state.rounds.filter(function (r) { return r.id === c.round_id; })[0]; }
@@ -273,7 +277,7 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(config.worker, {scope: config.scope}).catch(function () {});
     navigator.serviceWorker.addEventListener("message", function (event) {
-      if (event.data && event.data.type === "synced") load();
+      if (event.data && event.data.type === "synced") load().then(function () { return tell(event.data.summary, true); });
     });
   }
   /* Ask the browser not to evict the queue under storage pressure (kept until sent). */

@@ -102,13 +102,25 @@
   }
 
   var flushing = null;
+  var FLUSH_LOCK = "sipas-may-gui";
 
   /* Send every queued item, oldest first. Resolves {sent, refused, login, offline}. An item
      leaves the queue only on the server's answer for its key (stored or kept as a conflict);
-     a refusal (the server will never take it as sent) is kept, marked, for the interviewer. */
+     a refusal (the server will never take it as sent) is kept, marked, for the interviewer.
+     The page and the service worker both flush (the network is back: 'online' in one,
+     Background Sync in the other); a Web Lock makes them take turns, so each item goes out
+     once (the second finds the queue emptied) instead of twice on a slow connection. Where
+     the browser has no Web Locks (not a secure context) both send; the key keeps it stored
+     once. */
   function flush() {
     if (flushing) return flushing;
-    flushing = all("queue").then(function (queue) {
+    var locks = root.navigator && root.navigator.locks;
+    flushing = (locks ? locks.request(FLUSH_LOCK, sendQueue) : sendQueue()).finally(function () { flushing = null; });
+    return flushing;
+  }
+
+  function sendQueue() {
+    return all("queue").then(function (queue) {
       var pending = queue.filter(function (i) { return !i.refused; });
       pending.sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; });
       var summary = {sent: 0, refused: 0, login: false, offline: false};
@@ -129,8 +141,7 @@
         });
         return chain.then(function () { return summary; });
       }, function () { summary.offline = true; return summary; });
-    }).finally(function () { flushing = null; });
-    return flushing;
+    });
   }
 
   function sendOne(item, csrf) {
