@@ -110,8 +110,8 @@
      The page and the service worker both flush (the network is back: 'online' in one,
      Background Sync in the other); a Web Lock makes them take turns, so each item goes out
      once (the second finds the queue emptied) instead of twice on a slow connection. Where
-     the browser has no Web Locks (not a secure context) both send; the key keeps it stored
-     once. */
+     the browser has no Web Locks (Chrome before 69, Safari before 15.4) both send; the key
+     keeps it stored once. */
   function flush() {
     if (flushing) return flushing;
     var locks = root.navigator && root.navigator.locks;
