@@ -192,8 +192,9 @@ def _grouped_rows(connection: sa.Connection, statement: sa.Select, conditions: l
     second = _second_connection(connection)
     count = max(1 if second is None else 2, -(-(high - low + 1) // chunk))
     parts: list[list[Any]] = [
-        [Response.id <= high, sa.func.mod(Response.id, count) == remainder] for remainder in range(count)
-    ]
+        [Response.id <= high, *([sa.func.mod(Response.id, count) == remainder] if count > 1 else [])]
+        for remainder in range(count)
+    ]  # one part: no remainder to test on every row
 
     def read(on: sa.Connection, share: list[list[Any]]) -> list[Any]:
         with _pinned_plan(on):
