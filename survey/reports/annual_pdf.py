@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
@@ -231,6 +232,9 @@ def _annual_pdf(
 
     b.p(_("2. Mẫu và kết quả phỏng vấn"), "h2")
     b.p(_("Số phiếu dùng để tính: %(n)s.", n=vn_number(s.respondents, 0)))
+    coverage = coverage_sentence(s)
+    if coverage:
+        b.p(coverage)
     aapor = s.report.get("aapor")
     if aapor:
         b.p(
@@ -342,7 +346,7 @@ def _annual_pdf(
         _(
             "Lần tính quyền số số %(n)s, lúc %(at)s; mã băm dữ liệu vào %(h)s; tham số %(p)s; phần mềm %(sw)s.",
             n=s.id,
-            at=s.created_at.strftime("%d/%m/%Y %H:%M"),
+            at=format_datetime(s.created_at, "dd/MM/yyyy HH:mm"),  # the configured time zone, not UTC
             h=s.inputs_hash,
             p=json.dumps(s.parameters, sort_keys=True, ensure_ascii=False),  # JSONB reorders keys
             sw=json.dumps(s.software, sort_keys=True),
@@ -407,6 +411,39 @@ def method_sentence(board: Any) -> str:
         v=", ".join(map(str, s.versions)),
         rule=rule,
     )
+
+
+def coverage_sentence(snapshot: WeightingSnapshot) -> str | None:
+    """What a QR run left out, in numbers (None when it left nothing out, and for a paper run):
+    the period's responses whose counter and field group have no dossier count in the chosen
+    source (they get no weight), and the cells with dossiers but no response (those dossiers
+    are represented by nobody). An analyst must be able to say both when defending the rate."""
+    report = snapshot.report
+    left_out = int(report.get("respondents_without_dossier_count") or 0)
+    empty = int(report.get("cells_without_respondents") or 0)
+    parts = []
+    if left_out:
+        used = snapshot.respondents
+        parts.append(
+            _(
+                "%(n)s trong %(all)s phiếu QR của kỳ (%(p)s %%) không được tính: nơi tiếp nhận × nhóm lĩnh vực của "
+                "các phiếu này không có số hồ sơ trong “%(source)s”.",
+                n=vn_number(left_out, 0),
+                all=vn_number(left_out + used, 0),
+                p=vn_number(100 * left_out / (left_out + used), 1),
+                source=report.get("frame_round", ""),
+            )
+        )
+    if empty:
+        parts.append(
+            _(
+                "%(c)s ô nơi tiếp nhận × nhóm lĩnh vực có số hồ sơ nhưng không có phiếu nào: %(d)s hồ sơ không "
+                "được đại diện trong các ước lượng.",
+                c=vn_number(empty, 0),
+                d=vn_number(int(report.get("dossiers_not_represented") or 0), 0),
+            )
+        )
+    return " ".join(parts) or None
 
 
 def formula_sentence(board: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from analysis.questionnaire import index_spec
 from analysis.respondents import respondent_rate
+from survey.i18n import local_day_start, local_zone
 from survey.models import Place, Questionnaire, Response
 from survey.models.base import FIELD_GROUP_LABELS
 from survey.responses.coded import decode_coded
@@ -75,12 +76,10 @@ def comments(session: Session, where: CommentFilter) -> pd.DataFrame:
             .where(Response.questionnaire_id == questionnaire_id, Response.status.in_(("submitted", "verified")))
             .where(text.is_not(None), text != "")
         )
-        if where.start is not None:
-            stmt = stmt.where(Response.submitted_at >= datetime.combine(where.start, time.min, tzinfo=UTC))
+        if where.start is not None:  # the days are Vietnam's (SIPAS_TIMEZONE), as the page shows them
+            stmt = stmt.where(Response.submitted_at >= local_day_start(where.start))
         if where.end is not None:
-            stmt = stmt.where(
-                Response.submitted_at < datetime.combine(where.end + timedelta(days=1), time.min, tzinfo=UTC)
-            )
+            stmt = stmt.where(Response.submitted_at < local_day_start(where.end + timedelta(days=1)))
         if where.place_id is not None:
             stmt = stmt.where(Response.place_id == where.place_id)
         if where.field_group:
@@ -118,7 +117,9 @@ def comments_csv(table: pd.DataFrame) -> bytes:
     out = pd.DataFrame(
         {
             "ma_phieu": table["receipt_code"],
-            "ngay_gui": pd.to_datetime(table["submitted_at"], utc=True).dt.strftime("%Y-%m-%d"),
+            "ngay_gui": pd.to_datetime(table["submitted_at"], utc=True)
+            .dt.tz_convert(local_zone().key)
+            .dt.strftime("%Y-%m-%d"),
             "kenh": table["channel"],
             "noi_tiep_nhan": table["place"],
             "nhom_linh_vuc": table["field_group"].map(FIELD_GROUP_LABELS),

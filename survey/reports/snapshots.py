@@ -27,7 +27,7 @@ import io
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from importlib import metadata
 from typing import Any
 
@@ -41,6 +41,7 @@ from analysis.questionnaire import IndexSpec, index_spec
 from analysis.rates import estimate_rates, estimate_shares
 from analysis.response_rates import aapor_rates, disposition_counts
 from analysis.weighting import WeightingError, calibrate_design, post_stratify, trim_design, weight_diagnostics
+from survey.i18n import local_day_start
 from survey.models import DossierCountTable, Questionnaire, SurveyRound, User, WeightingSnapshot
 from survey.models.base import FIELD_GROUPS, LAND_CONSTRUCTION_INVESTMENT, LAND_CONSTRUCTION_INVESTMENT_LABEL
 from survey.models.paper import OUTCOMES
@@ -389,9 +390,10 @@ class CountSource:
 def qr_inputs(
     session: Session, slug: str, start: date, end: date, source: CountSource, *, background: bool = False
 ) -> SnapshotInputs:
-    """QR responses submitted from ``start`` to ``end`` (inclusive, UTC dates) on the pooled
-    questionnaire versions, each with its cell (place × field group) and the cell's dossier
-    count from ``source`` (0 when it has none); with ``background``, their answers to the
+    """QR responses submitted from ``start`` to ``end`` (inclusive; days of ``SIPAS_TIMEZONE``,
+    Vietnam's, not UTC's) on the pooled questionnaire versions, each with its cell (place ×
+    field group) and the cell's dossier count from ``source`` (0 when it has none); with
+    ``background``, their answers to the
     background questions too (read from the JSON answers: slow for a million responses, so
     only when asked)."""
     versions, _excluded = report_questionnaires(session, slug)
@@ -402,8 +404,8 @@ def qr_inputs(
     for column in ("channel", "status", "field_group"):  # versions with other categories concat to object
         if not isinstance(wide[column].dtype, pd.CategoricalDtype):
             wide[column] = wide[column].astype("category")
-    low = datetime.combine(start, time.min, tzinfo=UTC)
-    high = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    low = local_day_start(start)  # the period's days are Vietnam's (SIPAS_TIMEZONE), not UTC's
+    high = local_day_start(end + timedelta(days=1))
     within = ((wide["submitted_at"] >= low) & (wide["submitted_at"] < high)).to_numpy()
     if not within.all():
         wide = wide[within]

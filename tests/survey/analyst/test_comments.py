@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
 
 from survey import questionnaires
-from survey.models import Counter, Place
+from survey.models import Counter, Place, Response
 from survey.reports.comments import fold
 from survey.responses.recording import record_response
 
@@ -71,3 +72,25 @@ def test_comments_are_for_analysts_and_admins(client, db, demo, login_as) -> Non
     login_as("supervisor")
     assert client.get("/phan-tich/y-kien").status_code == 403
     assert client.get("/phan-tich/y-kien.csv").status_code == 403
+
+
+def test_a_comment_is_dated_by_the_vietnam_day_on_the_page_in_the_filter_and_in_the_export(
+    client, db, demo, login_as
+) -> None:
+    """Sent at 06:30 in Bắc Ninh (23:30 UTC the day before): it is a comment of that morning's
+    day everywhere — the page, the date filter, the CSV."""
+    counter = db.session.scalars(sa.select(Counter)).first()
+    _respond(db, counter, "khac", 5, "Sáng sớm đã được tiếp nhận.")
+    db.session.flush()
+    response = db.session.scalars(sa.select(Response).order_by(Response.id.desc())).first()
+    response.submitted_at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 2 March, 06:30 in Vietnam
+    db.session.commit()
+    login_as("analyst")
+    page = client.get("/phan-tich/y-kien").get_data(as_text=True)
+    assert "02/03/2026" in page and "01/03/2026" not in page
+    on_the_day = {"start": "2026-03-02", "end": "2026-03-02"}
+    assert "1 ý kiến." in client.get("/phan-tich/y-kien", query_string=on_the_day).get_data(as_text=True)
+    the_day_before = {"start": "2026-03-01", "end": "2026-03-01"}
+    assert "1 ý kiến." not in client.get("/phan-tich/y-kien", query_string=the_day_before).get_data(as_text=True)
+    table = pd.read_csv(io.BytesIO(client.get("/phan-tich/y-kien.csv").data), encoding="utf-8-sig")
+    assert list(table["ngay_gui"]) == ["2026-03-02"]

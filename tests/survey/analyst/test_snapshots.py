@@ -4,7 +4,8 @@ QR labelled self-selected, only analysts and admins."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,8 @@ from survey.models import PaperForm, Response, SampledCase, StratumDesign, Weigh
 from survey.models.snapshot import SnapshotImmutable
 from survey.reports import snapshots
 from survey.reports.dashboard import vn_number
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _run_paper(client, survey_round, **extra) -> str:
@@ -167,6 +170,28 @@ def test_qr_snapshot_is_post_stratified_and_never_gets_a_target_badge(client, db
     got = weights.groupby("cell")["weight"].sum()
     assert_allclose(got.to_numpy(), [counts[c] for c in got.index], rtol=1e-10)
     assert snapshot.report["respondents_without_dossier_count"] > 0
+    # what the run left out is said, in numbers, wherever its rate is shown
+    left_out = snapshot.report["respondents_without_dossier_count"]
+    said = (
+        f"{vn_number(left_out, 0)} trong {vn_number(left_out + snapshot.respondents, 0)} phiếu QR của kỳ "
+        f"({vn_number(100 * left_out / (left_out + snapshot.respondents), 1)} %) không được tính"
+    )
+    assert said in page  # the dashboard (and the message after the run, on the same page)
+    assert page.count(said) == 2
+    assert said in client.get(f"/phan-tich/quyen-so/{snapshot.id}/bao-cao-nam").get_data(as_text=True)
+    assert said in _pdf_text(client.get(f"/phan-tich/quyen-so/{snapshot.id}/bao-cao-nam.pdf").data)
+    # its time is Vietnam's wherever it is shown (it is stored in UTC)
+    created = snapshot.created_at.replace(tzinfo=snapshot.created_at.tzinfo or UTC)
+    local, utc = (created.astimezone(zone).strftime("%d/%m/%Y %H:%M") for zone in (VIETNAM, UTC))
+    for shown in (
+        client.get("/phan-tich/quyen-so").get_data(as_text=True),
+        client.get(f"/phan-tich/quyen-so/{snapshot.id}/bao-cao-nam").get_data(as_text=True),
+        _pdf_text(client.get(f"/phan-tich/quyen-so/{snapshot.id}/bao-cao-nam.pdf").data),
+    ):
+        assert local in shown and utc not in shown
+    empty = snapshot.report["cells_without_respondents"]
+    if empty:
+        assert f"{vn_number(empty, 0)} ô nơi tiếp nhận × nhóm lĩnh vực có số hồ sơ nhưng không có phiếu nào" in page
     # a whole year chosen on the page: the run covers 1 January to 31 December
     response = client.post(
         "/phan-tich/quyen-so/qr",
@@ -341,3 +366,25 @@ def test_a_qr_run_is_for_the_questionnaire_chosen(client, db, paper_round, login
     assert made.status_code == 302
     run = db.session.get(WeightingSnapshot, int(made.headers["Location"].rsplit("/", 1)[1]))
     assert run.questionnaire_slug == "sipas-dich-vu" and run.respondents > 0
+
+
+def test_a_qr_period_is_made_of_vietnam_days(db, paper_round) -> None:
+    """March in Bắc Ninh begins at 17:00 UTC on 28 February and ends at 17:00 UTC on 31 March:
+    a response sent at 00:30 on 1 March (local) is March's, one sent at 23:30 on 28 February
+    is not, nor one at 00:30 on 1 April."""
+    from survey.demo import _qr_responses
+
+    _qr_responses(db.session, seed=5)
+    db.session.flush()
+    first, second, third = db.session.scalars(
+        sa.select(Response).where(Response.channel == "qr").order_by(Response.id).limit(3)
+    ).all()
+    db.session.execute(sa.update(Response).where(Response.channel == "qr").values(submitted_at=datetime(2025, 6, 1)))
+    first.submitted_at = datetime(2026, 2, 28, 17, 30, tzinfo=UTC)  # 1 March, 00:30 in Vietnam
+    second.submitted_at = datetime(2026, 2, 28, 16, 30, tzinfo=UTC)  # 28 February, 23:30
+    third.submitted_at = datetime(2026, 3, 31, 17, 30, tzinfo=UTC)  # 1 April, 00:30
+    db.session.commit()
+    inputs = snapshots.qr_inputs(
+        db.session, "sipas-dich-vu", date(2026, 3, 1), date(2026, 3, 31), snapshots.CountSource(frame_round=paper_round)
+    )
+    assert inputs.wide["id"].tolist() == [first.id]
