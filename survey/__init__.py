@@ -42,6 +42,7 @@ from survey.models.paper import (
     REVIEW_STATUS_LABELS,
     ROUND_STATUS_LABELS,
 )
+from survey.models.response import STATUS_LABELS as RESPONSE_STATUS_LABELS
 from survey.models.user import ROLE_LABELS
 from survey.public import bp as public_bp
 
@@ -183,6 +184,7 @@ def register_template_helpers(app: Flask) -> None:
             "outcome_labels": {code: label for code, (_, label) in OUTCOMES.items()},
             "round_status": ROUND_STATUS_LABELS,
             "form_status": FORM_STATUS_LABELS,
+            "response_status": RESPONSE_STATUS_LABELS,
             "review_labels": REVIEW_STATUS_LABELS,
             "backcheck_results": BACK_CHECK_RESULT_LABELS,
             "current_lang": select_locale(),

@@ -15,6 +15,12 @@ from survey.models.questionnaire import Questionnaire
 
 CHANNELS = ("qr", "paper")
 STATUSES = ("draft", "submitted", "verified", "rejected")
+STATUS_LABELS = {
+    "draft": "Nháp",
+    "submitted": "Đã gửi",
+    "verified": "Đã xác minh",
+    "rejected": "Bị loại",
+}
 #: How an interview of the paper channel's sample was made: a paper form keyed twice, or the
 #: interviewer app face to face or by phone (NULL: QR responses, and keyed forms stored
 #: before the mode was recorded).

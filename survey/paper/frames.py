@@ -222,7 +222,20 @@ def read_table(data: bytes, filename: str, *, limit: int | None = None) -> pd.Da
             nrows=limit,
         )
     except pd.errors.ParserError as exc:
-        raise FrameError(f"Tệp CSV sai cấu trúc: {exc}") from None
+        raise FrameError(_csv_structure_message(str(exc), delimiter)) from None
+
+
+def _csv_structure_message(detail: str, delimiter: str) -> str:
+    """The parser's complaint in Vietnamese, with the line it names (pandas says it in English)."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+    if found is None:
+        return "Tệp CSV sai cấu trúc: không đọc được các cột. Hãy mở tệp bằng Excel và lưu lại dạng 'CSV UTF-8'."
+    expected, line, saw = found.groups()
+    shown = "Tab" if delimiter == "\t" else delimiter
+    return (
+        f"Tệp CSV sai cấu trúc: dòng {line} có {saw} cột, trong khi dòng tiêu đề có {expected} cột "
+        f"(có thể một ô chứa dấu phân cách “{shown}” mà không nằm trong dấu ngoặc kép)."
+    )
 
 
 def _read_xlsx(data: bytes, limit: int | None = None) -> pd.DataFrame:
@@ -230,8 +243,11 @@ def _read_xlsx(data: bytes, limit: int | None = None) -> pd.DataFrame:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise FrameError(f"Không mở được tệp Excel: {exc}") from None
+    except Exception:  # openpyxl raises many types for a damaged file
+        raise FrameError(
+            "Không mở được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx (tệp .xls cũ cũng vậy). "
+            "Hãy mở tệp bằng Excel và lưu lại dạng 'Excel Workbook (.xlsx)'."
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)

@@ -144,18 +144,18 @@ def export_xlsx(result: Progress, survey_round: SurveyRound) -> bytes:
     """Three sheets (by team, by interviewer, by place), numbers as numeric cells."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        _vietnamese(result.by_team).to_excel(writer, index=False, sheet_name="Theo to")
-        _vietnamese(result.by_interviewer).to_excel(writer, index=False, sheet_name="Theo dieu tra vien")
-        export_table(result).to_excel(writer, index=False, sheet_name="Theo noi tiep nhan")
+        _vietnamese(result.by_team).to_excel(writer, index=False, sheet_name="Theo tổ")
+        _vietnamese(result.by_interviewer).to_excel(writer, index=False, sheet_name="Theo điều tra viên")
+        export_table(result).to_excel(writer, index=False, sheet_name="Theo nơi tiếp nhận")
         status = "tạm tính (đang ở thực địa)" if survey_round.status != "closed" else "chính thức"
         pd.DataFrame([("Đợt khảo sát", survey_round.name), ("Số liệu", status)], columns=["Mục", "Giá trị"]).to_excel(
-            writer, index=False, sheet_name="Dot"
+            writer, index=False, sheet_name="Đợt"
         )
     return buffer.getvalue()
 
 
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" to a text type
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

@@ -53,14 +53,26 @@ def readyz() -> tuple[dict[str, str], int]:
 
 
 @bp.route("/q", methods=["GET", "POST"])
-def enter_code() -> str | Response:
-    """For citizens who type the address printed under the QR code."""
+def enter_code() -> str | Response | tuple[str, int]:
+    """For citizens who type the address printed under the QR code. A code that is no
+    counter's (a character mistyped) stays in the box, with the message, to be corrected."""
     if request.method == "POST":
         code = (request.form.get("code") or "").strip()
-        if code:
+        if not code:
+            flash(_("Vui lòng nhập mã in trên áp phích."), "error")
+        elif counters.lookup(db.session, current_app.config["SECRET_KEY"], code).status == "invalid":
+            return _wrong_code(code)
+        else:
             return redirect(url_for("public.questionnaire", code=counters.normalise_code(code)))
-        flash(_("Vui lòng nhập mã in trên áp phích."), "error")
-    return render_template("public/enter_code.html")
+    return render_template("public/enter_code.html", code="")
+
+
+def _wrong_code(code: str, status: int = 400) -> tuple[str, int]:
+    flash(
+        _("Mã quầy không đúng. Vui lòng kiểm tra lại từng ký tự với mã in trên áp phích."),
+        "error",
+    )
+    return render_template("public/enter_code.html", code=code), status
 
 
 @bp.route("/q/<code>", methods=["GET", "POST"])
@@ -161,8 +173,8 @@ def too_many_submissions(error: Exception) -> tuple[str, int, dict[str, str]] | 
 def _counter_or_404(secret: str, code: str) -> Counter | tuple[str, int]:
     """The counter behind a poster's code, or the page saying its code was replaced."""
     found = counters.lookup(db.session, secret, code)
-    if found.status == "invalid" or found.counter is None:
-        abort(404)
+    if found.status == "invalid" or found.counter is None:  # an address typed with a mistake
+        return _wrong_code(code, 404)
     if found.status in ("rotated", "inactive"):
         return render_template("public/code_unavailable.html", status=found.status, counter=found.counter), 410
     return found.counter

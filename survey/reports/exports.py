@@ -86,8 +86,8 @@ def estimates_xlsx(snapshot: WeightingSnapshot) -> bytes:
     table = estimates_table(snapshot).rename(columns=ESTIMATE_HEADERS)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name="Uoc luong")
-        _snapshot_sheet(snapshot).to_excel(writer, index=False, sheet_name="Lan tinh")
+        table.to_excel(writer, index=False, sheet_name="Ước lượng")
+        _snapshot_sheet(snapshot).to_excel(writer, index=False, sheet_name="Lần tính")
     return buffer.getvalue()
 
 
@@ -266,8 +266,8 @@ def export(session: Session, snapshot: WeightingSnapshot, name: str, ext: str) -
     if ext == "xlsx":
         buffer = io.BytesIO()
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            table.to_excel(writer, index=False, sheet_name="Vi mo")
-            codebook(session, snapshot).to_excel(writer, index=False, sheet_name="So tay bien")
+            table.to_excel(writer, index=False, sheet_name="Vi mô")
+            codebook(session, snapshot).to_excel(writer, index=False, sheet_name="Sổ tay biến")
         return buffer.getvalue(), XLSX, f"{base}-vi-mo.xlsx"
     mimetype = "application/x-spss-sav" if ext == "sav" else "application/x-stata-dta"
     return _readstat(table, variable_labels, value_labels, ext), mimetype, f"{base}-vi-mo.{ext}"

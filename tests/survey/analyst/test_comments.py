@@ -94,3 +94,14 @@ def test_a_comment_is_dated_by_the_vietnam_day_on_the_page_in_the_filter_and_in_
     assert "1 ý kiến." not in client.get("/phan-tich/y-kien", query_string=the_day_before).get_data(as_text=True)
     table = pd.read_csv(io.BytesIO(client.get("/phan-tich/y-kien.csv").data), encoding="utf-8-sig")
     assert list(table["ngay_gui"]) == ["2026-03-02"]
+
+
+def test_a_response_status_is_said_in_vietnamese(client, db, demo, login_as) -> None:
+    counter = db.session.scalars(sa.select(Counter)).first()
+    _respond(db, counter, "khac", 4, None)
+    db.session.commit()
+    response = db.session.scalars(sa.select(Response)).one()
+    login_as("analyst")
+    for page in (client.get("/phan-tich/"), client.get(f"/phan-tich/phieu/{response.id}")):
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and "<td>Đã gửi" in text and ">submitted<" not in text

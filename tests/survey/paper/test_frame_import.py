@@ -80,6 +80,20 @@ def test_missing_column(db, survey_round) -> None:
         frames.check(db.session, survey_round, table)
 
 
+def test_a_broken_file_is_refused_in_vietnamese_with_the_line(db, survey_round) -> None:
+    """pandas and openpyxl complain in English ("Expected 4 fields in line 3, saw 5", "File is
+    not a zip file"): the analyst is told in Vietnamese, with the line where there is one."""
+    ragged = "Mã hồ sơ,Nhóm lĩnh vực,Nơi tiếp nhận,Ngày trả kết quả\nA,Đất đai,P001,01/02/2026\nB,Đất đai,P001,1,2\n"
+    with pytest.raises(frames.FrameError) as refused:
+        frames.read_table(ragged.encode(), "khung.csv")
+    assert str(refused.value).startswith("Tệp CSV sai cấu trúc: dòng 3 có 5 cột, trong khi dòng tiêu đề có 4 cột")
+    for broken in (b"not a zip", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)):  # garbage; an old .xls
+        with pytest.raises(frames.FrameError) as refused:
+            frames.read_table(broken, "khung.xlsx")
+        assert str(refused.value).startswith("Không mở được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx")
+        assert "zip" not in str(refused.value)
+
+
 def test_unsupported_file_type(db, survey_round) -> None:
     with pytest.raises(frames.FrameError, match="chỉ nhận CSV hoặc XLSX"):
         frames.read_table(b"x", "khung.pdf")

@@ -88,19 +88,19 @@ def test_progress_export_csv_and_xlsx(client, db, teams) -> None:
     page = client.get(f"/nhap-phieu/dot/{survey_round.id}/tien-do").get_data(as_text=True)
     assert "Theo tổ" in page and leader.full_name in page and "tạm tính" in page
     reply = client.get(f"/nhap-phieu/dot/{survey_round.id}/tien-do.csv")
-    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    assert reply.status_code == 200 and reply.headers["Content-Type"] == "text/csv; charset=utf-8"  # once
     assert reply.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(reply.data.decode("utf-8-sig"))))
     assert rows[-1]["Tổ (tổ trưởng)"] == "Tổng" and rows[-1]["Đã giao"] == "20"
     assert {"Điều tra viên", "Nơi tiếp nhận", "I – hoàn thành", "Bị trả lại, chờ làm lại"} <= set(rows[0])
     xlsx = client.get(f"/nhap-phieu/dot/{survey_round.id}/tien-do.xlsx")
     book = load_workbook(io.BytesIO(xlsx.data))
-    sheet = book["Theo to"]
+    sheet = book["Theo tổ"]
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["Tổ (tổ trưởng)", "Đã giao", "Đã liên hệ"]
     values = [row for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert values[-1][0] == "Tổng" and values[-1][1] == 20 and isinstance(values[-1][1], int)
-    assert book["Dot"]["B3"].value == "tạm tính (đang ở thực địa)"
+    assert book["Đợt"]["B3"].value == "tạm tính (đang ở thực địa)"
 
 
 def test_analyst_gets_the_export_too(client, db, teams, login_as) -> None:

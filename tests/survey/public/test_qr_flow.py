@@ -231,9 +231,12 @@ def test_stale_csrf_token_keeps_answers(app, client, db, counters_, monkeypatch)
     ["/q/AAAA", "/q/" + "A" * 24, "/q/%FF%FE", "/q/" + "Z" * 200, "/q/<script>", "/q/AEAAAAAMAABQH4KHSQYKAQG"],
 )
 def test_garbled_or_forged_codes_get_a_friendly_404(client, db, demo, path: str) -> None:
+    """A 404 with the box to type the code again, the code as it came (escaped) and a message."""
     result = client.get(path)
     assert result.status_code == 404
-    assert "Không tìm thấy trang" in result.get_data(as_text=True)
+    page = result.get_data(as_text=True)
+    assert "Mã quầy không đúng" in page and 'name="code"' in page
+    assert 'value="&lt;script&gt;"' in page if "script" in path else "&lt;script" not in page
 
 
 def test_code_signed_with_another_secret_or_for_a_missing_counter_is_404(app, client, counters_) -> None:
@@ -251,6 +254,23 @@ def test_typed_code_with_dashes_and_lower_case_works(app, client, counters_) -> 
     result = client.post("/q", data={"code": f" {typed} "})
     assert result.status_code == 302
     assert client.get(result.headers["Location"]).status_code == 200
+
+
+def test_a_mistyped_code_stays_in_the_box_to_be_corrected(app, client, counters_) -> None:
+    """One character wrong: the citizen stays on the page with the code as typed and a message
+    (was a dead-end "page not found" with the code lost); the home page links to the box."""
+    land, _ = counters_
+    code = grouped(counter_code(app.config["SECRET_KEY"], land))
+    typo = code[:5] + ("B" if code[5] != "B" else "C") + code[6:]
+    result = client.post("/q", data={"code": typo})
+    page = result.get_data(as_text=True)
+    assert result.status_code == 400
+    assert "Mã quầy không đúng" in page and f'value="{typo}"' in page
+    by_address = client.get("/q/" + typo.replace("-", ""))  # the address typed with the same mistake
+    assert by_address.status_code == 404 and "Mã quầy không đúng" in by_address.get_data(as_text=True)
+    corrected = client.post("/q", data={"code": code})
+    assert corrected.status_code == 302 and client.get(corrected.headers["Location"]).status_code == 200
+    assert 'href="/q"' in client.get("/").get_data(as_text=True)
 
 
 def test_rotated_code_shows_where_to_find_the_new_one(app, client, db, counters_) -> None:

@@ -49,13 +49,13 @@ def test_estimates_csv_and_xlsx(client, db, snapshot, login_as) -> None:
     assert {"M01:rat_mong_muon", "P1:1", "P2:3"} <= set(table["indicator"])
 
     book = pd.read_excel(io.BytesIO(_get(client, snapshot, "uoc-luong.xlsx")), sheet_name=None)
-    sheet = book["Uoc luong"]
+    sheet = book["Ước lượng"]
     assert list(sheet.columns) == [ESTIMATE_HEADERS[c] for c in OUTPUT_COLUMNS]
     assert pd.api.types.is_float_dtype(sheet["Ước lượng (%)"]) and pd.api.types.is_integer_dtype(
         sheet["Số người trả lời"]
     )
     assert len(sheet) == len(table)
-    assert snapshot.inputs_hash in set(book["Lan tinh"]["Giá trị"])
+    assert snapshot.inputs_hash in set(book["Lần tính"]["Giá trị"])
 
 
 def test_microdata_in_every_format_with_labels(client, db, snapshot, login_as, tmp_path) -> None:
@@ -81,8 +81,8 @@ def test_microdata_in_every_format_with_labels(client, db, snapshot, login_as, t
     assert set(csv["kenh"]) == {"paper"}
     assert_allclose(csv["trong_so"].sum(), snapshot.report["weight_total"], rtol=1e-9)
     xlsx = pd.read_excel(io.BytesIO(_get(client, snapshot, "vi-mo.xlsx")), sheet_name=None)
-    assert pd.api.types.is_float_dtype(xlsx["Vi mo"]["trong_so"]) and len(xlsx["Vi mo"]) == len(csv)
-    assert "A1" in set(xlsx["So tay bien"]["bien"])
+    assert pd.api.types.is_float_dtype(xlsx["Vi mô"]["trong_so"]) and len(xlsx["Vi mô"]) == len(csv)
+    assert "A1" in set(xlsx["Sổ tay biến"]["bien"])
     for ext, reader in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
         path = tmp_path / f"vi-mo.{ext}"
         path.write_bytes(_get(client, snapshot, f"vi-mo.{ext}"))
