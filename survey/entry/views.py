@@ -36,6 +36,7 @@ from survey.paper.fieldwork import (
 )
 from survey.paper.keying_form import (
     answers_from_keying,
+    blank_required,
     build_adjudication_form_class,
     build_keying_form_class,
     keyed_questions,
@@ -389,7 +390,10 @@ def key_form(keying_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         return _render_keying(keying, form_class(data=keying_values(questionnaire.definition, keying.answers)))
     form = form_class()
     if not form.validate_on_submit():
-        return _render_keying(keying, form), 422
+        # finishing (not a draft): the blank required answers are said now, with the typing
+        # errors, not in a second round once those are mended
+        blank = () if "luu-nhap" in request.form else blank_required(questionnaire.definition, form)
+        return _render_keying(keying, form, double_keying.KeyingCheck(missing=blank) if blank else None), 422
     answers = answers_from_keying(questionnaire.definition, form)
     if "luu-nhap" in request.form:
         double_keying.save_draft(db.session, keying, answers)

@@ -182,6 +182,16 @@ def required_missing(definition: dict[str, Any], answers: dict[str, Any]) -> lis
     ]
 
 
+def blank_required(definition: dict[str, Any], form: FlaskForm) -> tuple[str, ...]:
+    """The required questions left blank on a submitted form, whether or not the rest is valid."""
+    return tuple(
+        kq.code
+        for _s, items in keyed_questions(definition)
+        for kq in items
+        if kq.required and not str((form[kq.code].raw_data or [""])[0] or "").strip()
+    )
+
+
 def straight_lined(definition: dict[str, Any], answers: dict[str, Any]) -> bool:
     """All rated items answered with one and the same code: worth a second look at the paper."""
     items = [kq.code for _s, items in keyed_questions(definition) for kq in items if kq.element]

@@ -216,6 +216,11 @@ def test_keying_checks_ranges_required_answers_and_straight_lining(client, db, d
     )
     missing = client.post(url, data={code: "4" for code in ITEMS} | {"loai_nguoi_tra_loi": "1"})
     assert "Câu bắt buộc" in missing.get_data(as_text=True)
+    # a typing error and a blank required answer (Tuổi) are said in one round, not one after the other
+    both = client.post(url, data={code: "4" for code in ITEMS} | {"A1": "7", "loai_nguoi_tra_loi": "1"})
+    both_page = both.get_data(as_text=True)
+    assert both.status_code == 422 and "Chỉ nhập một trong: 1, 2, 3, 4, 5, 9" in both_page
+    assert "Có 2 ô cần sửa" in both_page and "Câu bắt buộc" in both_page
     draft = client.post(url, data={"A1": "5", "luu-nhap": "1"})
     assert draft.status_code == 302
     assert 'value="5"' in client.get(url).get_data(as_text=True)  # the draft comes back
