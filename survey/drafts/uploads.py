@@ -59,6 +59,9 @@ def upload(
         raise QuestionnaireError(
             [Problem(name, "", f"tệp giống hệt phiếu {same.slug} v{same.version} đã công bố; không có gì mới")]
         )
+    newest = previous(session, data["slug"])
+    if newest is not None and same_content(newest.definition, data):
+        raise QuestionnaireError([Problem(name, "", _unchanged(newest))])
     draft = QuestionnaireDraft(
         slug=data["slug"],
         declared_version=data["version"],
@@ -71,6 +74,19 @@ def upload(
     session.add(draft)
     session.flush()
     return draft
+
+
+def same_content(published: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The same questionnaire, whatever the file's bytes (a BOM, spacing, comments, key order):
+    equal parsed definitions, version number aside."""
+    return {k: v for k, v in published.items() if k != "version"} == {k: v for k, v in data.items() if k != "version"}
+
+
+def _unchanged(newest: Questionnaire) -> str:
+    return (
+        f"nội dung giống hệt phiếu {newest.slug} v{newest.version} đang dùng (chỉ khác cách viết tệp); "
+        "công bố nó sẽ chia các phiếu trả lời thành hai phiên bản mà không có gì khác"
+    )
 
 
 def definition_of(draft: QuestionnaireDraft, schema_path: Path) -> dict[str, Any]:
@@ -105,8 +121,15 @@ def publish(
 ) -> Published:
     """Publish a draft as its slug's next version. The draft is claimed with a conditional
     UPDATE (draft → published), so of two clicks or two admins only one publishes; the other
-    gets the version the first one published (`Published.new` False). The version row is
-    immutable afterwards and audited (slug, version, sha256, who). Flushes; the caller commits."""
+    gets the version the first one published (`Published.new` False). A draft whose content is
+    the newest version's (uploaded before that version was published) is refused. The version
+    row is immutable afterwards and audited (slug, version, sha256, who). Flushes; the caller
+    commits."""
+    waiting = session.get(QuestionnaireDraft, draft_id)
+    if waiting is not None and waiting.status == "draft":
+        newest = previous(session, waiting.slug)
+        if newest is not None and same_content(newest.definition, definition_of(waiting, schema_path)):
+            raise DraftError(f"Không công bố: {_unchanged(newest)}.")
     claimed = session.execute(
         sa.update(QuestionnaireDraft)
         .where(QuestionnaireDraft.id == draft_id, QuestionnaireDraft.status == "draft")

@@ -104,6 +104,32 @@ def test_the_published_file_again_is_refused(client, login_as, published, db, pr
     assert count(db, QuestionnaireDraft) == 0
 
 
+def test_the_published_content_in_other_bytes_is_refused(client, login_as, published, db, project_root: Path) -> None:
+    """A BOM and a comment make other bytes, not another questionnaire: publishing it would split
+    the responses between two versions with nothing different."""
+    login_as("admin")
+    raw = (project_root / "questionnaires" / "sipas-dich-vu" / "v1.yaml").read_bytes()
+    response = send(client, b"\xef\xbb\xbf# the same, saved again\n" + raw, "v1-again.yaml")
+    assert response.status_code == 422
+    assert "nội dung giống hệt phiếu sipas-dich-vu v1 đang dùng" in response.get_data(as_text=True)
+    assert count(db, QuestionnaireDraft) == 0
+
+
+def test_a_draft_whose_content_was_published_meanwhile_is_not_published(client, login_as, published, db) -> None:
+    login_as("admin")
+    first = upload_v2(client, db)
+    again = send(client, edited(v2) + b"\n# the same changes, uploaded twice\n", "v2-lan-2.yaml")
+    assert again.status_code == 302, again.get_data(as_text=True)
+    second = db.session.scalars(sa.select(QuestionnaireDraft).where(QuestionnaireDraft.id != first.id)).one()
+    assert client.post(f"/admin/phieu-khao-sat/nhap/{first.id}/cong-bo").status_code == 302
+    refused = client.post(f"/admin/phieu-khao-sat/nhap/{second.id}/cong-bo", follow_redirects=True)
+    assert "Không công bố: nội dung giống hệt phiếu sipas-dich-vu v2 đang dùng" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(QuestionnaireDraft, second.id).status == "draft"
+    versions = db.session.scalars(sa.select(Questionnaire.version).where(Questionnaire.slug == "sipas-dich-vu"))
+    assert sorted(versions) == [1, 2]
+
+
 def upload_v2(client, db) -> QuestionnaireDraft:
     response = send(client, edited(v2))
     assert response.status_code == 302, response.get_data(as_text=True)
