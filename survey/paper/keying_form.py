@@ -232,7 +232,14 @@ def _other_value(code: str, kq: KeyedQuestion | None):
         typed = (field.data or "").strip()
         if kq is not None and kq.keys:
             if typed not in kq.keys:
-                raise ValidationError(_l("Giá trị %(v)s không hợp lệ.", v=typed or _l("(trống)")))
+                raise ValidationError(
+                    _l(
+                        "Câu %(q)s: giá trị %(v)s không hợp lệ. Chỉ nhập một trong: %(keys)s.",
+                        q=code,
+                        v=typed or _l("(trống)"),
+                        keys=", ".join(kq.keys),
+                    )
+                )
             field.data = str(kq.keys[typed])
         elif kq is not None and kq.type == "date":
             field.data = typed

@@ -235,7 +235,9 @@ def test_adjudication_form_checks_the_value_typed_under_other(app) -> None:
             "y_kien": "Cán bộ nhiệt tình",
         }
         wrong = form_class(formdata=MultiDict(typed | {"other-A2": "7"}))
-        assert not wrong.validate() and wrong.errors["other-A2"] == ["Giá trị 7 không hợp lệ."]
+        assert not wrong.validate() and wrong.errors["other-A2"] == [
+            "Câu A2: giá trị 7 không hợp lệ. Chỉ nhập một trong: 1, 2, 3, 4, 5, 9."
+        ]
         unchosen = form_class(formdata=MultiDict({k: v for k, v in typed.items() if k != "q-gioi_tinh"}))
         assert not unchosen.validate()
         assert unchosen.errors["q-gioi_tinh"] == ["gioi_tinh: chọn giá trị đúng theo phiếu giấy."]
