@@ -171,3 +171,37 @@ def test_a_case_reassigned_while_offline_is_kept_and_shown(browser, base_url, db
     assert db.session.get(DeviceSubmission, kept.id).status == "set_aside"
     leader.context.close()
     context.close()
+
+
+def test_going_back_from_an_answered_interview_asks_first(browser, base_url, db, demo, make_user) -> None:
+    """ "Quay lại" in the middle of an interview: nothing typed, the list comes back at once;
+    something answered, the interviewer is asked, and "Cancel" keeps the answers on screen."""
+    surveyor = make_user("surveyor", username="dtv-quay-lai")
+    _round, cases = fielded_round(db.session, surveyor, n=2)
+    context = phone_context(browser)
+    page = context.new_page()
+    sign_in(page, base_url, "dtv-quay-lai")
+    open_app(page, base_url, len(cases))
+    asked: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if answer["accept"] else dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.click(f"button[data-act=interview][data-case='{cases[0].id}']")
+    page.click("#cancel")
+    page.wait_for_selector("#list:not([hidden])")
+    assert asked == []
+
+    page.click(f"button[data-act=interview][data-case='{cases[0].id}']")
+    page.click("#work-form input[name=mode][value=face]")
+    page.click("#cancel")
+    assert asked == ["Bỏ phiếu đang làm? Các câu trả lời vừa nhập sẽ không được lưu."]
+    assert page.is_visible("#work") and page.is_checked("#work-form input[name=mode][value=face]")
+    answer["accept"] = True
+    page.click("#cancel")
+    page.wait_for_selector("#list:not([hidden])")
+    assert len(asked) == 2 and waiting(page) == 0
+    context.close()

@@ -230,7 +230,10 @@
         return load().then(function () { return sync(true); });
       }, function () { $("save").disabled = false; say(T.save_failed, "error"); });
     };
-    $("cancel").onclick = close;
+    /* "Quay lại" after answering something asks first: the answers are not kept. */
+    var touched = false;
+    form.oninput = form.onchange = function () { touched = true; };
+    $("cancel").onclick = function () { if (!touched || window.confirm(T.discard)) close(); };
     $("list").hidden = true;
     $("work").hidden = false;
     window.scrollTo(0, 0);
