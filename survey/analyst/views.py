@@ -225,10 +225,7 @@ def snapshot_qr() -> WerkzeugResponse | tuple[str, int]:
         form.period_start.errors = [str(exc)]
         return _render_snapshots(qr=form), 400
     db.session.commit()
-    coverage = annual_pdf.coverage_sentence(made)
-    if coverage:
-        flash(coverage, "warning")
-    return redirect(url_for("analyst.dashboard", snapshot_id=made.id))
+    return redirect(url_for("analyst.dashboard", snapshot_id=made.id))  # its page says what it left out
 
 
 @bp.route("/quyen-so/<int:snapshot_id>")
@@ -245,7 +242,7 @@ def dashboard(snapshot_id: int) -> str:
         funnel=dashboards.funnel_svg(board.funnel, board.funnel_p0),
         bars=dashboards.bar_svg(board.elements),
         group_bars=dashboards.bar_svg(board.groups),
-        coverage_text=annual_pdf.coverage_sentence(board.snapshot),
+        coverage_text=dashboards.coverage_sentence(board.snapshot),
     )
 
 
@@ -281,7 +278,7 @@ def annual_report(snapshot_id: int) -> str:
         outcome_labels_vi={code: label for code, (_d, label) in OUTCOMES.items()},
         method_text=annual_pdf.method_sentence(result.board),
         formula_text=annual_pdf.formula_sentence(result.board),
-        coverage_text=annual_pdf.coverage_sentence(snapshot),
+        coverage_text=dashboards.coverage_sentence(snapshot),
     )
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from survey.models import WeightingSnapshot
 from survey.models.base import FIELD_GROUP_LABELS
 from survey.models.paper import OUTCOMES
-from survey.reports.dashboard import AnnualReport, Row, build_annual_report, vn_number
+from survey.reports.dashboard import AnnualReport, Row, build_annual_report, coverage_sentence, vn_number
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
 REGULAR = "SIPAS-Report-DejaVuSans"
@@ -411,39 +411,6 @@ def method_sentence(board: Any) -> str:
         v=", ".join(map(str, s.versions)),
         rule=rule,
     )
-
-
-def coverage_sentence(snapshot: WeightingSnapshot) -> str | None:
-    """What a QR run left out, in numbers (None when it left nothing out, and for a paper run):
-    the period's responses whose counter and field group have no dossier count in the chosen
-    source (they get no weight), and the cells with dossiers but no response (those dossiers
-    are represented by nobody). An analyst must be able to say both when defending the rate."""
-    report = snapshot.report
-    left_out = int(report.get("respondents_without_dossier_count") or 0)
-    empty = int(report.get("cells_without_respondents") or 0)
-    parts = []
-    if left_out:
-        used = snapshot.respondents
-        parts.append(
-            _(
-                "%(n)s trong %(all)s phiếu QR của kỳ (%(p)s %%) không được tính: nơi tiếp nhận × nhóm lĩnh vực của "
-                "các phiếu này không có số hồ sơ trong “%(source)s”.",
-                n=vn_number(left_out, 0),
-                all=vn_number(left_out + used, 0),
-                p=vn_number(100 * left_out / (left_out + used), 1),
-                source=report.get("frame_round", ""),
-            )
-        )
-    if empty:
-        parts.append(
-            _(
-                "%(c)s ô nơi tiếp nhận × nhóm lĩnh vực có số hồ sơ nhưng không có phiếu nào: %(d)s hồ sơ không "
-                "được đại diện trong các ước lượng.",
-                c=vn_number(empty, 0),
-                d=vn_number(int(report.get("dossiers_not_represented") or 0), 0),
-            )
-        )
-    return " ".join(parts) or None
 
 
 def formula_sentence(board: Any) -> str:

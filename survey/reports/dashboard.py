@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from analysis.funnel import funnel_limits, funnel_points
@@ -502,3 +503,36 @@ def build_annual_report(
         CommentFilter(start=snapshot.period_start, end=snapshot.period_end, channel=snapshot.kind),
     )
     return AnnualReport(board, previous, change, written.head(comments_shown).to_dict("records"), len(written))
+
+
+def coverage_sentence(snapshot: WeightingSnapshot) -> str | None:
+    """What a QR run left out, in numbers (None when it left nothing out, and for a paper run):
+    the period's responses whose counter and field group have no dossier count in the chosen
+    source (they get no weight), and the cells with dossiers but no response (those dossiers
+    are represented by nobody). An analyst must be able to say both when defending the rate."""
+    report = snapshot.report
+    left_out = int(report.get("respondents_without_dossier_count") or 0)
+    empty = int(report.get("cells_without_respondents") or 0)
+    parts = []
+    if left_out:
+        used = snapshot.respondents
+        parts.append(
+            _(
+                "%(n)s trong %(all)s phiếu QR của kỳ (%(p)s %%) không được tính: nơi tiếp nhận × nhóm lĩnh vực của "
+                "các phiếu này không có số hồ sơ trong “%(source)s”.",
+                n=vn_number(left_out, 0),
+                all=vn_number(left_out + used, 0),
+                p=vn_number(100 * left_out / (left_out + used), 1),
+                source=report.get("frame_round", ""),
+            )
+        )
+    if empty:
+        parts.append(
+            _(
+                "%(c)s ô nơi tiếp nhận × nhóm lĩnh vực có số hồ sơ nhưng không có phiếu nào: %(d)s hồ sơ không "
+                "được đại diện trong các ước lượng.",
+                c=vn_number(empty, 0),
+                d=vn_number(int(report.get("dossiers_not_represented") or 0), 0),
+            )
+        )
+    return " ".join(parts) or None
