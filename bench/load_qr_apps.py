@@ -63,12 +63,14 @@ def create_database(path: str) -> None:
     conn.close()
 
 
-def _db() -> sqlite3.Connection:
+def _db(*extra: str) -> sqlite3.Connection:
+    """This thread's connection to ``LOAD_QR_DB``, made on first use with `extra` pragmas (a
+    process serves one app, so one connection per thread)."""
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = sqlite3.connect(os.environ["LOAD_QR_DB"], timeout=10, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        for pragma in ("busy_timeout=10000", "synchronous=NORMAL", *extra):
+            conn.execute(f"PRAGMA {pragma}")
         _local.conn = conn
     return conn
 
@@ -169,6 +171,8 @@ _INSERT = (
 )
 _BY_KEY = "SELECT receipt_code FROM response WHERE idempotency_key = ?"
 _BY_RECEIPT = "SELECT 1 FROM response WHERE receipt_code = ?"
+#: The rest of the project engine's SQLite set-up (`survey._sqlite_pragmas`), for the floors.
+_PROJECT_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL")
 _RESUBMITTED = "SELECT receipt_code FROM response WHERE resubmit_key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1"
 _SAME_DEVICE = "SELECT 1 FROM response WHERE device_hash = ? AND counter_id = ? AND created_at >= ? LIMIT 1"
 _RADIO = re.compile(r'<input type="radio" name="([^"]+)" value="([^"]+)"( required)?')
@@ -224,7 +228,7 @@ class Floor:
             return None
         row = self.counters.get(found.counter_id) if self.fewest else None
         if row is None:
-            row = _project_db().execute(_COUNTER, (found.counter_id,)).fetchone()
+            row = _db(*_PROJECT_PRAGMAS).execute(_COUNTER, (found.counter_id,)).fetchone()
             if row is None or not row[1] or row[2] != found.serial:
                 return None
             self.counters[found.counter_id] = row
@@ -234,7 +238,7 @@ class Floor:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/cam-on/"):
             receipt = path.rsplit("/", 1)[1]
-            if not self.fewest and _project_db().execute(_BY_RECEIPT, (receipt,)).fetchone() is None:
+            if not self.fewest and _db(*_PROJECT_PRAGMAS).execute(_BY_RECEIPT, (receipt,)).fetchone() is None:
                 return _html(start, "", "404 Not Found")
             return _html(start, _static_thanks(receipt))
         found = self._counter(path.rsplit("/", 1)[1])
@@ -293,7 +297,7 @@ class Floor:
         salt = hmac.new(self.secret.encode(), f"device-salt:{now[:10]}".encode(), hashlib.sha256).digest()
         device_hash = hashlib.sha256(salt + address.encode()).hexdigest()[:32]
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 1800))
-        conn = _project_db()
+        conn = _db(*_PROJECT_PRAGMAS)
         if not self.fewest:
             stored = conn.execute(_BY_KEY, (key,)).fetchone()
             if stored is not None:
@@ -317,15 +321,3 @@ class Floor:
             stored = conn.execute(_BY_KEY, (key,)).fetchone()
             return None if stored is None else str(stored[0])
         return receipt
-
-
-def _project_db() -> sqlite3.Connection:
-    """This thread's connection to the copy of the project's database, set up as the project's
-    engine sets SQLite up (`survey._sqlite_pragmas`)."""
-    conn = getattr(_local, "project", None)
-    if conn is None:
-        conn = sqlite3.connect(os.environ["LOAD_QR_DB"], timeout=10, isolation_level=None)
-        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=10000", "synchronous=NORMAL"):
-            conn.execute(f"PRAGMA {pragma}")
-        _local.project = conn
-    return conn

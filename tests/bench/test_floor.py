@@ -47,7 +47,7 @@ def floor_module(app, db, demo, client, database_url, tmp_path, monkeypatch) -> 
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module, path
-    conn = getattr(module._local, "project", None)
+    conn = getattr(module._local, "conn", None)
     if conn is not None:
         conn.close()
 
