@@ -8,12 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey import lazy
 from survey import questionnaires as questionnaire_registry
 from survey.admin import bp, queries
 from survey.admin.forms import LinhVucForm, PlaceForm, QuestionnaireUploadForm, TeamForm, counter_form, target_form
 from survey.drafts import diff, preview, uploads
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 from survey.models import Counter, LinhVucGroup, Place, QuestionnaireDraft, User
 from survey.paper.keying_form import build_keying_form_class, keyed_questions
 from survey.places.editing import PlaceError, save_counter, save_place
@@ -25,12 +24,12 @@ from survey.users import UserError, set_team_leader
 
 SIZES = ("A4", "A5")
 
-if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey/lazy.py)
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey.extensions.lazy_module)
     from survey.paper import procedures
     from survey.qr import printing
 else:
-    procedures = lazy.module("survey.paper.procedures")
-    printing = lazy.module("survey.qr.printing")
+    procedures = lazy_module("survey.paper.procedures")
+    printing = lazy_module("survey.qr.printing")
 
 
 @bp.route("/")

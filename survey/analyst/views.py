@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
-from survey import lazy, questionnaires
+from survey import questionnaires
 from survey.analyst import bp, queries
 from survey.analyst.forms import (
     BackCheckDrawForm,
@@ -30,7 +30,7 @@ from survey.analyst.forms import (
     VerificationForm,
     choose_questionnaire,
 )
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 from survey.i18n import select_locale
 from survey.models import BackCheck, DossierCountTable, FrameMappingProfile, SurveyRound, WeightingSnapshot
 from survey.models import Response as StoredResponse
@@ -42,19 +42,19 @@ from survey.paper.rounds import RoundError, create_round
 from survey.questionnaires.definition import text_of
 from survey.security import ConfirmForm, role_required
 
-if TYPE_CHECKING:  # imported on first use: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab (survey.extensions.lazy_module)
     from survey.paper import dossier_counts, frames, mapping, progress, sample
     from survey.reports import annual_pdf, comments, estimates, exports, snapshots
     from survey.reports import dashboard as dashboards
 else:
     dossier_counts, frames, mapping, progress, sample = (
-        lazy.module(f"survey.paper.{name}") for name in ("dossier_counts", "frames", "mapping", "progress", "sample")
+        lazy_module(f"survey.paper.{name}") for name in ("dossier_counts", "frames", "mapping", "progress", "sample")
     )
     annual_pdf, comments, estimates, exports, snapshots = (
-        lazy.module(f"survey.reports.{name}")
+        lazy_module(f"survey.reports.{name}")
         for name in ("annual_pdf", "comments", "estimates", "exports", "snapshots")
     )
-    dashboards = lazy.module("survey.reports.dashboard")
+    dashboards = lazy_module("survey.reports.dashboard")
 
 PAGE_SIZE = 50
 ANALYSTS = ("analyst", "admin")

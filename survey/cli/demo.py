@@ -8,13 +8,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from survey import lazy
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 
-if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey.extensions.lazy_module)
     from survey import demo
 else:
-    demo = lazy.module("survey.demo")
+    demo = lazy_module("survey.demo")
 
 
 demo_cli = AppGroup("demo", help="Dữ liệu mẫu để chạy thử.")

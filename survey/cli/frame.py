@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 import click
 from flask.cli import AppGroup
 
-from survey import lazy
 from survey.cli.common import fail, round_or_fail
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 
-if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey.extensions.lazy_module)
     from survey.paper import frames, mapping
 else:
-    frames = lazy.module("survey.paper.frames")
-    mapping = lazy.module("survey.paper.mapping")
+    frames = lazy_module("survey.paper.frames")
+    mapping = lazy_module("survey.paper.mapping")
 
 
 frame_cli = AppGroup("frame", help="Khung mẫu: danh sách hồ sơ đã trả kết quả.")

@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 import click
 from flask.cli import AppGroup
 
-from survey import lazy
 from survey.cli.common import fail
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 
-if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey.extensions.lazy_module)
     from survey.paper import frames, procedures
 else:
-    frames = lazy.module("survey.paper.frames")
-    procedures = lazy.module("survey.paper.procedures")
+    frames = lazy_module("survey.paper.frames")
+    procedures = lazy_module("survey.paper.procedures")
 
 
 procedures_cli = AppGroup("procedures", help="Danh mục thủ tục hành chính (mã TTHC, lĩnh vực, nhóm lĩnh vực).")

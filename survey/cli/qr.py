@@ -12,16 +12,15 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from survey import lazy
 from survey.cli.common import fail
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 from survey.models import Place
 from survey.qr import counters
 
-if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey.extensions.lazy_module)
     from survey.qr import printing
 else:
-    printing = lazy.module("survey.qr.printing")
+    printing = lazy_module("survey.qr.printing")
 
 
 qr_cli = AppGroup("qr", help="Mã QR và áp phích cho các quầy.")

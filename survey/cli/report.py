@@ -10,19 +10,18 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from survey import lazy
 from survey.cli.common import fail, round_or_fail
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 from survey.models import DossierCountTable
 
-if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey.extensions.lazy_module)
     from survey.paper import dossier_counts
     from survey.reports import annual_pdf, exports, snapshots
 else:
-    dossier_counts = lazy.module("survey.paper.dossier_counts")
-    annual_pdf = lazy.module("survey.reports.annual_pdf")
-    exports = lazy.module("survey.reports.exports")
-    snapshots = lazy.module("survey.reports.snapshots")
+    dossier_counts = lazy_module("survey.paper.dossier_counts")
+    annual_pdf = lazy_module("survey.reports.annual_pdf")
+    exports = lazy_module("survey.reports.exports")
+    snapshots = lazy_module("survey.reports.snapshots")
 
 
 report_cli = AppGroup("report", help="Tính quyền số và xuất số liệu.")

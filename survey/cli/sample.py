@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 import click
 from flask.cli import AppGroup
 
-from survey import lazy
 from survey.cli.common import fail, round_or_fail
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 from survey.paper.rounds import RoundError
 
-if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey/lazy.py)
+if TYPE_CHECKING:  # imported when a command runs: pandas, reportlab (survey.extensions.lazy_module)
     from survey.paper import sample
 else:
-    sample = lazy.module("survey.paper.sample")
+    sample = lazy_module("survey.paper.sample")
 
 
 sample_cli = AppGroup("sample", help="Chọn mẫu phân tầng.")

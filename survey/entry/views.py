@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey import lazy
 from survey.entry import bp, queries
 from survey.entry.forms import (
     AssignForm,
@@ -23,7 +22,7 @@ from survey.entry.forms import (
     case_filter,
     page_args,
 )
-from survey.extensions import db
+from survey.extensions import db, lazy_module
 from survey.models import Batch, Keying, PaperForm, Questionnaire, SampledCase, SurveyRound, User
 from survey.models.paper import OUTCOMES
 from survey.paper import case_lists, fieldwork, review
@@ -47,15 +46,15 @@ from survey.security import role_required
 
 STAFF = ("supervisor", "surveyor")
 
-if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey/lazy.py)
+if TYPE_CHECKING:  # imported on first use: pandas, reportlab, qrcode (survey.extensions.lazy_module)
     from survey.paper import double_keying, operators, printed, progress
     from survey.qr import posters
 else:
-    double_keying = lazy.module("survey.paper.double_keying")
-    operators = lazy.module("survey.paper.operators")
-    printed = lazy.module("survey.paper.printed")
-    progress = lazy.module("survey.paper.progress")
-    posters = lazy.module("survey.qr.posters")
+    double_keying = lazy_module("survey.paper.double_keying")
+    operators = lazy_module("survey.paper.operators")
+    printed = lazy_module("survey.paper.printed")
+    progress = lazy_module("survey.paper.progress")
+    posters = lazy_module("survey.qr.posters")
 
 
 def _questionnaire_of(round_id: int) -> Questionnaire:

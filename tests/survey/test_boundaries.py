@@ -117,5 +117,5 @@ def test_views_are_thin() -> None:
 
 
 def test_only_app_modules_sit_flat_in_survey() -> None:
-    allowed = {"__init__", "config", "extensions", "security", "errors", "i18n", "audit", "users", "demo", "lazy"}
+    allowed = {"__init__", "config", "extensions", "security", "errors", "i18n", "audit", "users", "demo"}
     assert {p.stem for p in (ROOT / "survey").glob("*.py")} <= allowed

@@ -54,7 +54,7 @@ HEAVY_MODULES = ("pandas", "pyarrow", "reportlab", "qrcode", "scipy.stats", "sta
 def test_the_web_process_imports_none_of_the_heavy_modules(tmp_path: Path) -> None:
     """Every blueprint and command group is registered by `wsgi`, but the feature modules
     that need pandas, pyarrow, reportlab or qrcode are imported on first use
-    (`survey/lazy.py`), and the statistics the web process does import take their t and
+    (`survey.extensions.lazy_module`), and the statistics the web process does import take their t and
     normal quantiles from ``scipy.special``, never ``scipy.stats`` (~1 s) or statsmodels."""
     code = f"import sys, wsgi\nprint(*[name for name in {HEAVY_MODULES!r} if name in sys.modules])\n"
     out = subprocess.run(
@@ -85,9 +85,9 @@ def test_a_lazily_imported_module_is_there_when_a_page_needs_it(tmp_path: Path) 
     attributes is read, and hands out the module's own objects."""
     code = (
         "import sys, wsgi\n"
-        "from survey import lazy\n"
+        "from survey.extensions import lazy_module\n"
         "before = 'pandas' in sys.modules\n"
-        "frame = lazy.module('survey.reports.snapshots').estimates_frame\n"
+        "frame = lazy_module('survey.reports.snapshots').estimates_frame\n"
         "print(before, 'pandas' in sys.modules, frame.__module__)\n"
     )
     out = subprocess.run(
